@@ -1,0 +1,271 @@
+package task
+
+import (
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// TimeVar is one of the prefix template's time variables.
+type TimeVar string
+
+// The time variables a prefix may use: 4-digit year, 2-digit month, day,
+// hour and minute, all in UTC.
+const (
+	VarYear   TimeVar = "yyyy"
+	VarMonth  TimeVar = "MM"
+	VarDay    TimeVar = "dd"
+	VarHour   TimeVar = "HH"
+	VarMinute TimeVar = "mm"
+)
+
+// TimeVars lists the accepted variables in their natural order.
+var TimeVars = []TimeVar{VarYear, VarMonth, VarDay, VarHour, VarMinute}
+
+// MaxPrefixLength bounds a prefix template so that evaluated object keys stay
+// well below OSS's 1023-byte key limit.
+const MaxPrefixLength = 256
+
+func (v TimeVar) format(t time.Time) string {
+	switch v {
+	case VarYear:
+		return fmt.Sprintf("%04d", t.Year())
+	case VarMonth:
+		return fmt.Sprintf("%02d", int(t.Month()))
+	case VarDay:
+		return fmt.Sprintf("%02d", t.Day())
+	case VarHour:
+		return fmt.Sprintf("%02d", t.Hour())
+	case VarMinute:
+		return fmt.Sprintf("%02d", t.Minute())
+	}
+	return ""
+}
+
+// templatePart is a literal run of text or one variable.
+type templatePart struct {
+	literal  string
+	variable TimeVar // empty for a literal
+}
+
+// segment is one '/'-separated folder of a template.
+type segment struct {
+	raw   string
+	parts []templatePart
+}
+
+func (s segment) hasVariable() bool {
+	for _, p := range s.parts {
+		if p.variable != "" {
+			return true
+		}
+	}
+	return false
+}
+
+// Template is a parsed prefix template such as "orders/year=$yyyy/month=$MM".
+type Template struct {
+	raw      string
+	segments []segment
+}
+
+// PartitionKey is a Hive-style partition column given by a "key=value"
+// folder whose value uses time variables.
+type PartitionKey struct {
+	Name string
+	// Integer is true when the value is exactly one variable (such as
+	// "year=$yyyy"), so engines may type the column as an integer; a value
+	// mixing text and variables ("day=$yyyy-$MM-$dd") is a string.
+	Integer bool
+}
+
+// ParsePrefix parses and validates a prefix template. Rules: not empty, at most
+// MaxPrefixLength bytes, no leading '/', no empty folder (so no "//" and no
+// trailing '/'), no "." or ".." folder, only the characters A-Z a-z 0-9 and
+// "-_.=$/", and '$' only as the start of one of $yyyy $MM $dd $HH $mm. A
+// variable's name ends at the first character that is not a letter, so
+// "$yyyy$MM" is two variables and "$MMdd" is the unknown variable "$MMdd".
+func ParsePrefix(raw string) (*Template, error) {
+	if raw == "" {
+		return nil, errors.New("must not be empty")
+	}
+	if len(raw) > MaxPrefixLength {
+		return nil, fmt.Errorf("must be at most %d characters", MaxPrefixLength)
+	}
+	if strings.HasPrefix(raw, "/") {
+		return nil, errors.New("must not start with '/'")
+	}
+	for i := 0; i < len(raw); i++ {
+		if !prefixChar(raw[i]) {
+			return nil, fmt.Errorf("character %q at offset %d is not allowed (use A-Z a-z 0-9 - _ . = $ /)", raw[i], i)
+		}
+	}
+	t := &Template{raw: raw}
+	for _, folder := range strings.Split(raw, "/") {
+		if folder == "" {
+			return nil, errors.New("must not contain empty folders ('//' or a trailing '/')")
+		}
+		if folder == "." || folder == ".." {
+			return nil, fmt.Errorf("must not contain a %q folder", folder)
+		}
+		seg, err := parseSegment(folder)
+		if err != nil {
+			return nil, err
+		}
+		t.segments = append(t.segments, seg)
+	}
+	return t, nil
+}
+
+func prefixChar(c byte) bool {
+	switch {
+	case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9':
+		return true
+	}
+	return strings.IndexByte("-_.=$/", c) >= 0
+}
+
+func isLetter(c byte) bool { return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' }
+
+func parseSegment(folder string) (segment, error) {
+	seg := segment{raw: folder}
+	var literal strings.Builder
+	for i := 0; i < len(folder); {
+		if folder[i] != '$' {
+			literal.WriteByte(folder[i])
+			i++
+			continue
+		}
+		j := i + 1
+		for j < len(folder) && isLetter(folder[j]) {
+			j++
+		}
+		name := TimeVar(folder[i+1 : j])
+		if !knownVar(name) {
+			if name == "" {
+				return segment{}, fmt.Errorf("'$' in folder %q must start a variable ($yyyy $MM $dd $HH $mm)", folder)
+			}
+			return segment{}, fmt.Errorf("unknown variable $%s in folder %q (use $yyyy $MM $dd $HH $mm)", name, folder)
+		}
+		if literal.Len() > 0 {
+			seg.parts = append(seg.parts, templatePart{literal: literal.String()})
+			literal.Reset()
+		}
+		seg.parts = append(seg.parts, templatePart{variable: name})
+		i = j
+	}
+	if literal.Len() > 0 {
+		seg.parts = append(seg.parts, templatePart{literal: literal.String()})
+	}
+	return seg, nil
+}
+
+func knownVar(v TimeVar) bool {
+	for _, k := range TimeVars {
+		if v == k {
+			return true
+		}
+	}
+	return false
+}
+
+// String returns the template as written.
+func (t *Template) String() string { return t.raw }
+
+// HasVariables reports whether any folder uses a time variable.
+func (t *Template) HasVariables() bool {
+	for _, s := range t.segments {
+		if s.hasVariable() {
+			return true
+		}
+	}
+	return false
+}
+
+// Evaluate returns the prefix for a row time, which is converted to UTC.
+func (t *Template) Evaluate(at time.Time) string {
+	at = at.UTC()
+	var b strings.Builder
+	for i, s := range t.segments {
+		if i > 0 {
+			b.WriteByte('/')
+		}
+		for _, p := range s.parts {
+			if p.variable != "" {
+				b.WriteString(p.variable.format(at))
+			} else {
+				b.WriteString(p.literal)
+			}
+		}
+	}
+	return b.String()
+}
+
+// StaticPrefix returns the folders before the first folder that uses a
+// variable, joined by '/' and without a trailing '/'; the whole template
+// when it has no variables. It is where a lake table's LOCATION points.
+func (t *Template) StaticPrefix() string {
+	var folders []string
+	for _, s := range t.segments {
+		if s.hasVariable() {
+			break
+		}
+		folders = append(folders, s.raw)
+	}
+	return strings.Join(folders, "/")
+}
+
+// PartitionKeys returns the Hive partition columns: the "key=value" folders
+// after the static prefix whose value uses a variable, in order.
+func (t *Template) PartitionKeys() []PartitionKey {
+	var keys []PartitionKey
+	for _, s := range t.segments {
+		if !s.hasVariable() {
+			continue
+		}
+		eq := strings.IndexByte(s.raw, '=')
+		if eq <= 0 || strings.IndexByte(s.raw[:eq], '$') >= 0 {
+			continue
+		}
+		value := s.raw[eq+1:]
+		single := len(value) > 1 && value[0] == '$' && knownVar(TimeVar(value[1:]))
+		keys = append(keys, PartitionKey{Name: s.raw[:eq], Integer: single})
+	}
+	return keys
+}
+
+// DynamicFolders returns how many folders after the static prefix a delivered
+// object sits in, so that readers know how deep to look.
+func (t *Template) DynamicFolders() int {
+	static := 0
+	for _, s := range t.segments {
+		if s.hasVariable() {
+			break
+		}
+		static++
+	}
+	return len(t.segments) - static
+}
+
+// ObjectName returns the name of a delivered object inside its evaluated
+// prefix: <task>_<ConcurrentID>_<evaluated prefix with '/' as '_'>__<SequenceID>.
+// ConcurrentID counts parallel writers from 0; SequenceID numbers each
+// writer's objects from 1. Objects have no file extension.
+func ObjectName(evaluatedPrefix, taskName string, concurrentID int, sequenceID int64) string {
+	return taskName + "_" + strconv.Itoa(concurrentID) + "_" +
+		strings.ReplaceAll(evaluatedPrefix, "/", "_") + "__" + strconv.FormatInt(sequenceID, 10)
+}
+
+// ObjectKey returns the full OSS key of a delivered object:
+// <evaluated prefix>/<ObjectName>.
+func ObjectKey(evaluatedPrefix, taskName string, concurrentID int, sequenceID int64) string {
+	return evaluatedPrefix + "/" + ObjectName(evaluatedPrefix, taskName, concurrentID, sequenceID)
+}
+
+// ObjectKey returns the key of the object a writer delivers for rows of the
+// given time: the template evaluated at that time, then the object name.
+func (t *Template) ObjectKey(at time.Time, taskName string, concurrentID int, sequenceID int64) string {
+	return ObjectKey(t.Evaluate(at), taskName, concurrentID, sequenceID)
+}
