@@ -1,0 +1,348 @@
+package pipeline
+
+import (
+	"encoding/base64"
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/aliyun/aliyun-tablestore-go-sdk/tunnel"
+
+	"github.com/tablestore-delivery/terraform-provider-tablestore/executor/task"
+)
+
+// Position orders the records of one tunnel channel. Records replayed after a
+// restart carry the same position, so a record at or below a partition's
+// committed watermark has been delivered already.
+type Position struct {
+	Epoch     int32 `json:"e,omitempty"`
+	Timestamp int64 `json:"t"`
+	RowIndex  int32 `json:"i"`
+}
+
+// Less orders positions lexicographically (epoch, timestamp, row index).
+func (p Position) Less(q Position) bool {
+	if p.Epoch != q.Epoch {
+		return p.Epoch < q.Epoch
+	}
+	if p.Timestamp != q.Timestamp {
+		return p.Timestamp < q.Timestamp
+	}
+	return p.RowIndex < q.RowIndex
+}
+
+// Row is one record converted to the task's columns: Values[i] belongs to
+// the i-th resolved column and is nil (null), bool, int64, float64, string or
+// []byte according to the column's type.
+type Row struct {
+	Values []any
+}
+
+// Dirty describes why a record could not be delivered as a row.
+type Dirty struct {
+	// Column is the destination column at fault (or the event time column).
+	Column string `json:"column"`
+	// Reason says what was expected and what was found.
+	Reason string `json:"reason"`
+	// Row holds every primary key and attribute value of the record, for
+	// inspection; binary values are base64 text.
+	Row map[string]any `json:"row"`
+}
+
+// Mapper converts tunnel records into rows of the resolved columns.
+type Mapper struct {
+	columns []task.Column
+	// eventTime is the index of the event time source in the record lookups,
+	// or empty when partitions follow the write time.
+	eventTime *task.EventTimeColumn
+}
+
+// NewMapper returns a mapper for the resolved columns and optional event time
+// column.
+func NewMapper(columns []task.Column, eventTime *task.EventTimeColumn) (*Mapper, error) {
+	if len(columns) == 0 {
+		return nil, fmt.Errorf("pipeline: no resolved columns")
+	}
+	seen := make(map[string]bool, len(columns))
+	for _, c := range columns {
+		if c.Name == "" || c.Source == "" {
+			return nil, fmt.Errorf("pipeline: column %+v lacks a name or a source", c)
+		}
+		if seen[c.Name] {
+			return nil, fmt.Errorf("pipeline: duplicate column name %q", c.Name)
+		}
+		seen[c.Name] = true
+		if _, err := physicalOf(c.Type); err != nil {
+			return nil, err
+		}
+	}
+	if eventTime != nil && eventTime.Name == "" {
+		eventTime = nil
+	}
+	return &Mapper{columns: columns, eventTime: eventTime}, nil
+}
+
+// Mapped is the outcome of mapping one record.
+type Mapped struct {
+	// Skip is true for records that produce nothing (deletes).
+	Skip bool
+	// Row is set when the record is clean.
+	Row Row
+	// Dirty is set when the record is dirty.
+	Dirty *Dirty
+	// PartitionTime is the time the record's partition is evaluated at: the
+	// event time when the task has an event time column and the value
+	// parses, else the write time.
+	PartitionTime time.Time
+}
+
+// Map converts one record. writeTime is the record's write time (see
+// WriteTime); it is used for partitions unless an event time column is set.
+func (m *Mapper) Map(rec *tunnel.Record, writeTime time.Time) Mapped {
+	if rec == nil || rec.Type == tunnel.AT_Delete {
+		return Mapped{Skip: true}
+	}
+	lookup := recordValues(rec)
+	out := Mapped{PartitionTime: writeTime}
+	values := make([]any, len(m.columns))
+	for i, c := range m.columns {
+		v, ok := lookup[c.Source]
+		if !ok || v == nil {
+			continue // absent from this put/update: null
+		}
+		converted, err := convert(c.Type, v)
+		if err != nil {
+			out.Dirty = &Dirty{Column: c.Name, Reason: err.Error(), Row: inspectable(rec)}
+			return out
+		}
+		values[i] = converted
+	}
+	if m.eventTime != nil {
+		v, ok := lookup[m.eventTime.Name]
+		if !ok || v == nil {
+			out.Dirty = &Dirty{Column: m.eventTime.Name, Reason: "event time column is missing", Row: inspectable(rec)}
+			return out
+		}
+		t, err := ParseEventTime(m.eventTime.Format, v)
+		if err != nil {
+			out.Dirty = &Dirty{Column: m.eventTime.Name, Reason: err.Error(), Row: inspectable(rec)}
+			return out
+		}
+		out.PartitionTime = t
+	}
+	out.Row = Row{Values: values}
+	return out
+}
+
+// recordValues returns the record's primary key values and put cells by
+// name. When a column carries several versions the newest one wins; column
+// deletes are ignored (the column reads as absent).
+func recordValues(rec *tunnel.Record) map[string]any {
+	values := make(map[string]any, len(rec.Columns)+4)
+	if rec.PrimaryKey != nil {
+		for _, pk := range rec.PrimaryKey.PrimaryKeys {
+			if pk != nil {
+				values[pk.ColumnName] = pk.Value
+			}
+		}
+	}
+	newest := make(map[string]int64, len(rec.Columns))
+	for _, c := range rec.Columns {
+		if c == nil || c.Name == nil || c.Type != tunnel.RCT_Put {
+			continue
+		}
+		var ts int64
+		if c.Timestamp != nil {
+			ts = *c.Timestamp
+		}
+		if prev, seen := newest[*c.Name]; seen && prev > ts {
+			continue
+		}
+		newest[*c.Name] = ts
+		values[*c.Name] = c.Value
+	}
+	return values
+}
+
+// WriteTime returns when the record was written: the stream record's
+// timestamp (Unix microseconds) for stream channels, and for base data (whose
+// sequence timestamp is the snapshot's) the newest cell version (Unix
+// milliseconds), falling back to the record timestamp.
+func WriteTime(rec *tunnel.Record, streamChannel bool) time.Time {
+	if streamChannel && rec.Timestamp > 0 {
+		return time.UnixMicro(rec.Timestamp).UTC()
+	}
+	var newest int64
+	for _, c := range rec.Columns {
+		if c != nil && c.Type == tunnel.RCT_Put && c.Timestamp != nil && *c.Timestamp > newest {
+			newest = *c.Timestamp
+		}
+	}
+	if newest > 0 {
+		return time.UnixMilli(newest).UTC()
+	}
+	if rec.Timestamp > 0 {
+		return time.UnixMicro(rec.Timestamp).UTC()
+	}
+	return time.Unix(0, 0).UTC()
+}
+
+// convert checks a source value against a destination type. Values are not
+// coerced: a value of another type is dirty, as the reference says.
+func convert(t task.ColumnType, v any) (any, error) {
+	switch t {
+	case task.TypeBool:
+		if b, ok := v.(bool); ok {
+			return b, nil
+		}
+	case task.TypeInt64:
+		if i, ok := v.(int64); ok {
+			return i, nil
+		}
+	case task.TypeDouble:
+		if f, ok := v.(float64); ok {
+			return f, nil
+		}
+	case task.TypeUTF8:
+		if s, ok := v.(string); ok {
+			return s, nil
+		}
+	case task.TypeBinary:
+		if b, ok := v.([]byte); ok {
+			return b, nil
+		}
+	default:
+		return nil, fmt.Errorf("unsupported destination type %q", t)
+	}
+	return nil, fmt.Errorf("expected %s, found %s", t, sourceTypeName(v))
+}
+
+// sourceTypeName names a Tablestore value's type the way users know it.
+func sourceTypeName(v any) string {
+	switch v.(type) {
+	case bool:
+		return "BOOLEAN"
+	case int64, int, int32:
+		return "INTEGER"
+	case float64, float32:
+		return "DOUBLE"
+	case string:
+		return "STRING"
+	case []byte:
+		return "BINARY"
+	case nil:
+		return "NULL"
+	default:
+		return fmt.Sprintf("%T", v)
+	}
+}
+
+// inspectable turns a record into a JSON-friendly map for the dirty output.
+func inspectable(rec *tunnel.Record) map[string]any {
+	out := make(map[string]any)
+	for name, v := range recordValues(rec) {
+		switch x := v.(type) {
+		case []byte:
+			out[name] = base64.StdEncoding.EncodeToString(x)
+		case float64:
+			if math.IsNaN(x) || math.IsInf(x, 0) {
+				out[name] = strconv.FormatFloat(x, 'g', -1, 64)
+			} else {
+				out[name] = x
+			}
+		case bool, int64, string, nil:
+			out[name] = x
+		default:
+			out[name] = fmt.Sprint(x)
+		}
+	}
+	return out
+}
+
+// ParseEventTime parses an event time value in its declared format. RFC
+// formats need a string; Unix accepts integer seconds or a decimal string of
+// seconds (with an optional fraction).
+func ParseEventTime(format task.TimeFormat, v any) (time.Time, error) {
+	if format == task.TimeUnix {
+		switch x := v.(type) {
+		case int64:
+			return time.Unix(x, 0).UTC(), nil
+		case float64:
+			if math.IsNaN(x) || math.IsInf(x, 0) || math.Abs(x) > 1e15 {
+				return time.Time{}, fmt.Errorf("event time %v is not a Unix time", x)
+			}
+			sec, frac := math.Modf(x)
+			return time.Unix(int64(sec), int64(frac*1e9)).UTC(), nil
+		case string:
+			return parseUnixString(x)
+		default:
+			return time.Time{}, fmt.Errorf("event time: expected Unix seconds, found %s", sourceTypeName(v))
+		}
+	}
+	s, ok := v.(string)
+	if !ok {
+		return time.Time{}, fmt.Errorf("event time: expected a %s string, found %s", format, sourceTypeName(v))
+	}
+	var layouts []string
+	switch format {
+	case task.TimeRFC822:
+		layouts = []string{time.RFC822, time.RFC822Z}
+	case task.TimeRFC850:
+		layouts = []string{time.RFC850}
+	case task.TimeRFC1123:
+		layouts = []string{time.RFC1123, time.RFC1123Z}
+	case task.TimeRFC3339:
+		layouts = []string{time.RFC3339Nano}
+	default:
+		return time.Time{}, fmt.Errorf("event time: unknown format %q", format)
+	}
+	var firstErr error
+	for _, layout := range layouts {
+		t, err := time.Parse(layout, strings.TrimSpace(s))
+		if err == nil {
+			return t.UTC(), nil
+		}
+		if firstErr == nil {
+			firstErr = err
+		}
+	}
+	return time.Time{}, fmt.Errorf("event time %q is not %s: %w", truncate(s, 64), format, firstErr)
+}
+
+func parseUnixString(s string) (time.Time, error) {
+	s = strings.TrimSpace(s)
+	whole, frac, hasFrac := strings.Cut(s, ".")
+	sec, err := strconv.ParseInt(whole, 10, 64)
+	if err != nil || whole == "" || strings.HasPrefix(whole, "+") {
+		return time.Time{}, fmt.Errorf("event time %q is not Unix seconds", truncate(s, 64))
+	}
+	var nanos int64
+	if hasFrac {
+		if frac == "" || len(frac) > 9 {
+			return time.Time{}, fmt.Errorf("event time %q is not Unix seconds", truncate(s, 64))
+		}
+		for _, c := range frac {
+			if c < '0' || c > '9' {
+				return time.Time{}, fmt.Errorf("event time %q is not Unix seconds", truncate(s, 64))
+			}
+		}
+		n, _ := strconv.ParseInt(frac+strings.Repeat("0", 9-len(frac)), 10, 64)
+		nanos = n
+		if sec < 0 || whole == "-0" {
+			nanos = -nanos
+		}
+	}
+	if sec > 1<<40 || sec < -(1<<40) {
+		return time.Time{}, fmt.Errorf("event time %q is out of range", truncate(s, 64))
+	}
+	return time.Unix(sec, nanos).UTC(), nil
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…"
+}
