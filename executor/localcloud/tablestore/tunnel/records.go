@@ -1,0 +1,236 @@
+package tunnel
+
+import (
+	"fmt"
+	"math"
+
+	"github.com/aliyun/aliyun-tablestore-go-sdk/tunnel/protocol"
+	"github.com/golang/protobuf/proto"
+
+	"github.com/tablestore-delivery/terraform-provider-tablestore/executor/localcloud/tablestore/plainbuffer"
+)
+
+// readTarget is what a ReadRecords call needs to know about its channel,
+// copied out under the lock so that the storage read runs without it.
+type readTarget struct {
+	kind        string
+	shard       int
+	instance    string
+	table       string
+	snapshotID  string
+	baseTs      int64
+	minMicros   int64 // stream: skip records written before (startOffset)
+	endMicros   int64 // stream: finish at records written from (endOffset); 0 = never
+	maxRecords  int
+	maxBytes    int
+	nowMicros   int64
+	channelID   string
+	tunnelID    string
+	terminated  bool
+	finishedTok bool
+}
+
+func (s *Service) readRecords(instance string, req *protocol.ReadRecordsRequest) (*protocol.ReadRecordsResponse, *apiError) {
+	target, e := s.readTarget(instance, req)
+	if e != nil {
+		return nil, e
+	}
+	if target.terminated || req.GetToken() == FinishedToken {
+		return &protocol.ReadRecordsResponse{NextToken: proto.String(FinishedToken), MayMoreRecord: proto.Bool(false)}, nil
+	}
+	if target.kind == channelBaseKind {
+		return s.readBase(target, req.GetToken())
+	}
+	return s.readStream(target, req.GetToken())
+}
+
+func (s *Service) readTarget(instance string, req *protocol.ReadRecordsRequest) (readTarget, *apiError) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	t, e := s.tunnelFor(instance, req.GetTunnelId())
+	if e != nil {
+		return readTarget{}, e
+	}
+	if _, e := s.liveClient(t, req.GetClientId()); e != nil {
+		return readTarget{}, e
+	}
+	ch := t.channel(req.GetChannelId())
+	if ch == nil {
+		return readTarget{}, errParam("channel %q does not exist", req.GetChannelId())
+	}
+	target := readTarget{
+		kind: ch.Kind, shard: ch.Shard, instance: t.Instance, table: t.Table,
+		snapshotID: t.SnapshotID, baseTs: t.BaseTs,
+		minMicros: int64(t.StartOffsetNs / 1000), endMicros: int64(t.EndOffsetNs / 1000),
+		maxRecords: s.cfg.MaxRecordsPerRead, maxBytes: s.cfg.MaxBytesPerRead,
+		nowMicros: s.now().UnixMicro(), channelID: ch.ID, tunnelID: t.ID,
+	}
+	if ch.Status == StatusTerminated {
+		target.terminated = true
+		return target, nil
+	}
+	if ch.Owner != req.GetClientId() || (ch.Status != StatusOpen && ch.Status != StatusClosing) {
+		return readTarget{}, errParam("channel %q is not open for client %q", ch.ID, req.GetClientId())
+	}
+	return target, nil
+}
+
+// baseSequence numbers base record k (0-based) of a shard; see baseTsLead.
+func baseSequence(baseTs, ordinal int64) *plainbuffer.SequenceInfo {
+	return &plainbuffer.SequenceInfo{Timestamp: baseTs + ordinal>>31, RowIndex: int32(ordinal & math.MaxInt32)}
+}
+
+func (s *Service) readBase(target readTarget, token string) (*protocol.ReadRecordsResponse, *apiError) {
+	tok, err := parseBaseToken(token)
+	if err != nil {
+		return nil, errParam("invalid token for channel %q: %v", target.channelID, err)
+	}
+	rows, err := s.cfg.Source.ScanSnapshot(target.snapshotID, target.shard, tok.cursor, target.maxRecords)
+	if err != nil {
+		return nil, errUnavailable(fmt.Errorf("scan snapshot of %s shard %d: %w", target.table, target.shard, err))
+	}
+	resp := &protocol.ReadRecordsResponse{Records: make([]*protocol.Record, 0, len(rows))}
+	size := 0
+	stoppedBySize := false
+	for i := range rows {
+		r := &rows[i]
+		row := plainbuffer.Row{PrimaryKey: r.PrimaryKey, Cells: r.Cells, Extension: baseSequence(target.baseTs, tok.delivered)}
+		buf := plainbuffer.EncodeRow(&row)
+		resp.Records = append(resp.Records, &protocol.Record{ActionType: protocol.ActionType_PUT_ROW.Enum(), Record: buf})
+		tok.cursor = r.Cursor
+		tok.delivered++
+		size += len(buf)
+		if size >= target.maxBytes && i < len(rows)-1 {
+			stoppedBySize = true
+			break
+		}
+	}
+	if !stoppedBySize && len(rows) < target.maxRecords {
+		resp.NextToken = proto.String(FinishedToken)
+		resp.MayMoreRecord = proto.Bool(false)
+		return resp, nil
+	}
+	next, err := tok.encode()
+	if err != nil {
+		return nil, errUnavailable(err)
+	}
+	resp.NextToken = proto.String(next)
+	resp.MayMoreRecord = proto.Bool(true)
+	return resp, nil
+}
+
+func (s *Service) readStream(target readTarget, token string) (*protocol.ReadRecordsResponse, *apiError) {
+	tok, err := parseStreamToken(token)
+	if err != nil {
+		return nil, errParam("invalid token for channel %q: %v", target.channelID, err)
+	}
+	changes, err := s.cfg.Source.ReadChanges(target.instance, target.table, target.shard, tok.afterSeq, target.maxRecords)
+	if err != nil {
+		return nil, errUnavailable(fmt.Errorf("read change log of %s shard %d: %w", target.table, target.shard, err))
+	}
+	resp := &protocol.ReadRecordsResponse{Records: make([]*protocol.Record, 0, len(changes))}
+	size := 0
+	more := len(changes) >= target.maxRecords
+	finished := false
+	for i := range changes {
+		c := &changes[i]
+		if target.endMicros > 0 && c.TimeMicros >= target.endMicros {
+			finished = true
+			break
+		}
+		tok.afterSeq = c.Seq
+		if c.TimeMicros < target.minMicros {
+			continue
+		}
+		// The timestamp never goes backwards within a channel, and equal
+		// timestamps get consecutive row indexes; both come from the token, so
+		// re-reading from any checkpoint numbers records identically.
+		ts := max(c.TimeMicros, tok.lastTs)
+		idx := int64(0)
+		if ts == tok.lastTs {
+			idx = tok.lastRowIndex + 1
+			if idx > math.MaxInt32 {
+				ts, idx = ts+1, 0
+			}
+		}
+		tok.lastTs, tok.lastRowIndex = ts, idx
+		tok.delivered++
+		buf, action := encodeChange(c, &plainbuffer.SequenceInfo{Timestamp: ts, RowIndex: int32(idx)})
+		resp.Records = append(resp.Records, &protocol.Record{ActionType: action.Enum(), Record: buf})
+		size += len(buf)
+		if size >= target.maxBytes && i < len(changes)-1 {
+			more = true
+			break
+		}
+	}
+	if !finished && !more && target.endMicros > 0 && target.nowMicros > target.endMicros {
+		// Caught up, and anything written from now on is past the end offset.
+		finished = true
+	}
+	if finished {
+		resp.NextToken = proto.String(FinishedToken)
+		resp.MayMoreRecord = proto.Bool(false)
+		return resp, nil
+	}
+	next, err := tok.encode()
+	if err != nil {
+		return nil, errUnavailable(err)
+	}
+	resp.NextToken = proto.String(next)
+	resp.MayMoreRecord = proto.Bool(more)
+	return resp, nil
+}
+
+// encodeChange renders a change-log entry as a one-row PlainBuffer record.
+func encodeChange(c *Change, seq *plainbuffer.SequenceInfo) ([]byte, protocol.ActionType) {
+	row := plainbuffer.Row{PrimaryKey: c.PrimaryKey, Extension: seq}
+	var action protocol.ActionType
+	switch c.Kind {
+	case ChangeDelete:
+		row.Deleted = true
+		action = protocol.ActionType_DELETE_ROW
+	case ChangeUpdate:
+		row.Cells = recordCells(c.Cells, c.TimeMicros)
+		action = protocol.ActionType_UPDATE_ROW
+	default:
+		row.Cells = recordCells(c.Cells, c.TimeMicros)
+		action = protocol.ActionType_PUT_ROW
+	}
+	return plainbuffer.EncodeRow(&row), action
+}
+
+// recordCells returns the cells as tunnel records carry them: put cells with
+// a value and a timestamp (ms), delete-one with a timestamp, delete-all
+// without. Increments are resolved by the storage into puts; a stray one is
+// sent as a put. The input is copied only when something must change.
+func recordCells(cells []plainbuffer.Cell, writeMicros int64) []plainbuffer.Cell {
+	needsFix := false
+	for i := range cells {
+		c := &cells[i]
+		if c.Op == plainbuffer.OpIncrement || (c.Op == plainbuffer.OpPut && !c.HasTimestamp) ||
+			(c.Op == plainbuffer.OpDeleteAllVersions && (c.HasTimestamp || c.Value != nil)) {
+			needsFix = true
+			break
+		}
+	}
+	if !needsFix {
+		return cells
+	}
+	out := make([]plainbuffer.Cell, len(cells))
+	copy(out, cells)
+	for i := range out {
+		c := &out[i]
+		switch c.Op {
+		case plainbuffer.OpIncrement:
+			c.Op = plainbuffer.OpPut
+			fallthrough
+		case plainbuffer.OpPut:
+			if !c.HasTimestamp {
+				c.HasTimestamp, c.Timestamp = true, writeMicros/1000
+			}
+		case plainbuffer.OpDeleteAllVersions:
+			c.HasTimestamp, c.Timestamp, c.Value = false, 0, nil
+		}
+	}
+	return out
+}
