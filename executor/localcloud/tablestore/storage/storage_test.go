@@ -1,0 +1,279 @@
+package storage
+
+import (
+	"errors"
+	"fmt"
+	"sort"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/tablestore-delivery/terraform-provider-tablestore/executor/localcloud/kv"
+	pb "github.com/tablestore-delivery/terraform-provider-tablestore/executor/localcloud/tablestore/plainbuffer"
+)
+
+func openStore(t *testing.T, dir string, cfg Config) (*Store, func()) {
+	t.Helper()
+	kvs, err := kv.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := Open(kvs, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s, func() { kvs.Close() }
+}
+
+func intStrTable(t *testing.T, s *Store, name string) {
+	t.Helper()
+	_, err := s.CreateTable("inst", TableMeta{Name: name, PrimaryKey: []PKColumn{{Name: "a", Type: PKInteger}, {Name: "b", Type: PKString}}, MaxVersions: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func pk2(a int64, b string) []pb.Cell {
+	return []pb.Cell{{Name: "a", Value: pb.Int(a)}, {Name: "b", Value: pb.String(b)}}
+}
+
+func put(t *testing.T, s *Store, table string, a int64, b string, cells ...pb.Cell) MutationResult {
+	t.Helper()
+	res, err := s.Write("inst", []Mutation{{Table: table, Type: ChangePut, PrimaryKey: pk2(a, b), Cells: cells}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res[0].Err != nil {
+		t.Fatal(res[0].Err)
+	}
+	return res[0]
+}
+
+func TestKeyOrderMatchesPKOrder(t *testing.T) {
+	ints := []int64{-1 << 63, -5, -1, 0, 1, 2, 1 << 40, 1<<63 - 1}
+	strs := []string{"", "\x00", "\x00\x00", "\x00a", "a", "a\x00", "a\x00b", "ab", "b", "\xff"}
+	type k struct {
+		a int64
+		b string
+	}
+	var all []k
+	for _, a := range ints {
+		for _, b := range strs {
+			all = append(all, k{a, b})
+		}
+	}
+	sort.Slice(all, func(i, j int) bool {
+		ki, kj := EncodeKey(pk2(all[i].a, all[i].b)), EncodeKey(pk2(all[j].a, all[j].b))
+		return compareKeys(ki, kj) < 0
+	})
+	for i := 1; i < len(all); i++ {
+		p, q := all[i-1], all[i]
+		if p.a > q.a || (p.a == q.a && p.b >= q.b) {
+			t.Fatalf("encoded order puts %+v before %+v", p, q)
+		}
+	}
+	// INF bounds bracket every value of their column.
+	lo := EncodeKey([]pb.Cell{{Name: "a", Value: pb.Int(1)}, {Name: "b", Value: pb.InfMin()}})
+	hi := EncodeKey([]pb.Cell{{Name: "a", Value: pb.Int(1)}, {Name: "b", Value: pb.InfMax()}})
+	for _, b := range strs {
+		k := EncodeKey(pk2(1, b))
+		if compareKeys(lo, k) >= 0 || compareKeys(k, hi) >= 0 {
+			t.Fatalf("key (1,%q) not inside (1,INF_MIN)..(1,INF_MAX)", b)
+		}
+	}
+}
+
+func TestRangeMergesShardsInOrder(t *testing.T) {
+	s, done := openStore(t, t.TempDir(), Config{Shards: 4})
+	defer done()
+	intStrTable(t, s, "t")
+	var muts []Mutation
+	for a := int64(0); a < 40; a++ {
+		muts = append(muts, Mutation{Table: "t", Type: ChangePut, PrimaryKey: pk2(a%10-5, fmt.Sprint(a)), Cells: []pb.Cell{{Name: "v", Value: pb.Int(a)}}})
+	}
+	res, err := s.Write("inst", muts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	usedShards := map[int]bool{}
+	for _, r := range res {
+		if r.Err != nil {
+			t.Fatal(r.Err)
+		}
+		usedShards[r.Shard] = true
+	}
+	if len(usedShards) < 2 {
+		t.Fatalf("rows landed in %d shard(s); hashing does not spread them", len(usedShards))
+	}
+	full := []pb.Cell{{Name: "a", Value: pb.InfMin()}, {Name: "b", Value: pb.InfMin()}}
+	end := []pb.Cell{{Name: "a", Value: pb.InfMax()}, {Name: "b", Value: pb.InfMax()}}
+	var got [][]byte
+	start := full
+	for pages := 0; ; pages++ {
+		rr, err := s.GetRange("inst", RangeRequest{Table: "t", Start: start, End: end, Limit: 7, ReadOptions: ReadOptions{MaxVersions: 1}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range rr.Rows {
+			got = append(got, EncodeKey(r.PrimaryKey))
+		}
+		if rr.NextStart == nil {
+			break
+		}
+		start = rr.NextStart
+		if pages > 10 {
+			t.Fatal("pagination does not end")
+		}
+	}
+	if len(got) != 40 {
+		t.Fatalf("range returned %d rows, want 40", len(got))
+	}
+	for i := 1; i < len(got); i++ {
+		if compareKeys(got[i-1], got[i]) >= 0 {
+			t.Fatalf("range rows out of order at %d", i)
+		}
+	}
+	back, err := s.GetRange("inst", RangeRequest{Table: "t", Start: end, End: full, Backward: true, ReadOptions: ReadOptions{MaxVersions: 1}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(back.Rows) != 40 || compareKeys(EncodeKey(back.Rows[0].PrimaryKey), got[39]) != 0 {
+		t.Fatalf("backward range: %d rows", len(back.Rows))
+	}
+}
+
+func TestChangeLogAndSnapshotUnderWrites(t *testing.T) {
+	dir := t.TempDir()
+	s, done := openStore(t, dir, Config{Shards: 2})
+	intStrTable(t, s, "t")
+	for i := range 20 {
+		put(t, s, "t", int64(i), "x", pb.Cell{Name: "v", Value: pb.Int(int64(i))})
+	}
+	snap, err := s.CreateSnapshot("inst", "t")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Writes after the snapshot: update, delete, insert.
+	put(t, s, "t", 0, "x", pb.Cell{Name: "v", Value: pb.Int(1000)})
+	if res, _ := s.Write("inst", []Mutation{{Table: "t", Type: ChangeDelete, PrimaryKey: pk2(1, "x")}}); res[0].Err != nil {
+		t.Fatal(res[0].Err)
+	}
+	put(t, s, "t", 100, "new", pb.Cell{Name: "v", Value: pb.Int(100)})
+	put(t, s, "t", 0, "x", pb.Cell{Name: "v", Value: pb.Int(2000)})
+
+	// Restart in the middle: the snapshot must survive.
+	done()
+	s, done = openStore(t, dir, Config{Shards: 2})
+	defer done()
+
+	seen := map[int64]int64{}
+	for shard := range 2 {
+		var after []byte
+		for {
+			rows, next, more, err := s.ScanSnapshot(snap.ID, shard, after, 3)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, r := range rows {
+				seen[r.PrimaryKey[0].Value.Int] = r.Cells[0].Value.Int
+			}
+			if !more {
+				break
+			}
+			after = next
+		}
+	}
+	if len(seen) != 20 {
+		t.Fatalf("snapshot has %d rows, want the 20 present at snapshot time: %v", len(seen), seen)
+	}
+	for i := range int64(20) {
+		if seen[i] != i {
+			t.Fatalf("snapshot row %d has v=%d, want %d", i, seen[i], i)
+		}
+	}
+	// The change log has every change, in per-shard order, with times.
+	shards, err := s.Shards("inst", "t")
+	if err != nil {
+		t.Fatal(err)
+	}
+	total := 0
+	for _, sh := range shards {
+		changes, more, err := s.ReadChanges("inst", "t", sh.Shard, 0, 0)
+		if err != nil || more {
+			t.Fatal(err, more)
+		}
+		if uint64(len(changes)) != sh.LastSeq {
+			t.Fatalf("shard %d: %d changes, last seq %d", sh.Shard, len(changes), sh.LastSeq)
+		}
+		for i, c := range changes {
+			if c.Seq != uint64(i+1) || c.TimeMicros == 0 {
+				t.Fatalf("shard %d change %d: seq %d time %d", sh.Shard, i, c.Seq, c.TimeMicros)
+			}
+			if c.Seq > snap.ShardSeqs[sh.Shard] && c.Type == ChangeDelete && c.PrimaryKey[0].Value.Int != 1 {
+				t.Fatalf("unexpected delete %+v", c)
+			}
+		}
+		total += len(changes)
+	}
+	if total != 24 {
+		t.Fatalf("%d changes logged, want 24", total)
+	}
+	if err := s.ReleaseSnapshot(snap.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, _, err := s.ScanSnapshot(snap.ID, 0, nil, 1); !errors.Is(err, ErrSnapshotNotFound) {
+		t.Fatalf("released snapshot still scannable: %v", err)
+	}
+}
+
+func TestChangeRetentionTrims(t *testing.T) {
+	now := time.Unix(1700000000, 0)
+	var mu sync.Mutex
+	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	s, done := openStore(t, t.TempDir(), Config{Shards: 1, ChangeRetention: time.Hour, Now: clock})
+	defer done()
+	intStrTable(t, s, "t")
+	for i := range 5 {
+		put(t, s, "t", int64(i), "", pb.Cell{Name: "v", Value: pb.Int(1)})
+	}
+	mu.Lock()
+	now = now.Add(2 * time.Hour)
+	mu.Unlock()
+	put(t, s, "t", 9, "", pb.Cell{Name: "v", Value: pb.Int(1)})
+	if err := s.TrimChanges("inst", "t"); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := s.ReadChanges("inst", "t", 0, 0, 0); !errors.Is(err, ErrChangesExpired) {
+		t.Fatalf("reading trimmed changes: %v", err)
+	}
+	changes, _, err := s.ReadChanges("inst", "t", 0, 5, 0)
+	if err != nil || len(changes) != 1 || changes[0].Seq != 6 {
+		t.Fatalf("after trim: %+v %v", changes, err)
+	}
+}
+
+func TestConcurrentIncrementsSerialised(t *testing.T) {
+	s, done := openStore(t, t.TempDir(), Config{})
+	defer done()
+	intStrTable(t, s, "t")
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Go(func() {
+			for range 25 {
+				res, err := s.Write("inst", []Mutation{{Table: "t", Type: ChangeUpdate, PrimaryKey: pk2(1, "c"), Cells: []pb.Cell{{Name: "n", Value: pb.Int(1), Op: pb.OpIncrement}}}})
+				if err != nil || res[0].Err != nil {
+					t.Error(err, res)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	r, err := s.GetRow("inst", "t", pk2(1, "c"), ReadOptions{MaxVersions: 1})
+	if err != nil || r == nil {
+		t.Fatal(err)
+	}
+	if got := r.Cells[0].Value.Int; got != 200 {
+		t.Fatalf("counter = %d after 200 concurrent increments", got)
+	}
+}
