@@ -1,0 +1,538 @@
+package pipeline
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/aliyun/aliyun-tablestore-go-sdk/tunnel"
+
+	"github.com/tablestore-delivery/terraform-provider-tablestore/executor/task"
+)
+
+// Sink stores one task's objects in its bucket.
+type Sink interface {
+	Put(ctx context.Context, key string, data []byte, contentType string) error
+	Exists(ctx context.Context, key string) (bool, error)
+}
+
+// reporter learns about the outcome of uploads, to keep the task's status.
+type reporter interface {
+	uploadFailed(err error)
+	uploadSucceeded(delta Counters)
+}
+
+// memoryBudget bounds the bytes buffered by all writers of the executor.
+type memoryBudget struct {
+	limit int64
+	used  atomic.Int64
+}
+
+func (m *memoryBudget) add(n int64) int64 {
+	if m == nil {
+		return 0
+	}
+	return m.used.Add(n)
+}
+
+func (m *memoryBudget) over() bool { return m != nil && m.limit > 0 && m.used.Load() > m.limit }
+
+// writerConfig is everything one channel's writer needs.
+type writerConfig struct {
+	TaskName    string
+	Shard       int
+	Channel     string
+	Mapper      *Mapper
+	Encoder     *Encoder
+	Prefix      *task.Template
+	DirtyPrefix *task.Template // nil: dirty rows are counted but not written
+	// FlushInterval is the age of a buffer's oldest row at which the buffer
+	// is written whatever its size.
+	FlushInterval time.Duration
+	// TargetBytes is the buffered size at which a buffer is written.
+	TargetBytes int
+	Journal     journal
+	Sink        Sink
+	// Checkpoint advances the channel's tunnel checkpoint.
+	Checkpoint func(token string) error
+	Budget     *memoryBudget
+	Reporter   reporter
+	Metrics    *metrics
+	Logger     *slog.Logger
+	// Now is the clock; tests may replace it.
+	Now func() time.Time
+	// RetryBase and RetryMax bound the backoff between failed uploads.
+	RetryBase, RetryMax time.Duration
+}
+
+// buffer holds the rows of one (writer, kind, partition) not yet in OSS.
+type buffer struct {
+	kind      string
+	partition string // the evaluated prefix
+	rows      []Row
+	dirty     bytes.Buffer
+	count     int
+	size      int
+	// firstBatch is the readrecords batch of the oldest row: the checkpoint
+	// may not move past the batch before it.
+	firstBatch int64
+	createdAt  time.Time
+	oldestWT   time.Time
+	last       Position
+}
+
+func (b *buffer) key() string { return b.kind + "/" + b.partition }
+
+type batchMark struct {
+	no    int64
+	token string
+}
+
+// writer turns one tunnel channel's records into objects, and advances the
+// channel's checkpoint only past records that are durably in OSS (or that
+// were already there, when replayed).
+type writer struct {
+	cfg writerConfig
+
+	mu         sync.Mutex
+	started    bool
+	watermarks map[string]Position
+	buffers    map[string]*buffer
+	batchNo    int64
+	marks      []batchMark
+	lastCpNo   int64
+	lastCpAt   time.Time
+	finished   bool
+	// durableThrough is the newest write time before which every record of
+	// the channel is in OSS (or dirty and counted), while nothing is buffered.
+	durableThrough time.Time
+	stream         bool
+	ordinal        int64
+}
+
+func newWriter(cfg writerConfig) *writer {
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.RetryBase <= 0 {
+		cfg.RetryBase = 200 * time.Millisecond
+	}
+	if cfg.RetryMax <= 0 {
+		cfg.RetryMax = 10 * time.Second
+	}
+	return &writer{cfg: cfg, buffers: map[string]*buffer{}}
+}
+
+// start resolves what a previous run of this writer left in flight and loads
+// the watermarks; it retries until it succeeds or ctx ends.
+func (w *writer) start(ctx context.Context) error {
+	if w.started {
+		return nil
+	}
+	for _, kind := range []string{kindData, kindDirty} {
+		if err := w.retry(ctx, func() error {
+			_, err := w.resolvePending(ctx, kind)
+			return err
+		}); err != nil {
+			return err
+		}
+	}
+	var wms map[string]Position
+	if err := w.retry(ctx, func() error {
+		var err error
+		wms, err = w.cfg.Journal.watermarks(ctx, w.cfg.Channel)
+		return err
+	}); err != nil {
+		return err
+	}
+	w.watermarks = wms
+	w.started = true
+	return nil
+}
+
+// resolvePending settles the writer's leftover intent of a kind: if the
+// object made it to OSS the upload is committed, else the intent is dropped
+// and its SequenceID reused. It returns the resolved intent and whether it
+// was committed.
+func (w *writer) resolvePending(ctx context.Context, kind string) (*Intent, error) {
+	in, err := w.cfg.Journal.pending(ctx, w.cfg.Shard, kind)
+	if err != nil || in == nil {
+		return nil, err
+	}
+	exists, err := w.cfg.Sink.Exists(ctx, in.Key)
+	if err != nil {
+		return nil, fmt.Errorf("resolve upload in flight %s: %w", in.Key, err)
+	}
+	if !exists {
+		if err := w.cfg.Journal.abandon(ctx, *in); err != nil {
+			return nil, err
+		}
+		w.cfg.Logger.Info("dropped an upload that never completed", "key", in.Key)
+		return nil, nil
+	}
+	delta, err := w.cfg.Journal.commit(ctx, *in)
+	if err != nil {
+		return nil, err
+	}
+	if w.watermarks != nil && in.Channel == w.cfg.Channel {
+		w.watermarks[in.Kind+"/"+in.Partition] = in.Last
+	}
+	w.cfg.Reporter.uploadSucceeded(delta)
+	w.cfg.Logger.Info("committed an upload found complete in OSS", "key", in.Key)
+	return in, nil
+}
+
+// retry runs fn until it succeeds, reporting failures, with capped
+// exponential backoff; it gives up only when ctx ends.
+func (w *writer) retry(ctx context.Context, fn func() error) error {
+	delay := w.cfg.RetryBase
+	for {
+		err := fn()
+		if err == nil {
+			return nil
+		}
+		if ctx.Err() != nil {
+			return errStopped
+		}
+		w.cfg.Reporter.uploadFailed(err)
+		w.cfg.Logger.Warn("delivery step failed; retrying", "channel", w.cfg.Channel, "in", delay, "err", err)
+		select {
+		case <-ctx.Done():
+			return errStopped
+		case <-time.After(delay):
+		}
+		delay = min(delay*2, w.cfg.RetryMax)
+	}
+}
+
+// process buffers one readrecords batch. nextToken is where the channel
+// resumes after this batch.
+func (w *writer) process(ctx context.Context, records []*tunnel.Record, nextToken string, stream bool) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if err := w.start(ctx); err != nil {
+		return err
+	}
+	w.stream = stream
+	w.batchNo++
+	batch := w.batchNo
+	now := w.cfg.Now()
+	var newestWT time.Time
+	for _, rec := range records {
+		if rec == nil {
+			continue
+		}
+		w.ordinal++
+		pos, stable := positionOf(rec, w.ordinal)
+		wt := WriteTime(rec, stream)
+		if wt.After(newestWT) {
+			newestWT = wt
+		}
+		mapped := w.cfg.Mapper.Map(rec, wt)
+		if mapped.Skip {
+			w.cfg.Metrics.record(w.cfg.TaskName, w.cfg.Channel, "ignored")
+			continue
+		}
+		kind, tmpl := kindData, w.cfg.Prefix
+		at := mapped.PartitionTime
+		if mapped.Dirty != nil {
+			kind, tmpl, at = kindDirty, w.cfg.DirtyPrefix, wt
+		}
+		partition := ""
+		if tmpl != nil {
+			partition = tmpl.Evaluate(at)
+		}
+		bkey := kind + "/" + partition
+		if wm, ok := w.watermarks[bkey]; ok && stable && !wm.Less(pos) {
+			w.cfg.Metrics.record(w.cfg.TaskName, w.cfg.Channel, "replayed")
+			continue
+		}
+		b := w.buffers[bkey]
+		if b == nil {
+			b = &buffer{kind: kind, partition: partition, firstBatch: batch, createdAt: now, oldestWT: wt}
+			w.buffers[bkey] = b
+		}
+		size := 0
+		if mapped.Dirty != nil {
+			line, err := dirtyLine(mapped.Dirty, wt)
+			if err != nil {
+				return err
+			}
+			b.dirty.Write(line)
+			size = len(line)
+		} else {
+			b.rows = append(b.rows, mapped.Row)
+			size = rowSize(mapped.Row)
+		}
+		b.count++
+		b.size += size
+		b.last = pos
+		if wt.Before(b.oldestWT) {
+			b.oldestWT = wt
+		}
+		w.cfg.Budget.add(int64(size))
+		if b.size >= w.cfg.TargetBytes {
+			if err := w.flush(ctx, b); err != nil {
+				return err
+			}
+		}
+	}
+	for w.cfg.Budget.over() {
+		oldest := w.oldestBuffer()
+		if oldest == nil {
+			break
+		}
+		if err := w.flush(ctx, oldest); err != nil {
+			return err
+		}
+	}
+	w.marks = append(w.marks, batchMark{no: batch, token: nextToken})
+	if len(w.buffers) == 0 {
+		// Nothing waits: everything read so far is settled. An empty read of
+		// a stream means the channel has caught up to about now.
+		if len(records) == 0 && stream {
+			w.durableThrough = now
+		} else if newestWT.After(w.durableThrough) {
+			w.durableThrough = newestWT
+		}
+	}
+	if nextToken == tunnel.FinishTag {
+		for _, b := range w.sortedBuffers() {
+			if err := w.flush(ctx, b); err != nil {
+				return err
+			}
+		}
+		if err := w.advanceCheckpoint(true); err != nil {
+			return err
+		}
+		w.finished = true
+		return nil
+	}
+	_ = w.advanceCheckpoint(false)
+	return nil
+}
+
+func positionOf(rec *tunnel.Record, ordinal int64) (Position, bool) {
+	if rec.SequenceInfo != nil {
+		si := rec.SequenceInfo
+		return Position{Epoch: si.Epoch, Timestamp: si.Timestamp, RowIndex: si.RowIndex}, true
+	}
+	// Without sequence info a replayed record cannot be recognised: such
+	// records are delivered at least once.
+	return Position{Timestamp: math.MinInt64, RowIndex: int32(ordinal)}, false
+}
+
+type dirtyRecord struct {
+	WriteTime time.Time      `json:"write_time"`
+	Column    string         `json:"column"`
+	Reason    string         `json:"reason"`
+	Row       map[string]any `json:"row"`
+}
+
+func dirtyLine(d *Dirty, wt time.Time) ([]byte, error) {
+	line, err := json.Marshal(dirtyRecord{WriteTime: wt, Column: d.Column, Reason: d.Reason, Row: d.Row})
+	if err != nil {
+		return nil, fmt.Errorf("pipeline: encode dirty row: %w", err)
+	}
+	return append(line, '\n'), nil
+}
+
+// tick writes the buffers whose oldest row has waited FlushInterval, so a
+// quiet partition does not sit in memory, and moves the checkpoint.
+func (w *writer) tick(ctx context.Context) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if !w.started || w.finished {
+		return nil
+	}
+	now := w.cfg.Now()
+	for _, b := range w.sortedBuffers() {
+		if now.Sub(b.createdAt) >= w.cfg.FlushInterval {
+			if err := w.flush(ctx, b); err != nil {
+				return err
+			}
+		}
+	}
+	return w.advanceCheckpoint(false)
+}
+
+func (w *writer) oldestBuffer() *buffer {
+	var oldest *buffer
+	for _, b := range w.buffers {
+		if oldest == nil || b.createdAt.Before(oldest.createdAt) {
+			oldest = b
+		}
+	}
+	return oldest
+}
+
+// sortedBuffers returns the buffers oldest first.
+func (w *writer) sortedBuffers() []*buffer {
+	out := make([]*buffer, 0, len(w.buffers))
+	for _, b := range w.buffers {
+		out = append(out, b)
+	}
+	for i := 1; i < len(out); i++ {
+		for j := i; j > 0 && out[j].createdAt.Before(out[j-1].createdAt); j-- {
+			out[j], out[j-1] = out[j-1], out[j]
+		}
+	}
+	return out
+}
+
+// flush writes one buffer to OSS exactly once, retrying until it succeeds or
+// the writer stops, then forgets it.
+func (w *writer) flush(ctx context.Context, b *buffer) error {
+	var data []byte
+	contentType := "application/vnd.apache.parquet"
+	if b.kind == kindData {
+		var err error
+		if data, err = w.cfg.Encoder.Encode(b.rows); err != nil {
+			// The rows were validated against the schema: failing here is
+			// a bug, not something a retry fixes.
+			return fmt.Errorf("pipeline: encode %d rows for %s: %w", b.count, b.partition, err)
+		}
+	} else {
+		data = b.dirty.Bytes()
+		contentType = "application/x-ndjson"
+	}
+	noObject := b.kind == kindDirty && w.cfg.DirtyPrefix == nil
+	err := w.retry(ctx, func() error { return w.flushOnce(ctx, b, data, contentType, noObject) })
+	if err != nil {
+		return err
+	}
+	w.watermarks[b.key()] = b.last
+	delete(w.buffers, b.key())
+	w.cfg.Budget.add(-int64(b.size))
+	if len(w.buffers) == 0 || b.oldestWT.After(w.durableThrough) {
+		w.refreshDurable()
+	}
+	return nil
+}
+
+func (w *writer) flushOnce(ctx context.Context, b *buffer, data []byte, contentType string, noObject bool) error {
+	in := Intent{Shard: w.cfg.Shard, Kind: b.kind, Channel: w.cfg.Channel, Partition: b.partition,
+		Last: b.last, Rows: int64(b.count), Bytes: int64(len(data))}
+	if noObject {
+		in.Bytes = 0
+		delta, err := w.cfg.Journal.commit(ctx, in)
+		if err != nil {
+			return err
+		}
+		delta.ObjectsWritten = 0
+		w.cfg.Reporter.uploadSucceeded(delta)
+		return nil
+	}
+	// A previous attempt may have left its intent; its object may even be
+	// in OSS (a timeout after the upload completed).
+	resolved, err := w.resolvePending(ctx, b.kind)
+	if err != nil {
+		return err
+	}
+	if resolved != nil && resolved.Channel == w.cfg.Channel && resolved.Partition == b.partition && resolved.Last == b.last {
+		return nil // that attempt delivered this very buffer
+	}
+	prefix := b.partition
+	in, err = w.cfg.Journal.begin(ctx, in, func(seq int64) string {
+		return task.ObjectKey(prefix, w.cfg.TaskName, w.cfg.Shard, seq)
+	})
+	if err != nil {
+		return err
+	}
+	if err := w.cfg.Sink.Put(ctx, in.Key, data, contentType); err != nil {
+		return err
+	}
+	delta, err := w.cfg.Journal.commit(ctx, in)
+	if err != nil {
+		return err
+	}
+	w.cfg.Reporter.uploadSucceeded(delta)
+	w.cfg.Metrics.object(w.cfg.TaskName, b.kind, len(data))
+	return nil
+}
+
+// refreshDurable recomputes durableThrough after buffers went away.
+func (w *writer) refreshDurable() {
+	oldest := time.Time{}
+	for _, b := range w.buffers {
+		if oldest.IsZero() || b.oldestWT.Before(oldest) {
+			oldest = b.oldestWT
+		}
+	}
+	if oldest.IsZero() {
+		return
+	}
+	if t := oldest.Add(-time.Microsecond); t.After(w.durableThrough) {
+		w.durableThrough = t
+	}
+}
+
+// advanceCheckpoint moves the tunnel checkpoint to the newest batch all of
+// whose records are settled. Unless forced, it checkpoints at most once a
+// second.
+func (w *writer) advanceCheckpoint(force bool) error {
+	if len(w.marks) == 0 {
+		return nil
+	}
+	target := w.batchNo
+	for _, b := range w.buffers {
+		if b.firstBatch-1 < target {
+			target = b.firstBatch - 1
+		}
+	}
+	idx := -1
+	for i, m := range w.marks {
+		if m.no <= target {
+			idx = i
+		}
+	}
+	if idx < 0 || w.marks[idx].no <= w.lastCpNo {
+		return nil
+	}
+	now := w.cfg.Now()
+	if !force && now.Sub(w.lastCpAt) < time.Second {
+		return nil
+	}
+	mark := w.marks[idx]
+	if err := w.cfg.Checkpoint(mark.token); err != nil {
+		w.cfg.Logger.Warn("tunnel checkpoint failed; will retry", "channel", w.cfg.Channel, "err", err)
+		return fmt.Errorf("pipeline: checkpoint channel %s: %w", w.cfg.Channel, err)
+	}
+	w.lastCpNo = mark.no
+	w.lastCpAt = now
+	w.marks = append(w.marks[:0], w.marks[idx+1:]...)
+	return nil
+}
+
+// progress reports the channel's durable write time and buffered rows.
+func (w *writer) progress() (durable time.Time, stream bool, buffered int) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for _, b := range w.buffers {
+		buffered += b.count
+	}
+	return w.durableThrough, w.stream, buffered
+}
+
+// release gives the writer's buffered bytes back to the budget when it is
+// abandoned; the rows are read again from the checkpoint.
+func (w *writer) release() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for k, b := range w.buffers {
+		w.cfg.Budget.add(-int64(b.size))
+		delete(w.buffers, k)
+	}
+}
+
+var _ = errors.New
