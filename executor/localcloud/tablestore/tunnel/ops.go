@@ -44,7 +44,8 @@ func (s *Service) create(instance string, req *protocol.CreateTunnelRequest) (*p
 			return nil, &apiError{http.StatusConflict, "OTSTunnelExist", fmt.Sprintf("tunnel %q already exists on table %q", name, table)}
 		}
 	}
-	shards, err := s.cfg.Source.ShardCount(instance, table)
+	ranges, err := s.cfg.Source.Shards(instance, table)
+	shards := len(ranges)
 	if errors.Is(err, ErrTableNotFound) {
 		return nil, errParam("table %q does not exist", table)
 	}
@@ -83,17 +84,15 @@ func (s *Service) create(instance string, req *protocol.CreateTunnelRequest) (*p
 		t.Stage = StageBaseData
 	} else {
 		t.Stage = StageStream
-		if t.StartOffsetNs == 0 && t.StartFlag == int32(protocol.StartOffsetFlag_LATEST) {
-			for shard := range shards {
-				last, err := s.cfg.Source.LastSeq(instance, table, shard)
-				if err != nil {
-					return nil, errUnavailable(fmt.Errorf("change log of %q shard %d: %w", table, shard, err))
-				}
-				t.StreamStart[shard] = last
+		for shard, r := range ranges {
+			if t.StartOffsetNs == 0 && t.StartFlag == int32(protocol.StartOffsetFlag_LATEST) {
+				t.StreamStart[shard] = r.LastSeq
+			} else {
+				// EARLIEST and startOffset read the retained log from its
+				// beginning; records before startOffset are skipped while reading.
+				t.StreamStart[shard] = r.FirstSeq - 1
 			}
 		}
-		// EARLIEST and startOffset read the log from its beginning; records
-		// before startOffset are skipped while reading.
 	}
 	if withBase {
 		for shard := range shards {

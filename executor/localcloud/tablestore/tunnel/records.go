@@ -1,6 +1,7 @@
 package tunnel
 
 import (
+	"errors"
 	"fmt"
 	"math"
 
@@ -85,7 +86,7 @@ func (s *Service) readBase(target readTarget, token string) (*protocol.ReadRecor
 	if err != nil {
 		return nil, errParam("invalid token for channel %q: %v", target.channelID, err)
 	}
-	rows, err := s.cfg.Source.ScanSnapshot(target.snapshotID, target.shard, tok.cursor, target.maxRecords)
+	rows, more, err := s.cfg.Source.ScanSnapshot(target.snapshotID, target.shard, tok.cursor, target.maxRecords)
 	if err != nil {
 		return nil, errUnavailable(fmt.Errorf("scan snapshot of %s shard %d: %w", target.table, target.shard, err))
 	}
@@ -97,15 +98,18 @@ func (s *Service) readBase(target readTarget, token string) (*protocol.ReadRecor
 		row := plainbuffer.Row{PrimaryKey: r.PrimaryKey, Cells: r.Cells, Extension: baseSequence(target.baseTs, tok.delivered)}
 		buf := plainbuffer.EncodeRow(&row)
 		resp.Records = append(resp.Records, &protocol.Record{ActionType: protocol.ActionType_PUT_ROW.Enum(), Record: buf})
-		tok.cursor = r.Cursor
 		tok.delivered++
 		size += len(buf)
 		if size >= target.maxBytes && i < len(rows)-1 {
 			stoppedBySize = true
+			tok.cursor = s.cfg.Source.SnapshotCursor(r.PrimaryKey)
 			break
 		}
 	}
-	if !stoppedBySize && len(rows) < target.maxRecords {
+	if !stoppedBySize && len(rows) > 0 {
+		tok.cursor = s.cfg.Source.SnapshotCursor(rows[len(rows)-1].PrimaryKey)
+	}
+	if !stoppedBySize && !more {
 		resp.NextToken = proto.String(FinishedToken)
 		resp.MayMoreRecord = proto.Bool(false)
 		return resp, nil
@@ -124,13 +128,15 @@ func (s *Service) readStream(target readTarget, token string) (*protocol.ReadRec
 	if err != nil {
 		return nil, errParam("invalid token for channel %q: %v", target.channelID, err)
 	}
-	changes, err := s.cfg.Source.ReadChanges(target.instance, target.table, target.shard, tok.afterSeq, target.maxRecords)
+	changes, more, err := s.cfg.Source.ReadChanges(target.instance, target.table, target.shard, tok.afterSeq, target.maxRecords)
+	if errors.Is(err, ErrChangesExpired) {
+		return nil, errParam("channel %q: %v", target.channelID, err)
+	}
 	if err != nil {
 		return nil, errUnavailable(fmt.Errorf("read change log of %s shard %d: %w", target.table, target.shard, err))
 	}
 	resp := &protocol.ReadRecordsResponse{Records: make([]*protocol.Record, 0, len(changes))}
 	size := 0
-	more := len(changes) >= target.maxRecords
 	finished := false
 	for i := range changes {
 		c := &changes[i]

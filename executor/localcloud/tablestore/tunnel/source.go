@@ -29,17 +29,19 @@ type Change struct {
 	Cells []plainbuffer.Cell
 }
 
-// SnapshotRow is one row of a shard's consistent snapshot.
-type SnapshotRow struct {
-	// Cursor is an opaque position: passing it back to ScanSnapshot continues
-	// after this row. It is stored inside tunnel tokens, so keep it small.
-	Cursor     []byte
-	PrimaryKey []plainbuffer.Cell
-	Cells      []plainbuffer.Cell
+// ShardRange is the retained part of a shard's change log.
+type ShardRange struct {
+	FirstSeq uint64 // oldest retained seq (LastSeq+1 when the log is empty)
+	LastSeq  uint64 // newest seq (0 when nothing was ever written)
 }
 
-// ErrTableNotFound is returned by a Source for a table that does not exist.
-var ErrTableNotFound = errors.New("table not found")
+// Errors a Source reports (wrapped or as is) for the service to map.
+var (
+	// ErrTableNotFound: the table does not exist.
+	ErrTableNotFound = errors.New("table not found")
+	// ErrChangesExpired: the asked-for changes were trimmed from the log.
+	ErrChangesExpired = errors.New("changes expired")
+)
 
 // Source is what the tunnel service needs from the table storage: the shard
 // layout of a table, each shard's change log, and consistent snapshots for
@@ -47,21 +49,22 @@ var ErrTableNotFound = errors.New("table not found")
 // NewStorageSource; the interface keeps the service independent of the
 // storage's internals.
 type Source interface {
-	// ShardCount returns the number of shards of a table (ErrTableNotFound if
-	// the table does not exist).
-	ShardCount(instance, table string) (int, error)
-	// LastSeq returns the sequence number of the newest change of a shard
-	// (0 when the log is empty).
-	LastSeq(instance, table string, shard int) (uint64, error)
+	// Shards returns the change-log range of every shard of a table
+	// (ErrTableNotFound if the table does not exist).
+	Shards(instance, table string) ([]ShardRange, error)
 	// ReadChanges returns up to limit changes of a shard with Seq > afterSeq,
-	// in Seq order.
-	ReadChanges(instance, table string, shard int, afterSeq uint64, limit int) ([]Change, error)
+	// in Seq order, and whether more may exist.
+	ReadChanges(instance, table string, shard int, afterSeq uint64, limit int) ([]Change, bool, error)
 	// CreateSnapshot pins a consistent snapshot of the table and returns its id
 	// and, per shard, the last change sequence number the snapshot includes.
 	CreateSnapshot(instance, table string) (id string, perShardSeq []uint64, err error)
 	// ScanSnapshot returns up to limit rows of a shard of the snapshot in
-	// primary-key order, after the row whose cursor is given (nil: from the start).
-	ScanSnapshot(id string, shard int, afterCursor []byte, limit int) ([]SnapshotRow, error)
+	// primary-key order, after the position afterCursor (nil: from the start),
+	// and whether more rows may remain.
+	ScanSnapshot(id string, shard int, afterCursor []byte, limit int) ([]plainbuffer.Row, bool, error)
+	// SnapshotCursor returns the ScanSnapshot position just after the row with
+	// this primary key. Cursors are stored inside tunnel tokens.
+	SnapshotCursor(primaryKey []plainbuffer.Cell) []byte
 	// ReleaseSnapshot frees a snapshot; releasing an unknown id is not an error.
 	ReleaseSnapshot(id string) error
 }

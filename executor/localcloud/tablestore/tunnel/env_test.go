@@ -1,0 +1,342 @@
+package tunnel
+
+import (
+	"fmt"
+	"io"
+	"net/http/httptest"
+	"sort"
+	"sync"
+	"testing"
+	"time"
+
+	sdktunnel "github.com/aliyun/aliyun-tablestore-go-sdk/tunnel"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+
+	"github.com/tablestore-delivery/terraform-provider-tablestore/executor/localcloud/kv"
+	"github.com/tablestore-delivery/terraform-provider-tablestore/executor/localcloud/tablestore/plainbuffer"
+	"github.com/tablestore-delivery/terraform-provider-tablestore/executor/localcloud/tablestore/storage"
+)
+
+const (
+	testInstance = "local"
+	testKeyID    = "test-key"
+	testSecret   = "test-secret"
+)
+
+func init() {
+	// The daemon sleeps up to this many ms before reconnecting a failed worker.
+	sdktunnel.DaemonRandomRetryMs = 100
+}
+
+// env is one running stack: kv store, storage, tunnel service and an HTTP
+// server, with SDK clients pointed at it. restart() closes and reopens all of
+// it on the same data dir.
+type env struct {
+	t       *testing.T
+	dir     string
+	kv      *kv.Store
+	storage *storage.Store
+	svc     *Service
+	srv     *httptest.Server
+	tc      sdktunnel.TunnelClient
+	svcCfg  Config
+}
+
+func newEnv(t *testing.T, cfg Config) *env {
+	t.Helper()
+	e := &env{t: t, dir: t.TempDir(), svcCfg: cfg}
+	e.open()
+	t.Cleanup(e.close)
+	return e
+}
+
+func (e *env) open() {
+	e.t.Helper()
+	var err error
+	if e.kv, err = kv.Open(e.dir); err != nil {
+		e.t.Fatal(err)
+	}
+	if e.storage, err = storage.Open(e.kv, storage.Config{Shards: 4}); err != nil {
+		e.t.Fatal(err)
+	}
+	cfg := e.svcCfg
+	cfg.Source = NewStorageSource(e.storage)
+	cfg.Store = e.kv
+	cfg.Instance = testInstance
+	if e.svc, err = New(cfg); err != nil {
+		e.t.Fatal(err)
+	}
+	e.srv = newTestServer(e.t, e.svc, e.storage)
+	e.tc = sdktunnel.NewTunnelClient(e.srv.URL, testInstance, testKeyID, testSecret)
+}
+
+func (e *env) close() {
+	if e.srv == nil {
+		return
+	}
+	e.srv.CloseClientConnections()
+	e.srv.Close()
+	if err := e.svc.Close(); err != nil {
+		e.t.Error(err)
+	}
+	if err := e.kv.Close(); err != nil {
+		e.t.Error(err)
+	}
+	e.srv = nil
+}
+
+func (e *env) restart() {
+	e.close()
+	e.open()
+}
+
+func (e *env) createTable(name string, shards int) {
+	e.t.Helper()
+	_, err := e.storage.CreateTable(testInstance, storage.TableMeta{
+		Name:       name,
+		PrimaryKey: []storage.PKColumn{{Name: "id", Type: storage.PKInteger}},
+		Shards:     shards,
+	})
+	if err != nil {
+		e.t.Fatalf("create table %s: %v", name, err)
+	}
+}
+
+// op is one row write of a test.
+type op struct {
+	kind     ChangeKind
+	id       int64
+	value    string   // put/update: column "v"
+	n        int64    // put/update: column "n"
+	deleteV  bool     // update: delete all versions of "v" instead of setting it
+	expected []string // filled by apply: the columns the record must carry
+}
+
+func (e *env) write(table string, ops ...op) {
+	e.t.Helper()
+	muts := make([]storage.Mutation, 0, len(ops))
+	for _, o := range ops {
+		m := storage.Mutation{Table: table, PrimaryKey: []plainbuffer.Cell{{Name: "id", Value: plainbuffer.Int(o.id)}}}
+		switch o.kind {
+		case ChangePut:
+			m.Type = storage.ChangePut
+			m.Cells = []plainbuffer.Cell{{Name: "n", Value: plainbuffer.Int(o.n)}, {Name: "v", Value: plainbuffer.String(o.value)}}
+		case ChangeUpdate:
+			m.Type = storage.ChangeUpdate
+			m.Cells = []plainbuffer.Cell{{Name: "n", Value: plainbuffer.Int(o.n)}}
+			if o.deleteV {
+				m.Cells = append(m.Cells, plainbuffer.Cell{Name: "v", Op: plainbuffer.OpDeleteAllVersions})
+			} else {
+				m.Cells = append(m.Cells, plainbuffer.Cell{Name: "v", Value: plainbuffer.String(o.value)})
+			}
+		case ChangeDelete:
+			m.Type = storage.ChangeDelete
+		}
+		muts = append(muts, m)
+	}
+	res, err := e.storage.Write(testInstance, muts)
+	if err != nil {
+		e.t.Fatalf("write: %v", err)
+	}
+	for i, r := range res {
+		if r.Err != nil {
+			e.t.Fatalf("write row %d: %v", ops[i].id, r.Err)
+		}
+	}
+}
+
+func (e *env) putRows(table string, from, to int64) {
+	e.t.Helper()
+	for start := from; start < to; start += 200 {
+		var ops []op
+		for id := start; id < min(start+200, to); id++ {
+			ops = append(ops, op{kind: ChangePut, id: id, value: fmt.Sprintf("v%d", id), n: id})
+		}
+		e.write(table, ops...)
+	}
+}
+
+func (e *env) createTunnel(table, name string, typ sdktunnel.TunnelType) string {
+	e.t.Helper()
+	resp, err := e.tc.CreateTunnel(&sdktunnel.CreateTunnelRequest{TableName: table, TunnelName: name, Type: typ})
+	if err != nil {
+		e.t.Fatalf("create tunnel: %v", err)
+	}
+	return resp.TunnelId
+}
+
+func (e *env) describe(table, name string) *sdktunnel.DescribeTunnelResponse {
+	e.t.Helper()
+	resp, err := e.tc.DescribeTunnel(&sdktunnel.DescribeTunnelRequest{TableName: table, TunnelName: name})
+	if err != nil {
+		e.t.Fatalf("describe tunnel: %v", err)
+	}
+	return resp
+}
+
+// waitFor polls cond until it holds or the timeout passes.
+func waitFor(t *testing.T, timeout time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %v waiting for %s", timeout, what)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// received is one record as a consumer saw it.
+type received struct {
+	channel string
+	client  string
+	rec     *sdktunnel.Record
+}
+
+// collector gathers every record delivered to its processors.
+type collector struct {
+	mu      sync.Mutex
+	records []received
+	// onBatch, if set, runs (outside the lock) after a batch is stored.
+	onBatch func(channel string, n int)
+	// delay, if set, slows processing down per batch.
+	delay time.Duration
+}
+
+func (c *collector) factory() *sdktunnel.SimpleProcessFactory {
+	return &sdktunnel.SimpleProcessFactory{
+		CpInterval: 100 * time.Millisecond,
+		Logger:     zap.NewNop(),
+		ProcessFunc: func(ctx *sdktunnel.ChannelContext, records []*sdktunnel.Record) error {
+			c.mu.Lock()
+			for _, r := range records {
+				c.records = append(c.records, received{channel: ctx.ChannelId, client: ctx.ClientId, rec: r})
+			}
+			hook, delay := c.onBatch, c.delay
+			c.mu.Unlock()
+			if hook != nil {
+				hook(ctx.ChannelId, len(records))
+			}
+			if delay > 0 {
+				time.Sleep(delay)
+			}
+			return nil
+		},
+	}
+}
+
+func (c *collector) snapshot() []received {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return append([]received(nil), c.records...)
+}
+
+func (c *collector) count() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.records)
+}
+
+func workerConfig(f sdktunnel.ChannelProcessorFactory) *sdktunnel.TunnelWorkerConfig {
+	return &sdktunnel.TunnelWorkerConfig{
+		HeartbeatInterval: 200 * time.Millisecond,
+		HeartbeatTimeout:  2 * time.Second,
+		ProcessorFactory:  f,
+		LogWriteSyncer:    zapcore.AddSync(io.Discard),
+		BackoffConfig:     &sdktunnel.ChannelBackoffConfig{MaxDelay: 100 * time.Millisecond},
+	}
+}
+
+// daemon runs an SDK tunnel daemon in the background.
+type daemon struct {
+	d    *sdktunnel.TunnelWorkerDaemon
+	done chan error
+}
+
+func startDaemon(tc sdktunnel.TunnelClient, tunnelID string, f sdktunnel.ChannelProcessorFactory) *daemon {
+	d := &daemon{d: sdktunnel.NewTunnelDaemon(tc, tunnelID, workerConfig(f)), done: make(chan error, 1)}
+	go func() { d.done <- d.d.Run() }()
+	return d
+}
+
+func (d *daemon) stop(t *testing.T) {
+	t.Helper()
+	d.d.Close()
+	select {
+	case <-d.done:
+	case <-time.After(20 * time.Second):
+		t.Fatal("daemon did not stop")
+	}
+}
+
+func allStatus(d *sdktunnel.DescribeTunnelResponse, kind, status string) bool {
+	n := 0
+	for _, ch := range d.Channels {
+		if ch.ChannelType == kind {
+			n++
+			if ch.ChannelStatus != status {
+				return false
+			}
+		}
+	}
+	return n > 0
+}
+
+func pkID(r *sdktunnel.Record) int64 {
+	return r.PrimaryKey.PrimaryKeys[0].Value.(int64)
+}
+
+func column(r *sdktunnel.Record, name string) *sdktunnel.RecordColumn {
+	for _, c := range r.Columns {
+		if *c.Name == name {
+			return c
+		}
+	}
+	return nil
+}
+
+// checkSequences asserts that, per channel and in delivery order, the
+// sequence info strictly increases except where a record is re-delivered
+// (after a hand-over or restart), and that a re-delivered record carries
+// exactly the sequence info of its first delivery.
+func checkSequences(t *testing.T, recs []received) {
+	t.Helper()
+	type key struct {
+		ts  int64
+		idx int32
+	}
+	seen := map[string]map[key]string{}
+	last := map[string]key{}
+	for _, r := range recs {
+		si := r.rec.SequenceInfo
+		if si == nil {
+			t.Fatalf("record of channel %s has no sequence info", r.channel)
+		}
+		k := key{si.Timestamp, si.RowIndex}
+		if seen[r.channel] == nil {
+			seen[r.channel] = map[key]string{}
+		}
+		desc := fmt.Sprintf("%v %d %v", r.rec.Type, pkID(r.rec), len(r.rec.Columns))
+		if prev, ok := seen[r.channel][k]; ok {
+			if prev != desc {
+				t.Fatalf("channel %s: sequence %v re-used for a different record (%s vs %s)", r.channel, k, prev, desc)
+			}
+			continue
+		}
+		if l, ok := last[r.channel]; ok && (k.ts < l.ts || (k.ts == l.ts && k.idx <= l.idx)) {
+			t.Fatalf("channel %s: new record sequence %v not after %v", r.channel, k, l)
+		}
+		seen[r.channel][k] = desc
+		last[r.channel] = k
+	}
+}
+
+func sortedKeys[V any](m map[int64]V) []int64 {
+	out := make([]int64, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i] < out[j] })
+	return out
+}

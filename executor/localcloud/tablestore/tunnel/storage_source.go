@@ -1,0 +1,95 @@
+package tunnel
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/tablestore-delivery/terraform-provider-tablestore/executor/localcloud/tablestore/plainbuffer"
+	"github.com/tablestore-delivery/terraform-provider-tablestore/executor/localcloud/tablestore/storage"
+)
+
+// StorageSource serves the tunnel service from the local Tablestore storage.
+type StorageSource struct {
+	Store *storage.Store
+}
+
+// NewStorageSource adapts a storage.Store to Source.
+func NewStorageSource(st *storage.Store) *StorageSource { return &StorageSource{Store: st} }
+
+var _ Source = (*StorageSource)(nil)
+
+func mapStorageError(err error) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, storage.ErrTableNotFound):
+		return fmt.Errorf("%w: %w", ErrTableNotFound, err)
+	case errors.Is(err, storage.ErrChangesExpired):
+		return fmt.Errorf("%w: %w", ErrChangesExpired, err)
+	}
+	return err
+}
+
+// Shards implements Source.
+func (s *StorageSource) Shards(instance, table string) ([]ShardRange, error) {
+	infos, err := s.Store.Shards(instance, table)
+	if err != nil {
+		return nil, mapStorageError(err)
+	}
+	out := make([]ShardRange, len(infos))
+	for i, info := range infos {
+		out[i] = ShardRange{FirstSeq: info.FirstSeq, LastSeq: info.LastSeq}
+	}
+	return out, nil
+}
+
+// ReadChanges implements Source.
+func (s *StorageSource) ReadChanges(instance, table string, shard int, afterSeq uint64, limit int) ([]Change, bool, error) {
+	changes, more, err := s.Store.ReadChanges(instance, table, shard, afterSeq, limit)
+	if err != nil {
+		return nil, false, mapStorageError(err)
+	}
+	out := make([]Change, len(changes))
+	for i := range changes {
+		c := &changes[i]
+		kind := ChangePut
+		switch c.Type {
+		case storage.ChangeUpdate:
+			kind = ChangeUpdate
+		case storage.ChangeDelete:
+			kind = ChangeDelete
+		}
+		out[i] = Change{Seq: c.Seq, TimeMicros: c.TimeMicros, Kind: kind, PrimaryKey: c.PrimaryKey, Cells: c.Cells}
+	}
+	return out, more, nil
+}
+
+// CreateSnapshot implements Source.
+func (s *StorageSource) CreateSnapshot(instance, table string) (string, []uint64, error) {
+	info, err := s.Store.CreateSnapshot(instance, table)
+	if err != nil {
+		return "", nil, mapStorageError(err)
+	}
+	return info.ID, info.ShardSeqs, nil
+}
+
+// ScanSnapshot implements Source.
+func (s *StorageSource) ScanSnapshot(id string, shard int, afterCursor []byte, limit int) ([]plainbuffer.Row, bool, error) {
+	rows, _, more, err := s.Store.ScanSnapshot(id, shard, afterCursor, limit)
+	return rows, more, mapStorageError(err)
+}
+
+// SnapshotCursor implements Source: the storage orders a shard's rows by
+// their encoded primary key and continues strictly after the given key.
+func (s *StorageSource) SnapshotCursor(primaryKey []plainbuffer.Cell) []byte {
+	return storage.EncodeKey(primaryKey)
+}
+
+// ReleaseSnapshot implements Source.
+func (s *StorageSource) ReleaseSnapshot(id string) error {
+	err := s.Store.ReleaseSnapshot(id)
+	if errors.Is(err, storage.ErrSnapshotNotFound) {
+		return nil
+	}
+	return err
+}
