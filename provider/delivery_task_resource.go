@@ -35,10 +35,10 @@ const (
 )
 
 var (
-	_ resource.Resource                = (*deliveryTaskResource)(nil)
-	_ resource.ResourceWithConfigure   = (*deliveryTaskResource)(nil)
-	_ resource.ResourceWithImportState = (*deliveryTaskResource)(nil)
-	_ resource.ResourceWithIdentity    = (*deliveryTaskResource)(nil)
+	_ resource.Resource                   = (*deliveryTaskResource)(nil)
+	_ resource.ResourceWithConfigure      = (*deliveryTaskResource)(nil)
+	_ resource.ResourceWithImportState    = (*deliveryTaskResource)(nil)
+	_ resource.ResourceWithIdentity       = (*deliveryTaskResource)(nil)
 	_ resource.ResourceWithValidateConfig = (*deliveryTaskResource)(nil)
 )
 
@@ -287,22 +287,22 @@ func (r *deliveryTaskResource) Schema(ctx context.Context, _ resource.SchemaRequ
 							Required:    true,
 						},
 						"name": schema.StringAttribute{
-							Description:   "The Parquet column name. Defaults to `source`.",
-							Optional:      true,
-							Computed:      true,
+							Description: "The Parquet column name. Defaults to `source`.",
+							Optional:    true,
+							Computed:    true,
 						},
 						"type": schema.StringAttribute{
 							Description: "The Parquet type: `BOOL`, `INT64`, `DOUBLE`, `UTF8` (the documented " +
 								"mapping) or `BINARY` (this project's extension). A value of another type is dirty.",
-							Required:   true,
+							Required: true,
 						},
 						"encoding": schema.StringAttribute{
 							Description: "The Parquet encoding: `PLAIN` (default), `PLAIN_DICTIONARY`, " +
 								"`DELTA_BINARY_PACKED` (INT64), `DELTA_BYTE_ARRAY` or `DELTA_LENGTH_BYTE_ARRAY` " +
 								"(UTF8, BINARY).",
-							Optional:   true,
-							Computed:   true,
-							Default:    stringdefault.StaticString(string(task.EncodingPlain)),
+							Optional: true,
+							Computed: true,
+							Default:  stringdefault.StaticString(string(task.EncodingPlain)),
 						},
 					},
 				},
@@ -319,7 +319,7 @@ func (r *deliveryTaskResource) Schema(ctx context.Context, _ resource.SchemaRequ
 					"format": schema.StringAttribute{
 						Description: "How its values are written: `RFC822`, `RFC850`, `RFC1123`, `RFC3339` or " +
 							"`Unix` (seconds since the epoch).",
-						Optional:   true,
+						Optional: true,
 					},
 				},
 			},
