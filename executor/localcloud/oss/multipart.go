@@ -1,0 +1,702 @@
+package oss
+
+import (
+	"bytes"
+	"encoding/hex"
+	"encoding/xml"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+const (
+	// minPartSize is OSS's minimum size of every part but the last.
+	minPartSize   = 100 << 10
+	maxPartNumber = 10000
+)
+
+var errUploadMissing = errors.New("upload does not exist")
+
+func newUploadID() string { return strings.ToUpper(newBlobID()) }
+
+// lookupUpload reads an upload that must belong to bucket/key.
+func lookupUpload(tx *bolt.Tx, t target, uploadID string) (*uploadRecord, error) {
+	uploads, err := uploadsOf(tx, t.Bucket)
+	if err != nil || uploads == nil {
+		return nil, err
+	}
+	var rec uploadRecord
+	found, err := getJSON(uploads, []byte(uploadID), &rec)
+	if err != nil || !found || rec.Key != t.Key {
+		return nil, err
+	}
+	return &rec, nil
+}
+
+func (s *Server) initiateMultipartUpload(rc *requestContext) *apiError {
+	t := rc.target
+	if _, apiErr := s.lookupBucket(t.Bucket); apiErr != nil {
+		return apiErr
+	}
+	if forbidOverwrite(rc.r) {
+		exists, err := s.objectExists(t.Bucket, t.Key)
+		if err != nil {
+			return errInternal(err)
+		}
+		if exists {
+			return errObjectExists()
+		}
+	}
+	headers, apiErr := objectHeadersFrom(rc.r)
+	if apiErr != nil {
+		return apiErr
+	}
+	uploadID := newUploadID()
+	rec := uploadRecord{Key: t.Key, Initiated: time.Now().UTC(), objectHeaders: headers}
+	err := s.index.store.Update(func(tx *bolt.Tx) error {
+		b, err := bucketOf(tx, t.Bucket)
+		if err != nil {
+			return err
+		}
+		if b == nil {
+			return errBucketMissing
+		}
+		uploads, err := uploadsOf(tx, t.Bucket)
+		if err != nil {
+			return err
+		}
+		return putJSON(uploads, []byte(uploadID), rec)
+	})
+	if errors.Is(err, errBucketMissing) {
+		return errNoSuchBucket(t.Bucket)
+	}
+	if err != nil {
+		return errInternal(err)
+	}
+	type result struct {
+		XMLName  xml.Name `xml:"InitiateMultipartUploadResult"`
+		Bucket   string   `xml:"Bucket"`
+		Key      string   `xml:"Key"`
+		UploadID string   `xml:"UploadId"`
+	}
+	// The key goes back raw: the SDK uses it as is for the following calls.
+	return writeXML(rc, http.StatusOK, result{Bucket: t.Bucket, Key: t.Key, UploadID: uploadID})
+}
+
+func parsePartNumber(rc *requestContext) (int, *apiError) {
+	n, err := strconv.Atoi(rc.query.Get("partNumber"))
+	if err != nil || n < 1 || n > maxPartNumber {
+		return 0, errInvalidArgument("Part number must be an integer between 1 and %d, inclusive.", maxPartNumber)
+	}
+	return n, nil
+}
+
+// checkUpload answers NoSuchBucket / NoSuchUpload before a body is read.
+func (s *Server) checkUpload(t target, uploadID string) *apiError {
+	if _, apiErr := s.lookupBucket(t.Bucket); apiErr != nil {
+		return apiErr
+	}
+	var rec *uploadRecord
+	err := s.index.store.View(func(tx *bolt.Tx) error {
+		var err error
+		rec, err = lookupUpload(tx, t, uploadID)
+		return err
+	})
+	if err != nil {
+		return errInternal(err)
+	}
+	if rec == nil {
+		return errNoSuchUpload(uploadID)
+	}
+	return nil
+}
+
+func (s *Server) uploadPart(rc *requestContext) *apiError {
+	t := rc.target
+	uploadID := rc.query.Get("uploadId")
+	partNumber, apiErr := parsePartNumber(rc)
+	if apiErr != nil {
+		return apiErr
+	}
+	if apiErr := s.checkUpload(t, uploadID); apiErr != nil {
+		return apiErr
+	}
+	var pending *pendingBlob
+	if source := rc.r.Header.Get("x-oss-copy-source"); source != "" {
+		pending, apiErr = s.copyPartSource(rc, source)
+	} else {
+		wantMD5, err := contentMD5(rc.r)
+		if err != nil {
+			return err
+		}
+		pending, apiErr = s.readBody(rc.r)
+		if apiErr == nil && wantMD5 != nil && !bytes.Equal(wantMD5, pending.digest.MD5[:]) {
+			s.blobs.discard(pending)
+			apiErr = newError(http.StatusBadRequest, "InvalidDigest", "The Content-MD5 you specified did not match what we received.")
+		}
+	}
+	if apiErr != nil {
+		return apiErr
+	}
+	blob, err := s.blobs.commit(pending)
+	if err != nil {
+		s.blobs.discard(pending)
+		return errInternal(err)
+	}
+	part := partRecord{
+		Blob: blob, Size: pending.digest.Size, CRC64: pending.digest.CRC64, LastModified: time.Now().UTC(),
+		ETag: strings.ToUpper(hex.EncodeToString(pending.digest.MD5[:])),
+	}
+	var oldBlob string
+	err = s.index.store.Update(func(tx *bolt.Tx) error {
+		oldBlob = ""
+		upload, err := lookupUpload(tx, t, uploadID)
+		if err != nil {
+			return err
+		}
+		if upload == nil {
+			return errUploadMissing
+		}
+		parts, err := partsOf(tx, uploadID)
+		if err != nil {
+			return err
+		}
+		var old partRecord
+		if found, err := getJSON(parts, partKey(partNumber), &old); err != nil {
+			return err
+		} else if found {
+			oldBlob = old.Blob
+		}
+		return putJSON(parts, partKey(partNumber), part)
+	})
+	if err != nil {
+		s.blobs.remove(blob)
+		if errors.Is(err, errUploadMissing) {
+			return errNoSuchUpload(uploadID)
+		}
+		return errInternal(err)
+	}
+	if oldBlob != "" {
+		s.blobs.remove(oldBlob)
+	}
+	h := rc.w.Header()
+	h.Set("ETag", quoteETag(part.ETag))
+	h.Set("x-oss-hash-crc64ecma", strconv.FormatUint(part.CRC64, 10))
+	if rc.r.Header.Get("x-oss-copy-source") != "" {
+		type copyPartResult struct {
+			XMLName      xml.Name `xml:"CopyPartResult"`
+			LastModified string   `xml:"LastModified"`
+			ETag         string   `xml:"ETag"`
+		}
+		return writeXML(rc, http.StatusOK, copyPartResult{LastModified: xmlTime(part.LastModified), ETag: quoteETag(part.ETag)})
+	}
+	return writeEmpty(rc, http.StatusOK)
+}
+
+// copyPartSource reads the (ranged) source of UploadPartCopy into a pending blob.
+func (s *Server) copyPartSource(rc *requestContext, header string) (*pendingBlob, *apiError) {
+	src, apiErr := parseCopySource(header)
+	if apiErr != nil {
+		return nil, apiErr
+	}
+	rec, f, apiErr := s.openObject(src.Bucket, src.Key)
+	if apiErr != nil {
+		return nil, apiErr
+	}
+	defer f.Close()
+	start, length := int64(0), rec.Size
+	if rangeHeader := rc.r.Header.Get("x-oss-copy-source-range"); rangeHeader != "" {
+		br, ok := parseRange(rangeHeader, rec.Size)
+		if !ok {
+			return nil, newError(http.StatusRequestedRangeNotSatisfiable, "InvalidRange", "The copy source range is not valid.")
+		}
+		start, length = br.start, br.end-br.start+1
+	}
+	p, err := s.blobs.write(io.NewSectionReader(f, start, length), length)
+	if err != nil {
+		return nil, errInternal(err)
+	}
+	return p, nil
+}
+
+func (s *Server) listParts(rc *requestContext) *apiError {
+	t := rc.target
+	uploadID := rc.query.Get("uploadId")
+	encode, apiErr := encodingType(rc)
+	if apiErr != nil {
+		return apiErr
+	}
+	maxParts, apiErr := parseMaxKeys(rc, "max-parts", 1000, 1000)
+	if apiErr != nil {
+		return apiErr
+	}
+	marker := 0
+	if text := rc.query.Get("part-number-marker"); text != "" {
+		n, err := strconv.Atoi(text)
+		if err != nil || n < 0 {
+			return errInvalidArgument("part-number-marker must be a non-negative integer")
+		}
+		marker = n
+	}
+	if apiErr := s.checkUpload(t, uploadID); apiErr != nil {
+		return apiErr
+	}
+	type part struct {
+		PartNumber    int    `xml:"PartNumber"`
+		LastModified  string `xml:"LastModified"`
+		ETag          string `xml:"ETag"`
+		HashCrc64ecma uint64 `xml:"HashCrc64ecma"`
+		Size          int64  `xml:"Size"`
+	}
+	type result struct {
+		XMLName              xml.Name `xml:"ListPartsResult"`
+		EncodingType         string   `xml:"EncodingType,omitempty"`
+		Bucket               string   `xml:"Bucket"`
+		Key                  string   `xml:"Key"`
+		UploadID             string   `xml:"UploadId"`
+		PartNumberMarker     int      `xml:"PartNumberMarker"`
+		NextPartNumberMarker int      `xml:"NextPartNumberMarker"`
+		MaxParts             int      `xml:"MaxParts"`
+		IsTruncated          bool     `xml:"IsTruncated"`
+		Parts                []part   `xml:"Part"`
+	}
+	out := result{Bucket: t.Bucket, Key: urlEncodeIf(encode, t.Key), UploadID: uploadID, PartNumberMarker: marker, MaxParts: maxParts}
+	if encode {
+		out.EncodingType = "url"
+	}
+	err := s.index.store.View(func(tx *bolt.Tx) error {
+		parts, err := partsOf(tx, uploadID)
+		if err != nil || parts == nil {
+			return err
+		}
+		c := parts.Cursor()
+		for k, v := c.Seek(partKey(marker + 1)); k != nil; k, v = c.Next() {
+			if len(out.Parts) == maxParts {
+				out.IsTruncated = true
+				break
+			}
+			var p partRecord
+			if err := jsonUnmarshal(v, &p); err != nil {
+				return err
+			}
+			n := int(bytesToUint32(k))
+			out.Parts = append(out.Parts, part{PartNumber: n, LastModified: xmlTime(p.LastModified), ETag: quoteETag(p.ETag), HashCrc64ecma: p.CRC64, Size: p.Size})
+			out.NextPartNumberMarker = n
+		}
+		return nil
+	})
+	if err != nil {
+		return errInternal(err)
+	}
+	return writeXML(rc, http.StatusOK, out)
+}
+
+type completeRequest struct {
+	XMLName xml.Name `xml:"CompleteMultipartUpload"`
+	Parts   []struct {
+		PartNumber int    `xml:"PartNumber"`
+		ETag       string `xml:"ETag"`
+	} `xml:"Part"`
+}
+
+func (s *Server) completeMultipartUpload(rc *requestContext) *apiError {
+	t := rc.target
+	uploadID := rc.query.Get("uploadId")
+	if apiErr := s.checkUpload(t, uploadID); apiErr != nil {
+		return apiErr
+	}
+	var req completeRequest
+	completeAll := strings.EqualFold(rc.r.Header.Get("x-oss-complete-all"), "yes")
+	if apiErr := readXMLBody(rc.r, &req); apiErr != nil {
+		return apiErr
+	}
+	if !completeAll && len(req.Parts) == 0 {
+		return newError(http.StatusBadRequest, "MalformedXML", "The request names no parts to complete.")
+	}
+	refuse := forbidOverwrite(rc.r)
+
+	// Read the upload's parts and validate the list against them.
+	var upload *uploadRecord
+	uploaded := map[int]partRecord{}
+	err := s.index.store.View(func(tx *bolt.Tx) error {
+		var err error
+		upload, err = lookupUpload(tx, t, uploadID)
+		if err != nil || upload == nil {
+			return err
+		}
+		parts, err := partsOf(tx, uploadID)
+		if err != nil || parts == nil {
+			return err
+		}
+		return parts.ForEach(func(k, v []byte) error {
+			var p partRecord
+			if err := jsonUnmarshal(v, &p); err != nil {
+				return err
+			}
+			uploaded[int(bytesToUint32(k))] = p
+			return nil
+		})
+	})
+	if err != nil {
+		return errInternal(err)
+	}
+	if upload == nil {
+		return errNoSuchUpload(uploadID)
+	}
+	var chosen []int
+	if completeAll {
+		for n := range uploaded {
+			chosen = append(chosen, n)
+		}
+		sort.Ints(chosen)
+		if len(chosen) == 0 {
+			return newError(http.StatusBadRequest, "InvalidPart", "The upload has no parts.")
+		}
+	} else {
+		last := 0
+		for _, p := range req.Parts {
+			if p.PartNumber <= last {
+				return newError(http.StatusBadRequest, "InvalidPartOrder", "The list of parts was not in ascending order. Parts must be ordered by part number.")
+			}
+			last = p.PartNumber
+			got, ok := uploaded[p.PartNumber]
+			if !ok || unquoteETag(p.ETag) != got.ETag {
+				e := newError(http.StatusBadRequest, "InvalidPart", "One or more of the specified parts could not be found or the specified entity tag might not have matched the part's entity tag.")
+				e.Extra = []xmlElement{{"PartNumber", strconv.Itoa(p.PartNumber)}, {"ETag", p.ETag}}
+				return e
+			}
+			chosen = append(chosen, p.PartNumber)
+		}
+	}
+	for i, n := range chosen[:len(chosen)-1] {
+		if uploaded[n].Size < minPartSize {
+			e := newError(http.StatusBadRequest, "EntityTooSmall", "Your proposed upload is smaller than the minimum allowed object size.")
+			e.Extra = []xmlElement{{"PartNumber", strconv.Itoa(chosen[i])}, {"MinSizeAllowed", strconv.Itoa(minPartSize)}}
+			return e
+		}
+	}
+	if refuse {
+		exists, err := s.objectExists(t.Bucket, t.Key)
+		if err != nil {
+			return errInternal(err)
+		}
+		if exists {
+			return errObjectExists()
+		}
+	}
+
+	// Whole-object digest from the parts: CRCs combine, ETag is
+	// MD5(concatenated part MD5s)-N as on OSS.
+	etagHash := newMD5()
+	var crc uint64
+	var size int64
+	blobIDs := make([]string, 0, len(chosen))
+	for _, n := range chosen {
+		p := uploaded[n]
+		raw, err := hex.DecodeString(p.ETag)
+		if err != nil {
+			return errInternal(fmt.Errorf("part %d has a corrupt ETag in the index: %w", n, err))
+		}
+		etagHash.Write(raw)
+		crc = crc64Combine(crc, p.CRC64, p.Size)
+		size += p.Size
+		blobIDs = append(blobIDs, p.Blob)
+	}
+	pending, err := s.concatParts(blobIDs)
+	if err != nil {
+		return errInternal(err)
+	}
+	if pending.digest.Size != size {
+		s.blobs.discard(pending)
+		return errInternal(fmt.Errorf("assembled %d bytes, parts say %d", pending.digest.Size, size))
+	}
+	blob, err := s.blobs.commit(pending)
+	if err != nil {
+		s.blobs.discard(pending)
+		return errInternal(err)
+	}
+	rec := &objectRecord{
+		Blob: blob, Size: size, CRC64: crc, LastModified: time.Now().UTC(), Type: "Multipart",
+		ETag:          fmt.Sprintf("%s-%d", strings.ToUpper(hex.EncodeToString(etagHash.Sum(nil))), len(chosen)),
+		objectHeaders: upload.objectHeaders,
+	}
+
+	var apiErr *apiError
+	var garbage []string
+	err = s.index.store.Update(func(tx *bolt.Tx) error {
+		apiErr, garbage = nil, garbage[:0]
+		b, err := bucketOf(tx, t.Bucket)
+		if err != nil {
+			return err
+		}
+		if b == nil {
+			apiErr = errNoSuchBucket(t.Bucket)
+			return nil
+		}
+		current, err := lookupUpload(tx, t, uploadID)
+		if err != nil {
+			return err
+		}
+		if current == nil {
+			apiErr = errNoSuchUpload(uploadID)
+			return nil
+		}
+		parts, err := partsOf(tx, uploadID)
+		if err != nil {
+			return err
+		}
+		// A part re-uploaded since validation would make the object differ
+		// from what was checked.
+		if err := parts.ForEach(func(k, v []byte) error {
+			var p partRecord
+			if err := jsonUnmarshal(v, &p); err != nil {
+				return err
+			}
+			if before, ok := uploaded[int(bytesToUint32(k))]; ok && before.Blob != p.Blob {
+				apiErr = newError(http.StatusConflict, "ConcurrentUpdate", "A part was uploaded again while the upload was being completed; retry.")
+			}
+			garbage = append(garbage, p.Blob)
+			return nil
+		}); err != nil {
+			return err
+		}
+		if apiErr != nil {
+			garbage = garbage[:0]
+			return nil
+		}
+		objects, err := objectsOf(tx, t.Bucket)
+		if err != nil {
+			return err
+		}
+		var old objectRecord
+		found, err := getJSON(objects, []byte(t.Key), &old)
+		if err != nil {
+			return err
+		}
+		if found {
+			if refuse {
+				apiErr = errObjectExists()
+				garbage = garbage[:0]
+				return nil
+			}
+			garbage = append(garbage, old.Blob)
+		}
+		if err := putJSON(objects, []byte(t.Key), rec); err != nil {
+			return err
+		}
+		uploads, err := uploadsOf(tx, t.Bucket)
+		if err != nil {
+			return err
+		}
+		if err := uploads.Delete([]byte(uploadID)); err != nil {
+			return err
+		}
+		return tx.Bucket([]byte(idxParts)).DeleteBucket([]byte(uploadID))
+	})
+	if err != nil || apiErr != nil {
+		s.blobs.remove(blob)
+		if err != nil {
+			return errInternal(err)
+		}
+		return apiErr
+	}
+	s.blobs.remove(garbage...)
+
+	encode := rc.query.Get("encoding-type") == "url"
+	type result struct {
+		XMLName      xml.Name `xml:"CompleteMultipartUploadResult"`
+		EncodingType string   `xml:"EncodingType,omitempty"`
+		Location     string   `xml:"Location"`
+		Bucket       string   `xml:"Bucket"`
+		Key          string   `xml:"Key"`
+		ETag         string   `xml:"ETag"`
+	}
+	out := result{Location: "http://" + rc.r.Host + "/" + t.Bucket + "/" + t.Key, Bucket: t.Bucket, Key: urlEncodeIf(encode, t.Key), ETag: quoteETag(rec.ETag)}
+	if encode {
+		out.EncodingType = "url"
+	}
+	rc.w.Header().Set("ETag", quoteETag(rec.ETag))
+	rc.w.Header().Set("x-oss-hash-crc64ecma", strconv.FormatUint(crc, 10))
+	return writeXML(rc, http.StatusOK, out)
+}
+
+// concatParts opens every part under the removal lock (so none can vanish
+// between validation and open), then copies them without holding it.
+func (s *Server) concatParts(ids []string) (*pendingBlob, error) {
+	files := make([]*os.File, 0, len(ids))
+	defer func() {
+		for _, f := range files {
+			_ = f.Close()
+		}
+	}()
+	s.blobs.removal.RLock()
+	for _, id := range ids {
+		f, err := s.blobs.open(id)
+		if err != nil {
+			s.blobs.removal.RUnlock()
+			return nil, err
+		}
+		files = append(files, f)
+	}
+	s.blobs.removal.RUnlock()
+	return s.blobs.concatFiles(files)
+}
+
+func (s *Server) abortMultipartUpload(rc *requestContext) *apiError {
+	t := rc.target
+	uploadID := rc.query.Get("uploadId")
+	if _, apiErr := s.lookupBucket(t.Bucket); apiErr != nil {
+		return apiErr
+	}
+	var garbage []string
+	err := s.index.store.Update(func(tx *bolt.Tx) error {
+		garbage = garbage[:0]
+		upload, err := lookupUpload(tx, t, uploadID)
+		if err != nil {
+			return err
+		}
+		if upload == nil {
+			return errUploadMissing
+		}
+		if parts := tx.Bucket([]byte(idxParts)).Bucket([]byte(uploadID)); parts != nil {
+			if err := parts.ForEach(func(_, v []byte) error {
+				var p partRecord
+				if err := jsonUnmarshal(v, &p); err != nil {
+					return err
+				}
+				garbage = append(garbage, p.Blob)
+				return nil
+			}); err != nil {
+				return err
+			}
+			if err := tx.Bucket([]byte(idxParts)).DeleteBucket([]byte(uploadID)); err != nil {
+				return err
+			}
+		}
+		uploads, err := uploadsOf(tx, t.Bucket)
+		if err != nil {
+			return err
+		}
+		return uploads.Delete([]byte(uploadID))
+	})
+	if errors.Is(err, errUploadMissing) {
+		return errNoSuchUpload(uploadID)
+	}
+	if err != nil {
+		return errInternal(err)
+	}
+	s.blobs.remove(garbage...)
+	return writeEmpty(rc, http.StatusNoContent)
+}
+
+func (s *Server) listMultipartUploads(rc *requestContext) *apiError {
+	t := rc.target
+	encode, apiErr := encodingType(rc)
+	if apiErr != nil {
+		return apiErr
+	}
+	maxUploads, apiErr := parseMaxKeys(rc, "max-uploads", 1000, 1000)
+	if apiErr != nil {
+		return apiErr
+	}
+	prefix, delimiter := rc.query.Get("prefix"), rc.query.Get("delimiter")
+	keyMarker, uploadIDMarker := rc.query.Get("key-marker"), rc.query.Get("upload-id-marker")
+	if _, apiErr := s.lookupBucket(t.Bucket); apiErr != nil {
+		return apiErr
+	}
+	type entry struct {
+		key, id string
+		rec     uploadRecord
+	}
+	var all []entry
+	err := s.index.store.View(func(tx *bolt.Tx) error {
+		uploads, err := uploadsOf(tx, t.Bucket)
+		if err != nil || uploads == nil {
+			return err
+		}
+		return uploads.ForEach(func(k, v []byte) error {
+			var rec uploadRecord
+			if err := jsonUnmarshal(v, &rec); err != nil {
+				return err
+			}
+			if strings.HasPrefix(rec.Key, prefix) {
+				all = append(all, entry{rec.Key, string(k), rec})
+			}
+			return nil
+		})
+	})
+	if err != nil {
+		return errInternal(err)
+	}
+	sort.Slice(all, func(i, j int) bool {
+		if all[i].key != all[j].key {
+			return all[i].key < all[j].key
+		}
+		return all[i].id < all[j].id
+	})
+	type upload struct {
+		Key       string `xml:"Key"`
+		UploadID  string `xml:"UploadId"`
+		Initiated string `xml:"Initiated"`
+	}
+	type result struct {
+		XMLName            xml.Name          `xml:"ListMultipartUploadsResult"`
+		EncodingType       string            `xml:"EncodingType,omitempty"`
+		Bucket             string            `xml:"Bucket"`
+		KeyMarker          string            `xml:"KeyMarker"`
+		UploadIDMarker     string            `xml:"UploadIdMarker"`
+		NextKeyMarker      string            `xml:"NextKeyMarker"`
+		NextUploadIDMarker string            `xml:"NextUploadIdMarker"`
+		Delimiter          string            `xml:"Delimiter"`
+		Prefix             string            `xml:"Prefix"`
+		MaxUploads         int               `xml:"MaxUploads"`
+		IsTruncated        bool              `xml:"IsTruncated"`
+		Uploads            []upload          `xml:"Upload"`
+		CommonPrefixes     []xmlCommonPrefix `xml:"CommonPrefixes"`
+	}
+	out := result{Bucket: t.Bucket, KeyMarker: urlEncodeIf(encode, keyMarker), UploadIDMarker: uploadIDMarker,
+		Delimiter: urlEncodeIf(encode, delimiter), Prefix: urlEncodeIf(encode, prefix), MaxUploads: maxUploads}
+	if encode {
+		out.EncodingType = "url"
+	}
+	count := 0
+	lastPrefix := ""
+	for _, e := range all {
+		if keyMarker != "" && (e.key < keyMarker || e.key == keyMarker && (uploadIDMarker == "" || e.id <= uploadIDMarker)) {
+			continue
+		}
+		if delimiter != "" {
+			if i := strings.Index(e.key[len(prefix):], delimiter); i >= 0 {
+				common := e.key[:len(prefix)+i+len(delimiter)]
+				if common == lastPrefix {
+					continue
+				}
+				if count == maxUploads {
+					out.IsTruncated = true
+					break
+				}
+				out.CommonPrefixes = append(out.CommonPrefixes, xmlCommonPrefix{Prefix: urlEncodeIf(encode, common)})
+				lastPrefix = common
+				out.NextKeyMarker, out.NextUploadIDMarker = urlEncodeIf(encode, common), ""
+				count++
+				continue
+			}
+		}
+		if count == maxUploads {
+			out.IsTruncated = true
+			break
+		}
+		out.Uploads = append(out.Uploads, upload{Key: urlEncodeIf(encode, e.key), UploadID: e.id, Initiated: xmlTime(e.rec.Initiated)})
+		out.NextKeyMarker, out.NextUploadIDMarker = urlEncodeIf(encode, e.key), e.id
+		count++
+	}
+	return writeXML(rc, http.StatusOK, out)
+}

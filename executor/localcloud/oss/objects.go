@@ -1,0 +1,638 @@
+package oss
+
+import (
+	"bytes"
+	"crypto/md5"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/xml"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// maxUserMetadata is OSS's limit on the total size of x-oss-meta-* headers.
+const maxUserMetadata = 8 << 10
+
+func quoteETag(etag string) string { return `"` + etag + `"` }
+
+func unquoteETag(etag string) string {
+	return strings.ToUpper(strings.Trim(strings.TrimSpace(etag), `"`))
+}
+
+// objectHeadersFrom collects the headers an object keeps from a write request.
+func objectHeadersFrom(r *http.Request) (objectHeaders, *apiError) {
+	h := objectHeaders{
+		ContentType:        r.Header.Get("Content-Type"),
+		CacheControl:       r.Header.Get("Cache-Control"),
+		ContentDisposition: r.Header.Get("Content-Disposition"),
+		ContentEncoding:    r.Header.Get("Content-Encoding"),
+		ContentLanguage:    r.Header.Get("Content-Language"),
+		Expires:            r.Header.Get("Expires"),
+		ACL:                r.Header.Get("x-oss-object-acl"),
+		StorageClass:       r.Header.Get("x-oss-storage-class"),
+	}
+	if h.ContentType == "" {
+		h.ContentType = "application/octet-stream"
+	}
+	if h.ACL != "" && h.ACL != "default" && !validACL(h.ACL) {
+		return h, errInvalidArgument("no such object access control exists: %q", h.ACL)
+	}
+	size := 0
+	for name, values := range r.Header {
+		lower := strings.ToLower(name)
+		metaName, ok := strings.CutPrefix(lower, "x-oss-meta-")
+		if !ok || metaName == "" || len(values) == 0 {
+			continue
+		}
+		if h.Meta == nil {
+			h.Meta = map[string]string{}
+		}
+		h.Meta[metaName] = values[0]
+		size += len(metaName) + len(values[0])
+	}
+	if size > maxUserMetadata {
+		return h, newError(http.StatusBadRequest, "MetadataTooLarge", "Your metadata headers exceed the maximum allowed metadata size of 8 KB.")
+	}
+	return h, nil
+}
+
+// contentMD5 parses a Content-MD5 header (nil if absent).
+func contentMD5(r *http.Request) ([]byte, *apiError) {
+	text := r.Header.Get("Content-MD5")
+	if text == "" {
+		return nil, nil
+	}
+	sum, err := base64.StdEncoding.DecodeString(text)
+	if err != nil || len(sum) != md5.Size {
+		return nil, newError(http.StatusBadRequest, "InvalidDigest", "The Content-MD5 you specified was invalid.")
+	}
+	return sum, nil
+}
+
+func forbidOverwrite(r *http.Request) bool {
+	return strings.EqualFold(r.Header.Get("x-oss-forbid-overwrite"), "true")
+}
+
+func errObjectExists() *apiError {
+	return newError(http.StatusConflict, "FileAlreadyExists", "The object you specified already exists and can not be overwritten.")
+}
+
+// readBody streams the request body into a pending blob, mapping failures
+// to the client's fault where they are.
+func (s *Server) readBody(r *http.Request) (*pendingBlob, *apiError) {
+	p, err := s.blobs.write(r.Body, r.ContentLength)
+	if err != nil {
+		if errors.Is(err, errShortBody) {
+			return nil, newError(http.StatusBadRequest, "IncompleteBody", "You did not provide the number of bytes specified by the Content-Length HTTP header.")
+		}
+		if strings.Contains(err.Error(), "read request body") {
+			return nil, newError(http.StatusBadRequest, "IncompleteBody", err.Error())
+		}
+		return nil, errInternal(err)
+	}
+	return p, nil
+}
+
+// objectExists reports whether bucket/key exists.
+func (s *Server) objectExists(bucket, key string) (bool, error) {
+	found := false
+	err := s.index.store.View(func(tx *bolt.Tx) error {
+		objects, err := objectsOf(tx, bucket)
+		if err != nil || objects == nil {
+			return err
+		}
+		found = objects.Get([]byte(key)) != nil
+		return nil
+	})
+	return found, err
+}
+
+// commitObject makes rec visible at bucket/key, replacing any previous
+// version (whose blob is removed once the commit is durable).
+func (s *Server) commitObject(bucket, key string, rec *objectRecord, refuseOverwrite bool) *apiError {
+	var apiErr *apiError
+	var oldBlob string
+	err := s.index.store.Update(func(tx *bolt.Tx) error {
+		apiErr, oldBlob = nil, ""
+		b, err := bucketOf(tx, bucket)
+		if err != nil {
+			return err
+		}
+		if b == nil {
+			apiErr = errNoSuchBucket(bucket)
+			return nil
+		}
+		objects, err := objectsOf(tx, bucket)
+		if err != nil {
+			return err
+		}
+		var old objectRecord
+		found, err := getJSON(objects, []byte(key), &old)
+		if err != nil {
+			return err
+		}
+		if found {
+			if refuseOverwrite {
+				apiErr = errObjectExists()
+				return nil
+			}
+			oldBlob = old.Blob
+		}
+		return putJSON(objects, []byte(key), rec)
+	})
+	if err != nil {
+		return errInternal(err)
+	}
+	if apiErr != nil {
+		return apiErr
+	}
+	if oldBlob != "" && oldBlob != rec.Blob {
+		s.blobs.remove(oldBlob)
+	}
+	return nil
+}
+
+func (s *Server) putObject(rc *requestContext) *apiError {
+	t := rc.target
+	if _, apiErr := s.lookupBucket(t.Bucket); apiErr != nil {
+		return apiErr
+	}
+	refuse := forbidOverwrite(rc.r)
+	if refuse {
+		exists, err := s.objectExists(t.Bucket, t.Key)
+		if err != nil {
+			return errInternal(err)
+		}
+		if exists {
+			return errObjectExists()
+		}
+	}
+	headers, apiErr := objectHeadersFrom(rc.r)
+	if apiErr != nil {
+		return apiErr
+	}
+	wantMD5, apiErr := contentMD5(rc.r)
+	if apiErr != nil {
+		return apiErr
+	}
+	pending, apiErr := s.readBody(rc.r)
+	if apiErr != nil {
+		return apiErr
+	}
+	if wantMD5 != nil && !bytes.Equal(wantMD5, pending.digest.MD5[:]) {
+		s.blobs.discard(pending)
+		return newError(http.StatusBadRequest, "InvalidDigest", "The Content-MD5 you specified did not match what we received.")
+	}
+	blob, err := s.blobs.commit(pending)
+	if err != nil {
+		s.blobs.discard(pending)
+		return errInternal(err)
+	}
+	rec := &objectRecord{
+		Blob:          blob,
+		Size:          pending.digest.Size,
+		ETag:          strings.ToUpper(hex.EncodeToString(pending.digest.MD5[:])),
+		CRC64:         pending.digest.CRC64,
+		LastModified:  time.Now().UTC(),
+		Type:          "Normal",
+		objectHeaders: headers,
+	}
+	if apiErr := s.commitObject(t.Bucket, t.Key, rec, refuse); apiErr != nil {
+		s.blobs.remove(blob)
+		return apiErr
+	}
+	h := rc.w.Header()
+	h.Set("ETag", quoteETag(rec.ETag))
+	h.Set("x-oss-hash-crc64ecma", strconv.FormatUint(rec.CRC64, 10))
+	h.Set("Content-MD5", base64.StdEncoding.EncodeToString(pending.digest.MD5[:]))
+	return writeEmpty(rc, http.StatusOK)
+}
+
+// openObject finds an object and opens its bytes. The lookup and the open
+// happen under the blob store's read lock, so an overwrite that commits in
+// between cannot delete the file first.
+func (s *Server) openObject(bucket, key string) (*objectRecord, *os.File, *apiError) {
+	s.blobs.removal.RLock()
+	defer s.blobs.removal.RUnlock()
+	var rec objectRecord
+	var apiErr *apiError
+	err := s.index.store.View(func(tx *bolt.Tx) error {
+		b, err := bucketOf(tx, bucket)
+		if err != nil {
+			return err
+		}
+		if b == nil {
+			apiErr = errNoSuchBucket(bucket)
+			return nil
+		}
+		objects, err := objectsOf(tx, bucket)
+		if err != nil {
+			return err
+		}
+		found, err := getJSON(objects, []byte(key), &rec)
+		if err != nil {
+			return err
+		}
+		if !found {
+			apiErr = errNoSuchKey(key)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, nil, errInternal(err)
+	}
+	if apiErr != nil {
+		return nil, nil, apiErr
+	}
+	f, err := s.blobs.open(rec.Blob)
+	if err != nil {
+		return nil, nil, errInternal(err)
+	}
+	return &rec, f, nil
+}
+
+// byteRange is an inclusive range within an object.
+type byteRange struct{ start, end int64 }
+
+// parseRange understands a single "bytes=a-b", "bytes=a-" or "bytes=-n".
+// ok is false for anything it cannot honour; OSS then serves the whole
+// object, unless x-oss-range-behavior: standard asks for 416.
+func parseRange(header string, size int64) (r byteRange, ok bool) {
+	spec, found := strings.CutPrefix(strings.TrimSpace(header), "bytes=")
+	if !found || strings.Contains(spec, ",") {
+		return byteRange{}, false
+	}
+	first, last, found := strings.Cut(strings.TrimSpace(spec), "-")
+	if !found {
+		return byteRange{}, false
+	}
+	first, last = strings.TrimSpace(first), strings.TrimSpace(last)
+	if first == "" {
+		n, err := strconv.ParseInt(last, 10, 64)
+		if err != nil || n <= 0 || size == 0 {
+			return byteRange{}, false
+		}
+		if n > size {
+			n = size
+		}
+		return byteRange{size - n, size - 1}, true
+	}
+	start, err := strconv.ParseInt(first, 10, 64)
+	if err != nil || start < 0 || start >= size {
+		return byteRange{}, false
+	}
+	end := size - 1
+	if last != "" {
+		end, err = strconv.ParseInt(last, 10, 64)
+		if err != nil || end < start {
+			return byteRange{}, false
+		}
+		if end > size-1 {
+			end = size - 1
+		}
+	}
+	return byteRange{start, end}, true
+}
+
+func setObjectHeaders(h http.Header, rec *objectRecord) {
+	h.Set("Content-Type", rec.ContentType)
+	h.Set("ETag", quoteETag(rec.ETag))
+	h.Set("Last-Modified", rec.LastModified.UTC().Format(http.TimeFormat))
+	h.Set("Accept-Ranges", "bytes")
+	h.Set("x-oss-object-type", rec.Type)
+	storageClass := rec.StorageClass
+	if storageClass == "" {
+		storageClass = "Standard"
+	}
+	h.Set("x-oss-storage-class", storageClass)
+	h.Set("x-oss-hash-crc64ecma", strconv.FormatUint(rec.CRC64, 10))
+	for name, value := range map[string]string{
+		"Cache-Control":       rec.CacheControl,
+		"Content-Disposition": rec.ContentDisposition,
+		"Content-Encoding":    rec.ContentEncoding,
+		"Content-Language":    rec.ContentLanguage,
+		"Expires":             rec.Expires,
+	} {
+		if value != "" {
+			h.Set(name, value)
+		}
+	}
+	for name, value := range rec.Meta {
+		h.Set("x-oss-meta-"+name, value)
+	}
+}
+
+// checkConditions applies If-Match & co; it returns a status to answer
+// instead of the object (304 or 412), or 0.
+func checkConditions(r *http.Request, rec *objectRecord) *apiError {
+	etag := rec.ETag
+	modified := rec.LastModified.Truncate(time.Second)
+	if v := r.Header.Get("If-Match"); v != "" && unquoteETag(v) != etag {
+		return newError(http.StatusPreconditionFailed, "PreconditionFailed", "At least one of the pre-conditions you specified did not hold.")
+	}
+	if v := r.Header.Get("If-Unmodified-Since"); v != "" {
+		if t, err := http.ParseTime(v); err == nil && modified.After(t) {
+			return newError(http.StatusPreconditionFailed, "PreconditionFailed", "At least one of the pre-conditions you specified did not hold.")
+		}
+	}
+	if v := r.Header.Get("If-None-Match"); v != "" && unquoteETag(v) == etag {
+		return newError(http.StatusNotModified, "NotModified", "The object was not modified.")
+	}
+	if v := r.Header.Get("If-Modified-Since"); v != "" {
+		if t, err := http.ParseTime(v); err == nil && !modified.After(t) {
+			return newError(http.StatusNotModified, "NotModified", "The object was not modified.")
+		}
+	}
+	return nil
+}
+
+func (s *Server) getObject(rc *requestContext, withBody bool) *apiError {
+	rec, f, apiErr := s.openObject(rc.target.Bucket, rc.target.Key)
+	if apiErr != nil {
+		return apiErr
+	}
+	defer f.Close()
+	if apiErr := checkConditions(rc.r, rec); apiErr != nil {
+		if apiErr.Status == http.StatusNotModified {
+			rc.w.Header().Set("ETag", quoteETag(rec.ETag))
+			rc.w.WriteHeader(http.StatusNotModified)
+			return nil
+		}
+		return apiErr
+	}
+	h := rc.w.Header()
+	setObjectHeaders(h, rec)
+	for param, header := range map[string]string{
+		"response-content-type":        "Content-Type",
+		"response-content-language":    "Content-Language",
+		"response-expires":             "Expires",
+		"response-cache-control":       "Cache-Control",
+		"response-content-disposition": "Content-Disposition",
+		"response-content-encoding":    "Content-Encoding",
+	} {
+		if v := rc.query.Get(param); v != "" && withBody {
+			h.Set(header, v)
+		}
+	}
+	status := http.StatusOK
+	start, length := int64(0), rec.Size
+	if rangeHeader := rc.r.Header.Get("Range"); rangeHeader != "" && withBody {
+		br, ok := parseRange(rangeHeader, rec.Size)
+		switch {
+		case ok:
+			status = http.StatusPartialContent
+			start, length = br.start, br.end-br.start+1
+			h.Set("Content-Range", fmt.Sprintf("bytes %d-%d/%d", br.start, br.end, rec.Size))
+		case strings.EqualFold(rc.r.Header.Get("x-oss-range-behavior"), "standard"):
+			h.Del("ETag")
+			e := newError(http.StatusRequestedRangeNotSatisfiable, "InvalidRange", "The requested range cannot be satisfied.")
+			e.Extra = []xmlElement{{"RangeRequested", rangeHeader}, {"ActualObjectSize", strconv.FormatInt(rec.Size, 10)}}
+			return e
+		}
+	}
+	h.Set("Content-Length", strconv.FormatInt(length, 10))
+	rc.w.WriteHeader(status)
+	if !withBody {
+		return nil
+	}
+	if _, err := io.Copy(rc.w, io.NewSectionReader(f, start, length)); err != nil {
+		// Headers are gone; the client sees a short body, which the SDK reports.
+		s.logger.Debug("oss: sending object body failed", "request_id", rc.requestID, "error", err)
+	}
+	return nil
+}
+
+func (s *Server) deleteObject(rc *requestContext) *apiError {
+	t := rc.target
+	var apiErr *apiError
+	var oldBlob string
+	err := s.index.store.Update(func(tx *bolt.Tx) error {
+		apiErr, oldBlob = nil, ""
+		b, err := bucketOf(tx, t.Bucket)
+		if err != nil {
+			return err
+		}
+		if b == nil {
+			apiErr = errNoSuchBucket(t.Bucket)
+			return nil
+		}
+		objects, err := objectsOf(tx, t.Bucket)
+		if err != nil {
+			return err
+		}
+		var old objectRecord
+		found, err := getJSON(objects, []byte(t.Key), &old)
+		if err != nil || !found {
+			return err
+		}
+		oldBlob = old.Blob
+		return objects.Delete([]byte(t.Key))
+	})
+	if err != nil {
+		return errInternal(err)
+	}
+	if apiErr != nil {
+		return apiErr
+	}
+	if oldBlob != "" {
+		s.blobs.remove(oldBlob)
+	}
+	return writeEmpty(rc, http.StatusNoContent)
+}
+
+// parseCopySource reads x-oss-copy-source: /bucket/<QueryEscaped key>[?versionId=...].
+func parseCopySource(header string) (target, *apiError) {
+	source, _, _ := strings.Cut(header, "?")
+	source = strings.TrimPrefix(source, "/")
+	bucket, escapedKey, found := strings.Cut(source, "/")
+	if !found {
+		return target{}, errInvalidArgument("x-oss-copy-source must be /<bucket>/<key>, got %q", header)
+	}
+	key, err := url.QueryUnescape(escapedKey)
+	if err != nil {
+		return target{}, errInvalidArgument("x-oss-copy-source has a malformed key escape: %v", err)
+	}
+	if !validBucketName(bucket) {
+		return target{}, newError(http.StatusBadRequest, "InvalidBucketName", "The source bucket is not valid.")
+	}
+	if err := validateObjectKey(key); err != nil {
+		return target{}, newError(http.StatusBadRequest, "InvalidObjectName", "The source object is not valid: "+err.Error())
+	}
+	return target{Bucket: bucket, Key: key}, nil
+}
+
+func (s *Server) copyObject(rc *requestContext) *apiError {
+	src, apiErr := parseCopySource(rc.r.Header.Get("x-oss-copy-source"))
+	if apiErr != nil {
+		return apiErr
+	}
+	dst := rc.target
+	if _, apiErr := s.lookupBucket(dst.Bucket); apiErr != nil {
+		return apiErr
+	}
+	refuse := forbidOverwrite(rc.r)
+	if refuse && (src != dst) {
+		exists, err := s.objectExists(dst.Bucket, dst.Key)
+		if err != nil {
+			return errInternal(err)
+		}
+		if exists {
+			return errObjectExists()
+		}
+	}
+	srcRec, f, apiErr := s.openObject(src.Bucket, src.Key)
+	if apiErr != nil {
+		return apiErr
+	}
+	_ = f.Close()
+	if v := rc.r.Header.Get("x-oss-copy-source-if-match"); v != "" && unquoteETag(v) != srcRec.ETag {
+		return newError(http.StatusPreconditionFailed, "PreconditionFailed", "At least one of the pre-conditions you specified did not hold.")
+	}
+	if v := rc.r.Header.Get("x-oss-copy-source-if-none-match"); v != "" && unquoteETag(v) == srcRec.ETag {
+		return newError(http.StatusNotModified, "NotModified", "The source object was not modified.")
+	}
+	rec := *srcRec
+	switch directive := strings.ToUpper(rc.r.Header.Get("x-oss-metadata-directive")); directive {
+	case "", "COPY":
+		if src == dst {
+			return errInvalidArgument("Copying an object onto itself needs x-oss-metadata-directive: REPLACE.")
+		}
+	case "REPLACE":
+		headers, apiErr := objectHeadersFrom(rc.r)
+		if apiErr != nil {
+			return apiErr
+		}
+		if rc.r.Header.Get("Content-Type") == "" {
+			headers.ContentType = srcRec.ContentType
+		}
+		rec.objectHeaders = headers
+	default:
+		return errInvalidArgument("invalid x-oss-metadata-directive %q", directive)
+	}
+	blob, err := s.blobs.link(srcRec.Blob)
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return newError(http.StatusConflict, "ConcurrentUpdate", "The source object changed during the copy; retry.")
+		}
+		return errInternal(err)
+	}
+	rec.Blob = blob
+	rec.LastModified = time.Now().UTC()
+	if apiErr := s.commitObject(dst.Bucket, dst.Key, &rec, refuse && src != dst); apiErr != nil {
+		s.blobs.remove(blob)
+		return apiErr
+	}
+	type copyResult struct {
+		XMLName      xml.Name `xml:"CopyObjectResult"`
+		LastModified string   `xml:"LastModified"`
+		ETag         string   `xml:"ETag"`
+	}
+	rc.w.Header().Set("x-oss-hash-crc64ecma", strconv.FormatUint(rec.CRC64, 10))
+	return writeXML(rc, http.StatusOK, copyResult{LastModified: xmlTime(rec.LastModified), ETag: quoteETag(rec.ETag)})
+}
+
+// urlEncodeIf applies OSS's encoding-type=url to names in responses.
+func urlEncodeIf(encode bool, s string) string {
+	if !encode {
+		return s
+	}
+	return url.QueryEscape(s)
+}
+
+func (s *Server) deleteMultipleObjects(rc *requestContext) *apiError {
+	t := rc.target
+	if _, apiErr := s.lookupBucket(t.Bucket); apiErr != nil {
+		return apiErr
+	}
+	body, err := io.ReadAll(io.LimitReader(rc.r.Body, maxXMLBody+1))
+	if err != nil {
+		return newError(http.StatusBadRequest, "IncompleteBody", "Could not read the request body: "+err.Error())
+	}
+	if len(body) > maxXMLBody {
+		return newError(http.StatusBadRequest, "EntityTooLarge", "The XML body is too large.")
+	}
+	wantMD5, apiErr := contentMD5(rc.r)
+	if apiErr != nil {
+		return apiErr
+	}
+	if wantMD5 != nil {
+		got := md5.Sum(body)
+		if !bytes.Equal(got[:], wantMD5) {
+			return newError(http.StatusBadRequest, "InvalidDigest", "The Content-MD5 you specified did not match what we received.")
+		}
+	}
+	var req struct {
+		XMLName xml.Name `xml:"Delete"`
+		Quiet   bool     `xml:"Quiet"`
+		Objects []struct {
+			Key string `xml:"Key"`
+		} `xml:"Object"`
+	}
+	if err := xml.Unmarshal(body, &req); err != nil {
+		return errMalformedXML(err)
+	}
+	if len(req.Objects) == 0 || len(req.Objects) > 1000 {
+		return newError(http.StatusBadRequest, "MalformedXML", "A multiple delete names between 1 and 1000 objects.")
+	}
+	for _, o := range req.Objects {
+		if err := validateObjectKey(o.Key); err != nil {
+			return newError(http.StatusBadRequest, "InvalidObjectName", "The specified object is not valid: "+err.Error())
+		}
+	}
+	var removed []string
+	err = s.index.store.Update(func(tx *bolt.Tx) error {
+		removed = removed[:0]
+		objects, err := objectsOf(tx, t.Bucket)
+		if err != nil {
+			return err
+		}
+		for _, o := range req.Objects {
+			var old objectRecord
+			found, err := getJSON(objects, []byte(o.Key), &old)
+			if err != nil {
+				return err
+			}
+			if !found {
+				continue
+			}
+			removed = append(removed, old.Blob)
+			if err := objects.Delete([]byte(o.Key)); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return errInternal(err)
+	}
+	s.blobs.remove(removed...)
+	encode := rc.query.Get("encoding-type") == "url"
+	type deleted struct {
+		Key string `xml:"Key"`
+	}
+	type result struct {
+		XMLName      xml.Name  `xml:"DeleteResult"`
+		EncodingType string    `xml:"EncodingType,omitempty"`
+		Deleted      []deleted `xml:"Deleted"`
+	}
+	out := result{}
+	if encode {
+		out.EncodingType = "url"
+	}
+	if !req.Quiet {
+		// OSS reports every requested key as deleted, existing or not.
+		for _, o := range req.Objects {
+			out.Deleted = append(out.Deleted, deleted{Key: urlEncodeIf(encode, o.Key)})
+		}
+	}
+	return writeXML(rc, http.StatusOK, out)
+}

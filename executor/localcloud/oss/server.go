@@ -1,0 +1,393 @@
+// Package oss is the local cloud's OSS-compatible object store: an
+// http.Handler that the unmodified aliyun-oss-go-sdk v3.0.2 talks to over
+// HTTP (path-style addressing on 127.0.0.1, or localhost with
+// oss.ForcePathStyle(true)), verifying V1 and V4 signatures, with objects
+// stored durably under a data directory.
+package oss
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"path/filepath"
+	"runtime/debug"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/tablestore-delivery/terraform-provider-tablestore/executor/localcloud/kv"
+)
+
+// DefaultRegion is the region buckets are created in unless a request names another.
+const DefaultRegion = "cn-hangzhou"
+
+// Config configures a Server.
+type Config struct {
+	// Region is the server's own region (default cn-hangzhou). Buckets are
+	// created here unless the create request names another region, either
+	// with <LocationConstraint>oss-REGION</LocationConstraint> in the
+	// CreateBucketConfiguration body (client.CreateBucketXml) or with the
+	// header x-oss-bucket-region: REGION (oss.SetHeader on CreateBucket).
+	Region string
+	// Credentials maps access key id to secret. Every key acts as the one
+	// account that owns all buckets.
+	Credentials map[string]string
+	// DataDir holds object bytes (under DataDir/oss) and, without Store, the index.
+	DataDir string
+	// Store, when set, holds the object index (top-level buckets prefixed
+	// "oss/"); the caller owns and closes it. Without it the server opens
+	// its own store in DataDir/oss/index and closes it in Close.
+	Store *kv.Store
+	// Logger receives one line per failed request and start-up notes.
+	Logger *slog.Logger
+	// VirtualHostSuffix enables virtual-host addressing: a request whose
+	// Host is <bucket>.<VirtualHostSuffix>[:port] addresses <bucket>.
+	// Empty means path-style only.
+	VirtualHostSuffix string
+	// MaxClockSkew bounds |now - request date| for header-signed requests
+	// (default 15 minutes, as OSS; negative disables the check).
+	MaxClockSkew time.Duration
+}
+
+// Server is the OSS-compatible endpoint. It is safe for concurrent use.
+type Server struct {
+	region    string
+	logger    *slog.Logger
+	vhost     string
+	auth      *authenticator
+	blobs     *blobStore
+	index     *index
+	ownsStore bool
+
+	faultMu sync.RWMutex
+	fault   FaultFunc
+
+	closeOnce sync.Once
+	closeErr  error
+}
+
+// New opens (or creates) the store under cfg.DataDir and returns a server.
+func New(cfg Config) (*Server, error) {
+	if cfg.DataDir == "" {
+		return nil, errors.New("oss: Config.DataDir is required")
+	}
+	if cfg.Region == "" {
+		cfg.Region = DefaultRegion
+	}
+	if !validRegion(cfg.Region) {
+		return nil, fmt.Errorf("oss: invalid region %q", cfg.Region)
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.MaxClockSkew == 0 {
+		cfg.MaxClockSkew = 15 * time.Minute
+	}
+	creds := make(map[string]string, len(cfg.Credentials))
+	for k, v := range cfg.Credentials {
+		creds[k] = v
+	}
+	blobs, err := newBlobStore(cfg.DataDir)
+	if err != nil {
+		return nil, err
+	}
+	store := cfg.Store
+	owns := false
+	if store == nil {
+		store, err = kv.Open(filepath.Join(cfg.DataDir, "oss", "index"))
+		if err != nil {
+			return nil, fmt.Errorf("oss: open index: %w", err)
+		}
+		owns = true
+	}
+	s := &Server{
+		region:    cfg.Region,
+		logger:    cfg.Logger,
+		vhost:     strings.ToLower(cfg.VirtualHostSuffix),
+		auth:      &authenticator{credentials: creds, maxSkew: cfg.MaxClockSkew, now: time.Now},
+		blobs:     blobs,
+		index:     &index{store: store},
+		ownsStore: owns,
+	}
+	if err := s.recover(); err != nil {
+		if owns {
+			_ = store.Close()
+		}
+		return nil, err
+	}
+	return s, nil
+}
+
+// recover prepares the index and removes what a crash may have left behind.
+func (s *Server) recover() error {
+	if err := s.index.init(); err != nil {
+		return fmt.Errorf("oss: prepare index: %w", err)
+	}
+	refs, err := s.index.referencedBlobs()
+	if err != nil {
+		return err
+	}
+	removed, err := s.blobs.sweep(refs)
+	if err != nil {
+		return err
+	}
+	if removed > 0 {
+		s.logger.Info("oss: removed unreferenced files left by an interrupted write", "count", removed)
+	}
+	return nil
+}
+
+// Close releases the index if the server opened it. Requests in flight
+// should be drained (http.Server.Shutdown) before.
+func (s *Server) Close() error {
+	s.closeOnce.Do(func() {
+		if s.ownsStore {
+			s.closeErr = s.index.store.Close()
+		}
+	})
+	return s.closeErr
+}
+
+// Region returns the server's region.
+func (s *Server) Region() string { return s.region }
+
+// target is what a request addresses.
+type target struct {
+	Bucket string
+	Key    string
+}
+
+// requestContext carries what every handler needs.
+type requestContext struct {
+	w         http.ResponseWriter
+	r         *http.Request
+	requestID string
+	target    target
+	query     url.Values
+	principal principal
+}
+
+func newRequestID() string {
+	var raw [12]byte
+	_, _ = rand.Read(raw[:])
+	return strings.ToUpper(hex.EncodeToString(raw[:]))
+}
+
+// ServeHTTP implements http.Handler. Mount it as the listener's handler
+// itself, not under an http.ServeMux: a mux cleans paths and would redirect
+// legal object keys such as "a//b" or "x/../y".
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	requestID := newRequestID()
+	w.Header().Set("x-oss-request-id", requestID)
+	w.Header().Set("Server", "AliyunOSS")
+	w.Header().Set("Date", time.Now().UTC().Format(http.TimeFormat))
+	defer func() {
+		if v := recover(); v != nil {
+			if v == http.ErrAbortHandler {
+				panic(v)
+			}
+			s.logger.Error("oss: handler panic", "request_id", requestID, "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
+			writeError(w, r, requestID, errInternal(fmt.Errorf("unexpected server fault")))
+		}
+	}()
+	if apiErr := s.serve(w, r, requestID); apiErr != nil {
+		level := slog.LevelDebug
+		if apiErr.Status >= 500 {
+			level = slog.LevelError
+		}
+		s.logger.Log(r.Context(), level, "oss: request failed", "request_id", requestID, "method", r.Method, "path", r.URL.Path, "status", apiErr.Status, "code", apiErr.Code, "message", apiErr.Message)
+		writeError(w, r, requestID, apiErr)
+	}
+}
+
+func (s *Server) serve(w http.ResponseWriter, r *http.Request, requestID string) *apiError {
+	t, apiErr := s.parseTarget(r)
+	if apiErr != nil {
+		return apiErr
+	}
+	query, err := url.ParseQuery(r.URL.RawQuery)
+	if err != nil {
+		return errInvalidArgument("The query string is malformed: %v", err)
+	}
+	p, apiErr := s.auth.authenticate(r, t, query)
+	if apiErr != nil {
+		return apiErr
+	}
+	rc := &requestContext{w: w, r: r, requestID: requestID, target: t, query: query, principal: p}
+	if p.Anonymous {
+		if apiErr := s.allowAnonymous(rc); apiErr != nil {
+			return apiErr
+		}
+	}
+	if f := s.currentFault(); f != nil {
+		if fault := f(RequestInfo{Method: r.Method, Bucket: t.Bucket, Key: t.Key, Query: query}); fault != nil {
+			return fault.apiError()
+		}
+	}
+	switch {
+	case t.Bucket == "":
+		return s.serveService(rc)
+	case t.Key == "":
+		return s.serveBucket(rc)
+	default:
+		return s.serveObject(rc)
+	}
+}
+
+// parseTarget finds bucket and key, path style (/bucket/key) or virtual-host
+// style (Host: bucket.<suffix>). Keys come from the decoded path, where the
+// SDK's %2F has become "/".
+func (s *Server) parseTarget(r *http.Request) (target, *apiError) {
+	path := r.URL.Path
+	if !strings.HasPrefix(path, "/") {
+		return target{}, errInvalidArgument("The request path must start with /.")
+	}
+	path = path[1:]
+	var t target
+	if bucket := s.virtualHostBucket(r.Host); bucket != "" {
+		t = target{Bucket: bucket, Key: path}
+	} else {
+		bucket, key, _ := strings.Cut(path, "/")
+		t = target{Bucket: bucket, Key: key}
+	}
+	if t.Bucket != "" && !validBucketName(t.Bucket) {
+		return target{}, newError(http.StatusBadRequest, "InvalidBucketName", "The specified bucket is not valid.")
+	}
+	if t.Key != "" {
+		if err := validateObjectKey(t.Key); err != nil {
+			return target{}, newError(http.StatusBadRequest, "InvalidObjectName", "The specified object is not valid: "+err.Error())
+		}
+	}
+	return t, nil
+}
+
+func (s *Server) virtualHostBucket(host string) string {
+	if s.vhost == "" {
+		return ""
+	}
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h
+	}
+	host = strings.ToLower(host)
+	bucket, ok := strings.CutSuffix(host, "."+s.vhost)
+	if !ok || strings.Contains(bucket, ".") {
+		return ""
+	}
+	return bucket
+}
+
+func (s *Server) serveService(rc *requestContext) *apiError {
+	switch rc.r.Method {
+	case http.MethodGet:
+		return s.listBuckets(rc)
+	default:
+		return errMethodNotAllowed()
+	}
+}
+
+func (s *Server) serveBucket(rc *requestContext) *apiError {
+	q := rc.query
+	switch rc.r.Method {
+	case http.MethodPut:
+		if q.Has("acl") {
+			return s.putBucketACL(rc)
+		}
+		if len(q) > 0 {
+			return notImplemented(q)
+		}
+		return s.createBucket(rc)
+	case http.MethodDelete:
+		if len(q) > 0 {
+			return notImplemented(q)
+		}
+		return s.deleteBucket(rc)
+	case http.MethodGet:
+		switch {
+		case q.Has("bucketInfo"):
+			return s.getBucketInfo(rc)
+		case q.Has("location"):
+			return s.getBucketLocation(rc)
+		case q.Has("acl"):
+			return s.getBucketACL(rc)
+		case q.Has("uploads"):
+			return s.listMultipartUploads(rc)
+		case q.Has("versions"):
+			return s.listObjectVersions(rc)
+		case q.Get("list-type") == "2":
+			return s.listObjectsV2(rc)
+		default:
+			for _, sub := range []string{"cors", "lifecycle", "logging", "website", "referer", "policy", "tagging", "encryption", "versioning", "stat", "worm", "inventory", "replication"} {
+				if q.Has(sub) {
+					return notImplemented(q)
+				}
+			}
+			return s.listObjectsV1(rc)
+		}
+	case http.MethodPost:
+		if q.Has("delete") {
+			return s.deleteMultipleObjects(rc)
+		}
+		return notImplemented(q)
+	case http.MethodHead:
+		return s.headBucket(rc)
+	default:
+		return errMethodNotAllowed()
+	}
+}
+
+func (s *Server) serveObject(rc *requestContext) *apiError {
+	q := rc.query
+	switch rc.r.Method {
+	case http.MethodPut:
+		switch {
+		case q.Has("partNumber") || q.Has("uploadId"):
+			return s.uploadPart(rc)
+		case q.Has("acl") || q.Has("tagging") || q.Has("symlink"):
+			return notImplemented(q)
+		case rc.r.Header.Get("x-oss-copy-source") != "":
+			return s.copyObject(rc)
+		default:
+			return s.putObject(rc)
+		}
+	case http.MethodGet:
+		switch {
+		case q.Has("uploadId"):
+			return s.listParts(rc)
+		case q.Has("acl") || q.Has("tagging") || q.Has("symlink"):
+			return notImplemented(q)
+		default:
+			return s.getObject(rc, true)
+		}
+	case http.MethodHead:
+		return s.getObject(rc, false)
+	case http.MethodDelete:
+		if q.Has("uploadId") {
+			return s.abortMultipartUpload(rc)
+		}
+		return s.deleteObject(rc)
+	case http.MethodPost:
+		switch {
+		case q.Has("uploads"):
+			return s.initiateMultipartUpload(rc)
+		case q.Has("uploadId"):
+			return s.completeMultipartUpload(rc)
+		default:
+			return notImplemented(q)
+		}
+	default:
+		return errMethodNotAllowed()
+	}
+}
+
+func notImplemented(q url.Values) *apiError {
+	var subs []string
+	for k := range q {
+		subs = append(subs, k)
+	}
+	return newError(http.StatusNotImplemented, "NotImplemented", fmt.Sprintf("The local OSS endpoint does not implement this operation (query %v).", subs))
+}
