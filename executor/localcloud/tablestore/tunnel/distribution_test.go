@@ -60,8 +60,8 @@ func deliveries(recs []received) (total, distinct int) {
 // channels to the others, which resume from the last checkpoint (no record
 // is delivered twice after a clean stop).
 func TestWorkersShareChannelsAndTakeOver(t *testing.T) {
-	e := newEnv(t, Config{})
-	e.createTable("shared", 6)
+	e := newEnv(t, Config{}, 6)
+	e.createTable("shared")
 	id := e.createTunnel("shared", "share", sdktunnel.TunnelTypeStream)
 	var c collector
 	a := startDaemon(e.tc, id, c.factory())
@@ -121,8 +121,8 @@ func (c *cutTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 // A worker that stops heart-beating loses its channels after its timeout;
 // the remaining worker takes them over from their last checkpoints.
 func TestSilentWorkerLosesChannelsAfterTimeout(t *testing.T) {
-	e := newEnv(t, Config{})
-	e.createTable("silent", 4)
+	e := newEnv(t, Config{}, 4)
+	e.createTable("silent")
 	id := e.createTunnel("silent", "s", sdktunnel.TunnelTypeStream)
 	var c collector
 	live := startDaemon(e.tc, id, c.factory())
@@ -166,8 +166,8 @@ func TestSilentWorkerLosesChannelsAfterTimeout(t *testing.T) {
 // A server restart in the middle loses no checkpoint: after the restart a new
 // worker resumes exactly where the checkpoints were.
 func TestRestartKeepsCheckpoints(t *testing.T) {
-	e := newEnv(t, Config{})
-	e.createTable("restart", 4)
+	e := newEnv(t, Config{}, 4)
+	e.createTable("restart")
 	e.putRows("restart", 0, 300)
 	id := e.createTunnel("restart", "r", sdktunnel.TunnelTypeBaseStream)
 	var c collector

@@ -3,18 +3,21 @@ package tunnel
 import (
 	"fmt"
 	"io"
+	"log/slog"
+	"net/http"
 	"net/http/httptest"
 	"sort"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/aliyun/aliyun-tablestore-go-sdk/tablestore"
 	sdktunnel "github.com/aliyun/aliyun-tablestore-go-sdk/tunnel"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 
 	"github.com/tablestore-delivery/terraform-provider-tablestore/executor/localcloud/kv"
-	"github.com/tablestore-delivery/terraform-provider-tablestore/executor/localcloud/tablestore/plainbuffer"
+	localots "github.com/tablestore-delivery/terraform-provider-tablestore/executor/localcloud/tablestore"
 	"github.com/tablestore-delivery/terraform-provider-tablestore/executor/localcloud/tablestore/storage"
 )
 
@@ -40,12 +43,15 @@ type env struct {
 	svc     *Service
 	srv     *httptest.Server
 	tc      sdktunnel.TunnelClient
+	ots     *tablestore.TableStoreClient
 	svcCfg  Config
+	shards  int
 }
 
-func newEnv(t *testing.T, cfg Config) *env {
+// newEnv starts a stack whose new tables get the given number of shards.
+func newEnv(t *testing.T, cfg Config, shards int) *env {
 	t.Helper()
-	e := &env{t: t, dir: t.TempDir(), svcCfg: cfg}
+	e := &env{t: t, dir: t.TempDir(), svcCfg: cfg, shards: shards}
 	e.open()
 	t.Cleanup(e.close)
 	return e
@@ -57,18 +63,33 @@ func (e *env) open() {
 	if e.kv, err = kv.Open(e.dir); err != nil {
 		e.t.Fatal(err)
 	}
-	if e.storage, err = storage.Open(e.kv, storage.Config{Shards: 4}); err != nil {
+	// The Tablestore server owns the storage the tunnel service reads, and
+	// the tunnel service is its /tunnel/ handler: forward through a closure
+	// to break the cycle.
+	var svc *Service
+	server, err := localots.New(localots.Config{
+		Instance:    testInstance,
+		Credentials: map[string]string{testKeyID: testSecret},
+		Shards:      e.shards,
+		Store:       e.kv,
+		Logger:      slog.New(slog.DiscardHandler),
+		Tunnel:      http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { svc.ServeHTTP(w, r) }),
+	})
+	if err != nil {
 		e.t.Fatal(err)
 	}
+	e.storage = server.Storage()
 	cfg := e.svcCfg
 	cfg.Source = NewStorageSource(e.storage)
 	cfg.Store = e.kv
 	cfg.Instance = testInstance
-	if e.svc, err = New(cfg); err != nil {
+	if svc, err = New(cfg); err != nil {
 		e.t.Fatal(err)
 	}
-	e.srv = newTestServer(e.t, e.svc, e.storage)
+	e.svc = svc
+	e.srv = httptest.NewServer(server)
 	e.tc = sdktunnel.NewTunnelClient(e.srv.URL, testInstance, testKeyID, testSecret)
+	e.ots = tablestore.NewClient(e.srv.URL, testInstance, testKeyID, testSecret)
 }
 
 func (e *env) close() {
@@ -91,12 +112,14 @@ func (e *env) restart() {
 	e.open()
 }
 
-func (e *env) createTable(name string, shards int) {
+func (e *env) createTable(name string) {
 	e.t.Helper()
-	_, err := e.storage.CreateTable(testInstance, storage.TableMeta{
-		Name:       name,
-		PrimaryKey: []storage.PKColumn{{Name: "id", Type: storage.PKInteger}},
-		Shards:     shards,
+	meta := &tablestore.TableMeta{TableName: name}
+	meta.AddPrimaryKeyColumn("id", tablestore.PrimaryKeyType_INTEGER)
+	_, err := e.ots.CreateTable(&tablestore.CreateTableRequest{
+		TableMeta:          meta,
+		TableOption:        &tablestore.TableOption{TimeToAlive: -1, MaxVersion: 1},
+		ReservedThroughput: &tablestore.ReservedThroughput{},
 	})
 	if err != nil {
 		e.t.Fatalf("create table %s: %v", name, err)
@@ -113,37 +136,49 @@ type op struct {
 	expected []string // filled by apply: the columns the record must carry
 }
 
-func (e *env) write(table string, ops ...op) {
-	e.t.Helper()
-	muts := make([]storage.Mutation, 0, len(ops))
+// write applies the ops through the SDK's BatchWriteRow (at most 200, each
+// on a different row). It reports failures with t.Error so that it may run
+// on a processor goroutine.
+func (e *env) write(table string, ops ...op) bool {
+	req := &tablestore.BatchWriteRowRequest{}
 	for _, o := range ops {
-		m := storage.Mutation{Table: table, PrimaryKey: []plainbuffer.Cell{{Name: "id", Value: plainbuffer.Int(o.id)}}}
+		pk := new(tablestore.PrimaryKey)
+		pk.AddPrimaryKeyColumn("id", o.id)
 		switch o.kind {
 		case ChangePut:
-			m.Type = storage.ChangePut
-			m.Cells = []plainbuffer.Cell{{Name: "n", Value: plainbuffer.Int(o.n)}, {Name: "v", Value: plainbuffer.String(o.value)}}
+			ch := &tablestore.PutRowChange{TableName: table, PrimaryKey: pk}
+			ch.AddColumn("n", o.n)
+			ch.AddColumn("v", o.value)
+			ch.SetCondition(tablestore.RowExistenceExpectation_IGNORE)
+			req.AddRowChange(ch)
 		case ChangeUpdate:
-			m.Type = storage.ChangeUpdate
-			m.Cells = []plainbuffer.Cell{{Name: "n", Value: plainbuffer.Int(o.n)}}
+			ch := &tablestore.UpdateRowChange{TableName: table, PrimaryKey: pk}
+			ch.PutColumn("n", o.n)
 			if o.deleteV {
-				m.Cells = append(m.Cells, plainbuffer.Cell{Name: "v", Op: plainbuffer.OpDeleteAllVersions})
+				ch.DeleteColumn("v")
 			} else {
-				m.Cells = append(m.Cells, plainbuffer.Cell{Name: "v", Value: plainbuffer.String(o.value)})
+				ch.PutColumn("v", o.value)
 			}
+			ch.SetCondition(tablestore.RowExistenceExpectation_IGNORE)
+			req.AddRowChange(ch)
 		case ChangeDelete:
-			m.Type = storage.ChangeDelete
+			ch := &tablestore.DeleteRowChange{TableName: table, PrimaryKey: pk}
+			ch.SetCondition(tablestore.RowExistenceExpectation_IGNORE)
+			req.AddRowChange(ch)
 		}
-		muts = append(muts, m)
 	}
-	res, err := e.storage.Write(testInstance, muts)
+	resp, err := e.ots.BatchWriteRow(req)
 	if err != nil {
-		e.t.Fatalf("write: %v", err)
+		e.t.Errorf("batch write: %v", err)
+		return false
 	}
-	for i, r := range res {
-		if r.Err != nil {
-			e.t.Fatalf("write row %d: %v", ops[i].id, r.Err)
+	for _, r := range resp.TableToRowsResult[table] {
+		if !r.IsSucceed {
+			e.t.Errorf("batch write row %d: %s %s", r.Index, r.Error.Code, r.Error.Message)
+			return false
 		}
 	}
+	return true
 }
 
 func (e *env) putRows(table string, from, to int64) {
@@ -153,7 +188,9 @@ func (e *env) putRows(table string, from, to int64) {
 		for id := start; id < min(start+200, to); id++ {
 			ops = append(ops, op{kind: ChangePut, id: id, value: fmt.Sprintf("v%d", id), n: id})
 		}
-		e.write(table, ops...)
+		if !e.write(table, ops...) {
+			e.t.FailNow()
+		}
 	}
 }
 

@@ -12,8 +12,8 @@ import (
 // Full: every row of a 4-shard table arrives exactly once, each channel ends
 // with "finished", and the tunnel's base channels all terminate.
 func TestFullTunnelDeliversEveryRowOnce(t *testing.T) {
-	e := newEnv(t, Config{MaxRecordsPerRead: 300})
-	e.createTable("orders", 4)
+	e := newEnv(t, Config{MaxRecordsPerRead: 300}, 4)
+	e.createTable("orders")
 	const rows = 2500
 	e.putRows("orders", 0, rows)
 	id := e.createTunnel("orders", "full", sdktunnel.TunnelTypeBaseData)
@@ -72,8 +72,8 @@ func TestFullTunnelDeliversEveryRowOnce(t *testing.T) {
 // Incremental: changes after creation arrive in order per primary key, with
 // their types and column operations; nothing written before creation does.
 func TestStreamTunnelDeliversChangesInOrder(t *testing.T) {
-	e := newEnv(t, Config{})
-	e.createTable("events", 4)
+	e := newEnv(t, Config{}, 4)
+	e.createTable("events")
 	e.putRows("events", 0, 100)
 	id := e.createTunnel("events", "incr", sdktunnel.TunnelTypeStream)
 
@@ -167,8 +167,8 @@ func TestStreamTunnelDeliversChangesInOrder(t *testing.T) {
 // rows written during the base phase and after the switch come through the
 // stream, each change exactly once: nothing lost or doubled at the switch.
 func TestBaseAndStreamSwitchLosesNothing(t *testing.T) {
-	e := newEnv(t, Config{MaxRecordsPerRead: 100})
-	e.createTable("diff", 4)
+	e := newEnv(t, Config{MaxRecordsPerRead: 100}, 4)
+	e.createTable("diff")
 	const before = 1000
 	e.putRows("diff", 0, before)
 	id := e.createTunnel("diff", "differential", sdktunnel.TunnelTypeBaseStream)
