@@ -1,0 +1,6 @@
+import {
+  to = tablestore_delivery_role.delivery
+  identity = {
+    name = "AliyunServiceRoleForOTSDataDelivery"
+  }
+}

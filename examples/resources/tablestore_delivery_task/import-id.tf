@@ -1,0 +1,4 @@
+import {
+  to = tablestore_delivery_task.orders
+  id = "orders/orders-lake"
+}
