@@ -75,6 +75,11 @@ type channelState struct {
 	// Delivered and CheckpointTs summarise the checkpoint for Describe.
 	Delivered    int64 `json:"delivered"`
 	CheckpointTs int64 `json:"checkpoint_ts"`
+	// FinalDelivered is the record count at the end of the channel, noted
+	// when a read hands out the "finished" token (whose checkpoint carries
+	// no count).
+	FinalDelivered int64 `json:"final_delivered,omitempty"`
+	FinalTs        int64 `json:"final_ts,omitempty"`
 }
 
 // clientState is a connected tunnel client (worker).

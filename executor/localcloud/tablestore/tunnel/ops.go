@@ -408,6 +408,9 @@ func (s *Service) terminate(t *tunnelState, ch *channelState) {
 	ch.Status = StatusTerminated
 	ch.Suspended = false
 	ch.Checkpoint = FinishedToken
+	if ch.FinalDelivered > ch.Delivered {
+		ch.Delivered, ch.CheckpointTs = ch.FinalDelivered, ch.FinalTs
+	}
 	s.log.Info("tunnel channel terminated", "tunnel", t.ID, "channel", ch.ID)
 	for _, other := range t.Channels {
 		if other.Kind == channelBaseKind && other.Status != StatusTerminated {
@@ -546,6 +549,8 @@ func (s *Service) checkpoint(instance string, req *protocol.CheckpointRequest) (
 	ch.Seq = req.GetSequenceNumber()
 	if delivered, ts := tokenProgress(token); delivered >= 0 {
 		ch.Delivered, ch.CheckpointTs = delivered, ts
+	} else if ch.FinalDelivered > ch.Delivered {
+		ch.Delivered, ch.CheckpointTs = ch.FinalDelivered, ch.FinalTs
 	}
 	if err := s.persist(t); err != nil {
 		*ch = prev

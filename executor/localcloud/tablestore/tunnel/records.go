@@ -110,6 +110,7 @@ func (s *Service) readBase(target readTarget, token string) (*protocol.ReadRecor
 		tok.cursor = s.cfg.Source.SnapshotCursor(rows[len(rows)-1].PrimaryKey)
 	}
 	if !stoppedBySize && !more {
+		s.noteFinal(target, tok.delivered, target.baseTs+tok.delivered>>31)
 		resp.NextToken = proto.String(FinishedToken)
 		resp.MayMoreRecord = proto.Bool(false)
 		return resp, nil
@@ -174,6 +175,7 @@ func (s *Service) readStream(target readTarget, token string) (*protocol.ReadRec
 		finished = true
 	}
 	if finished {
+		s.noteFinal(target, tok.delivered, tok.lastTs)
 		resp.NextToken = proto.String(FinishedToken)
 		resp.MayMoreRecord = proto.Bool(false)
 		return resp, nil
@@ -239,4 +241,16 @@ func recordCells(cells []plainbuffer.Cell, writeMicros int64) []plainbuffer.Cell
 		}
 	}
 	return out
+}
+
+// noteFinal remembers a channel's final record count and timestamp for
+// progress reporting once its "finished" token is checkpointed.
+func (s *Service) noteFinal(target readTarget, delivered, ts int64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if t, ok := s.tunnels[target.tunnelID]; ok {
+		if ch := t.channel(target.channelID); ch != nil && delivered > ch.FinalDelivered {
+			ch.FinalDelivered, ch.FinalTs = delivered, ts
+		}
+	}
 }
