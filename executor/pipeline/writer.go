@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"log/slog"
 	"math"
@@ -70,6 +69,9 @@ type writerConfig struct {
 	Now func() time.Time
 	// RetryBase and RetryMax bound the backoff between failed uploads.
 	RetryBase, RetryMax time.Duration
+	// ShardLock serialises the journal work of the writers sharing a shard
+	// (a shard's base and stream channels), which share SequenceIDs.
+	ShardLock *sync.Mutex
 }
 
 // buffer holds the rows of one (writer, kind, partition) not yet in OSS.
@@ -138,6 +140,10 @@ func newWriter(cfg writerConfig) *writer {
 func (w *writer) start(ctx context.Context) error {
 	if w.started {
 		return nil
+	}
+	if l := w.cfg.ShardLock; l != nil {
+		l.Lock()
+		defer l.Unlock()
 	}
 	for _, kind := range []string{kindData, kindDirty} {
 		if err := w.retry(ctx, func() error {
@@ -407,6 +413,10 @@ func (w *writer) flush(ctx context.Context, b *buffer) error {
 		contentType = "application/x-ndjson"
 	}
 	noObject := b.kind == kindDirty && w.cfg.DirtyPrefix == nil
+	if l := w.cfg.ShardLock; l != nil {
+		l.Lock()
+		defer l.Unlock()
+	}
 	err := w.retry(ctx, func() error { return w.flushOnce(ctx, b, data, contentType, noObject) })
 	if err != nil {
 		return err
@@ -535,4 +545,3 @@ func (w *writer) release() {
 	}
 }
 
-var _ = errors.New

@@ -1,0 +1,227 @@
+package pipeline
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aliyun/aliyun-tablestore-go-sdk/tunnel"
+
+	"github.com/tablestore-delivery/terraform-provider-tablestore/executor/task"
+)
+
+var e2eColumns = []task.Column{
+	{Source: "id", Name: "id", Type: task.TypeInt64},
+	{Source: "name", Name: "name", Type: task.TypeUTF8},
+	{Source: "price", Name: "price", Type: task.TypeDouble},
+	{Source: "ok", Name: "ok", Type: task.TypeBool},
+	{Source: "blob", Name: "blob", Type: task.TypeBinary},
+}
+
+func e2eRow(id int64) map[string]any {
+	return map[string]any{
+		"name":  fmt.Sprintf("name-%d", id),
+		"price": float64(id) * 1.5,
+		"ok":    id%2 == 0,
+		"blob":  []byte{byte(id), byte(id >> 8)},
+	}
+}
+
+func idRange(from, to int64) []int64 {
+	out := make([]int64, 0, to-from)
+	for i := from; i < to; i++ {
+		out = append(out, i)
+	}
+	return out
+}
+
+var objectNameRE = regexp.MustCompile(`^(.+)/([a-z0-9-]+)_(\d+)_([A-Za-z0-9_=.-]+)__(\d+)$`)
+
+// checkObjectNames checks each key against the naming rule and returns the
+// ConcurrentIDs seen; SequenceIDs of each writer must be 1..n.
+func checkObjectNames(t *testing.T, objs map[string][]byte, taskName string) map[string]bool {
+	t.Helper()
+	seqs := map[string][]int{}
+	ids := map[string]bool{}
+	for key := range objs {
+		m := objectNameRE.FindStringSubmatch(key)
+		if m == nil {
+			t.Errorf("object %q does not follow <prefix>/<task>_<id>_<prefix_>__<seq>", key)
+			continue
+		}
+		if m[2] != taskName {
+			t.Errorf("object %q: task %q", key, m[2])
+		}
+		if want := strings.ReplaceAll(m[1], "/", "_"); m[4] != want {
+			t.Errorf("object %q: prefix part %q, want %q", key, m[4], want)
+		}
+		ids[m[3]] = true
+		var seq int
+		fmt.Sscan(m[5], &seq)
+		seqs[m[3]] = append(seqs[m[3]], seq)
+	}
+	for id, list := range seqs {
+		seen := map[int]bool{}
+		for _, s := range list {
+			if seen[s] {
+				t.Errorf("writer %s: SequenceID %d used twice", id, s)
+			}
+			seen[s] = true
+		}
+		for s := 1; s <= len(list); s++ {
+			if !seen[s] {
+				t.Errorf("writer %s: SequenceIDs %v are not 1..%d", id, list, len(list))
+				break
+			}
+		}
+	}
+	return ids
+}
+
+func TestE2EDifferentialFourShards(t *testing.T) {
+	dir := t.TempDir()
+	c := startCloud(t, dir+"/cloud")
+	defer c.close()
+	ex := startExecutor(t, dir+"/exec", c, nil)
+	defer ex.close()
+	ex.putRole()
+	c.createBucket("lake")
+	c.createTable("orders")
+	// Before the task: base data.
+	c.putRows("orders", idRange(0, 400), e2eRow)
+
+	ex.createTask(task.Spec{
+		Name: "orders-lake", Table: "orders", Bucket: "lake",
+		Prefix: "orders/year=$yyyy/month=$MM/day=$dd", SyncMode: task.SyncDifferential,
+		Columns: e2eColumns, DirtyPrefix: "dirty/$yyyy", FlushIntervalSeconds: 1, Compression: task.CompressionZstd,
+	})
+	// During and after the base phase: stream data, an update that sets
+	// only some columns, a delete (ignored) and a dirty row.
+	c.putRows("orders", idRange(400, 600), e2eRow)
+	c.updateRow("orders", 1000, map[string]any{"name": "partial"})
+	c.deleteRow("orders", 5)
+	c.putRows("orders", []int64{2000}, func(int64) map[string]any { return map[string]any{"price": "not-a-double"} })
+
+	waitFor(t, 60*time.Second, "all rows delivered", func() string {
+		rows := dataRows(t, c.objects("lake", "orders/"))
+		counts := idCounts(rows)
+		if len(rows) != 601 || len(counts) != 601 {
+			return fmt.Sprintf("%d rows, %d distinct ids", len(rows), len(counts))
+		}
+		if n := len(c.objects("lake", "dirty/")); n != 1 {
+			return fmt.Sprintf("%d dirty objects", n)
+		}
+		return ""
+	})
+	objs := c.objects("lake", "orders/")
+	rows := dataRows(t, objs)
+	counts := idCounts(rows)
+	for id := int64(0); id < 600; id++ {
+		if counts[id] != 1 {
+			t.Fatalf("id %d delivered %d times", id, counts[id])
+		}
+	}
+	today := time.Now().UTC()
+	wantPrefix := fmt.Sprintf("orders/year=%04d/month=%02d/day=%02d/orders-lake_", today.Year(), int(today.Month()), today.Day())
+	for _, r := range rows {
+		key := r["__key"].(string)
+		if !strings.HasPrefix(key, wantPrefix) {
+			t.Errorf("object %s not under %s", key, wantPrefix)
+		}
+		id := r["id"].(int64)
+		if id == 1000 {
+			if string(r["name"].([]byte)) != "partial" || r["price"] != nil || r["ok"] != nil || r["blob"] != nil {
+				t.Errorf("partial update row: %v", r)
+			}
+			continue
+		}
+		want := e2eRow(id)
+		if string(r["name"].([]byte)) != want["name"] || r["price"] != want["price"] || r["ok"] != want["ok"] ||
+			!bytes.Equal(r["blob"].([]byte), want["blob"].([]byte)) {
+			t.Errorf("row %d: got %v want %v", id, r, want)
+		}
+	}
+	writers := checkObjectNames(t, objs, "orders-lake")
+	for _, id := range []string{"0", "1", "2", "3"} {
+		if !writers[id] {
+			t.Errorf("no object from ConcurrentID %s (writers %v)", id, writers)
+		}
+	}
+	// The dirty row is counted and written with its reason.
+	dirty := c.objects("lake", "dirty/")
+	if len(dirty) != 1 {
+		t.Fatalf("dirty objects: %d", len(dirty))
+	}
+	for key, data := range dirty {
+		if !strings.HasPrefix(key, fmt.Sprintf("dirty/%04d/orders-lake_", today.Year())) {
+			t.Errorf("dirty object key %s", key)
+		}
+		sc := bufio.NewScanner(bytes.NewReader(data))
+		n := 0
+		for sc.Scan() {
+			n++
+			var d struct {
+				Column string         `json:"column"`
+				Reason string         `json:"reason"`
+				Row    map[string]any `json:"row"`
+			}
+			if err := json.Unmarshal(sc.Bytes(), &d); err != nil {
+				t.Fatalf("dirty line %q: %v", sc.Text(), err)
+			}
+			if d.Column != "price" || !strings.Contains(d.Reason, "expected DOUBLE, found STRING") || d.Row["id"] != float64(2000) {
+				t.Errorf("dirty line %+v", d)
+			}
+		}
+		if n != 1 {
+			t.Errorf("dirty lines %d", n)
+		}
+	}
+	waitFor(t, 20*time.Second, "status", func() string {
+		st := ex.status("orders", "orders-lake")
+		if st.Phase != task.PhaseIncr || st.RowsDelivered != 601 || st.RowsDirty != 1 ||
+			st.ObjectsWritten != int64(len(objs)+1) || st.LastSyncedAt == nil || st.CurrentSyncTimestampNs == 0 || st.ErrorCode != "" {
+			return fmt.Sprintf("%+v (objects %d)", st, len(objs)+1)
+		}
+		return ""
+	})
+	var bytesWritten int64
+	for _, d := range objs {
+		bytesWritten += int64(len(d))
+	}
+	for _, d := range dirty {
+		bytesWritten += int64(len(d))
+	}
+	if st := ex.status("orders", "orders-lake"); st.BytesWritten != bytesWritten {
+		t.Errorf("bytes_written %d, objects hold %d", st.BytesWritten, bytesWritten)
+	}
+	// Progress and lag per channel are exported.
+	mfs, err := ex.prom.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := map[string]bool{}
+	for _, mf := range mfs {
+		found[mf.GetName()] = true
+	}
+	for _, name := range []string{"delivery_pipeline_channel_lag_seconds", "delivery_pipeline_channel_durable_timestamp_seconds", "delivery_pipeline_objects_total"} {
+		if !found[name] {
+			t.Errorf("metric %s not exported", name)
+		}
+	}
+	// Stop deletes the tunnel, never the objects.
+	if err := ex.mgr.Stop(context.Background(), "orders", "orders-lake"); err != nil {
+		t.Fatal(err)
+	}
+	if got := len(c.objects("lake", "orders/")); got != len(objs) {
+		t.Errorf("objects after Stop: %d, before %d", got, len(objs))
+	}
+	if _, err := ex.mgr.client.DescribeTunnel(&tunnel.DescribeTunnelRequest{TableName: "orders", TunnelName: TunnelName("orders-lake")}); err == nil {
+		t.Error("the tunnel still exists after Stop")
+	}
+}
