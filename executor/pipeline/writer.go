@@ -544,4 +544,3 @@ func (w *writer) release() {
 		delete(w.buffers, k)
 	}
 }
-
