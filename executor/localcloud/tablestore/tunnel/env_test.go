@@ -36,7 +36,7 @@ func init() {
 // server, with SDK clients pointed at it. restart() closes and reopens all of
 // it on the same data dir.
 type env struct {
-	t       *testing.T
+	t       testing.TB
 	dir     string
 	kv      *kv.Store
 	storage *storage.Store
@@ -49,7 +49,7 @@ type env struct {
 }
 
 // newEnv starts a stack whose new tables get the given number of shards.
-func newEnv(t *testing.T, cfg Config, shards int) *env {
+func newEnv(t testing.TB, cfg Config, shards int) *env {
 	t.Helper()
 	e := &env{t: t, dir: t.TempDir(), svcCfg: cfg, shards: shards}
 	e.open()
@@ -213,7 +213,7 @@ func (e *env) describe(table, name string) *sdktunnel.DescribeTunnelResponse {
 }
 
 // waitFor polls cond until it holds or the timeout passes.
-func waitFor(t *testing.T, timeout time.Duration, what string, cond func() bool) {
+func waitFor(t testing.TB, timeout time.Duration, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(timeout)
 	for !cond() {
@@ -297,7 +297,7 @@ func startDaemon(tc sdktunnel.TunnelClient, tunnelID string, f sdktunnel.Channel
 	return d
 }
 
-func (d *daemon) stop(t *testing.T) {
+func (d *daemon) stop(t testing.TB) {
 	t.Helper()
 	d.d.Close()
 	select {

@@ -1,0 +1,99 @@
+package tunnel
+
+import (
+	"fmt"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	sdktunnel "github.com/aliyun/aliyun-tablestore-go-sdk/tunnel"
+	"go.uber.org/zap"
+)
+
+const benchRows = 20000
+
+// BenchmarkTunnelRead measures records per second read through one SDK
+// tunnel worker (full export of a table with one or four shards, hence one
+// or four channels) against a plain in-process snapshot scan of the same
+// data measured in the same run; "ratio" is tunnel/scan.
+func BenchmarkTunnelRead(b *testing.B) {
+	for _, shards := range []int{1, 4} {
+		b.Run(fmt.Sprintf("channels=%d", shards), func(b *testing.B) {
+			e := newEnv(b, Config{}, shards)
+			e.createTable("bench")
+			e.putRows("bench", 0, benchRows)
+			scanRate := benchScanRate(b, e)
+
+			var tunnelTime time.Duration
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				id := e.createTunnel("bench", fmt.Sprintf("full-%d", i), sdktunnel.TunnelTypeBaseData)
+				var got atomic.Int64
+				done := make(chan struct{})
+				factory := &sdktunnel.SimpleProcessFactory{
+					CpInterval: time.Second,
+					Logger:     zap.NewNop(),
+					ProcessFunc: func(ctx *sdktunnel.ChannelContext, records []*sdktunnel.Record) error {
+						if got.Add(int64(len(records))) == benchRows {
+							close(done)
+						}
+						return nil
+					},
+				}
+				start := time.Now()
+				d := startDaemon(e.tc, id, factory)
+				select {
+				case <-done:
+				case <-time.After(2 * time.Minute):
+					b.Fatalf("only %d of %d records arrived", got.Load(), benchRows)
+				}
+				tunnelTime += time.Since(start)
+				b.StopTimer()
+				d.stop(b)
+				b.StartTimer()
+			}
+			tunnelRate := float64(benchRows*b.N) / tunnelTime.Seconds()
+			b.ReportMetric(tunnelRate, "records/s")
+			b.ReportMetric(scanRate, "scan-records/s")
+			b.ReportMetric(tunnelRate/scanRate, "ratio")
+		})
+	}
+}
+
+// benchScanRate reads the whole table from a snapshot in-process, page by
+// page, as the service's source does, and returns records per second.
+func benchScanRate(b *testing.B, e *env) float64 {
+	b.Helper()
+	src := NewStorageSource(e.storage)
+	var total int
+	start := time.Now()
+	for round := 0; round < 3; round++ {
+		id, perShard, err := src.CreateSnapshot(testInstance, "bench")
+		if err != nil {
+			b.Fatal(err)
+		}
+		for shard := range perShard {
+			var cursor []byte
+			for {
+				rows, more, err := src.ScanSnapshot(id, shard, cursor, DefaultMaxRecordsPerRead)
+				if err != nil {
+					b.Fatal(err)
+				}
+				total += len(rows)
+				if len(rows) > 0 {
+					cursor = src.SnapshotCursor(rows[len(rows)-1].PrimaryKey)
+				}
+				if !more {
+					break
+				}
+			}
+		}
+		if err := src.ReleaseSnapshot(id); err != nil {
+			b.Fatal(err)
+		}
+	}
+	if total != 3*benchRows {
+		b.Fatalf("scan read %d rows, want %d", total, 3*benchRows)
+	}
+	return float64(total) / time.Since(start).Seconds()
+}
