@@ -80,6 +80,10 @@ type channelState struct {
 	// no count).
 	FinalDelivered int64 `json:"final_delivered,omitempty"`
 	FinalTs        int64 `json:"final_ts,omitempty"`
+	// heldUntil keeps a channel released by /tunnel/shutdown away from other
+	// clients briefly, so that the final checkpoint the SDK sends after the
+	// shutdown call lands before a new owner reads the checkpoint.
+	heldUntil time.Time
 }
 
 // clientState is a connected tunnel client (worker).

@@ -321,6 +321,12 @@ func (s *Service) shutdown(instance string, req *protocol.ShutdownRequest) (*pro
 		// Already expired or shut down: nothing left to release.
 		return &protocol.ShutdownResponse{}, nil
 	}
+	held := s.now().Add(s.cfg.ShutdownGrace)
+	for _, ch := range t.Channels {
+		if ch.Owner == req.GetClientId() {
+			ch.heldUntil = held
+		}
+	}
 	s.dropClient(t, req.GetClientId())
 	if err := s.persist(t); err != nil {
 		return nil, errUnavailable(err)
@@ -471,11 +477,12 @@ func (s *Service) balance(t *tunnelState, clientID string) bool {
 			held++ // still counts until the client lets go
 		}
 	}
+	now := s.now()
 	for _, ch := range t.Channels {
 		if held >= quota {
 			break
 		}
-		if ch.Owner == "" && ch.Status == StatusClose && !ch.Suspended {
+		if ch.Owner == "" && ch.Status == StatusClose && !ch.Suspended && !now.Before(ch.heldUntil) {
 			ch.Owner = clientID
 			ch.Status = StatusOpen
 			ch.Version++

@@ -24,6 +24,7 @@ import (
 const (
 	DefaultMaxRecordsPerRead = 1000
 	DefaultMaxBytesPerRead   = 4 << 20
+	DefaultShutdownGrace     = 500 * time.Millisecond
 	defaultClientTimeout     = 300 * time.Second
 	maxRequestBody           = 8 << 20
 )
@@ -51,6 +52,10 @@ type Config struct {
 	// ExpiryInterval is how often clients are checked for missed heartbeats
 	// (1 s when zero).
 	ExpiryInterval time.Duration
+	// ShutdownGrace is how long channels released by /tunnel/shutdown wait
+	// for the client's final checkpoints before another client gets them
+	// (DefaultShutdownGrace when zero, none when negative).
+	ShutdownGrace time.Duration
 }
 
 // Service is the Tablestore Tunnel service: an http.Handler for the
@@ -84,6 +89,9 @@ func New(cfg Config) (*Service, error) {
 	}
 	if cfg.ExpiryInterval <= 0 {
 		cfg.ExpiryInterval = time.Second
+	}
+	if cfg.ShutdownGrace == 0 {
+		cfg.ShutdownGrace = DefaultShutdownGrace
 	}
 	s := &Service{
 		cfg:     cfg,
