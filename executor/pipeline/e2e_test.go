@@ -225,3 +225,193 @@ func TestE2EDifferentialFourShards(t *testing.T) {
 		t.Error("the tunnel still exists after Stop")
 	}
 }
+
+func TestE2EFullSyncFinishesWithStaticPrefix(t *testing.T) {
+	dir := t.TempDir()
+	c := startCloud(t, dir+"/cloud")
+	defer c.close()
+	ex := startExecutor(t, dir+"/exec", c, nil)
+	defer ex.close()
+	ex.putRole()
+	c.createBucket("lake")
+	c.createTable("items")
+	c.putRows("items", idRange(0, 500), e2eRow)
+	ex.createTask(task.Spec{
+		Name: "items-full", Table: "items", Bucket: "lake", Prefix: "exports/items",
+		SyncMode: task.SyncFull, Columns: e2eColumns, FlushIntervalSeconds: 60,
+	})
+	waitFor(t, 60*time.Second, "full sync finished", func() string {
+		st := ex.status("items", "items-full")
+		if st.Phase != task.PhaseFinished || st.RowsDelivered != 500 {
+			return fmt.Sprintf("%+v", st)
+		}
+		return ""
+	})
+	// Rows written after the snapshot are not part of a full sync.
+	c.putRows("items", idRange(500, 520), e2eRow)
+	time.Sleep(time.Second)
+	objs := c.objects("lake", "exports/")
+	counts := idCounts(dataRows(t, objs))
+	if len(counts) != 500 {
+		t.Fatalf("%s", fmtCounts(counts, 500))
+	}
+	for id, n := range counts {
+		if n != 1 || id >= 500 {
+			t.Fatalf("id %d delivered %d times", id, n)
+		}
+	}
+	writers := checkObjectNames(t, objs, "items-full")
+	for key := range objs {
+		if !strings.HasPrefix(key, "exports/items/items-full_") || !strings.Contains(key, "_exports_items__") {
+			t.Errorf("object %s does not use the static prefix", key)
+		}
+	}
+	if len(writers) != 4 {
+		t.Errorf("ConcurrentIDs %v, want 0-3", writers)
+	}
+}
+
+func TestE2EIncrementalOnlyNewChangesAndEventTime(t *testing.T) {
+	dir := t.TempDir()
+	c := startCloud(t, dir+"/cloud")
+	defer c.close()
+	ex := startExecutor(t, dir+"/exec", c, nil)
+	defer ex.close()
+	ex.putRole()
+	c.createBucket("lake")
+	c.createTable("events")
+	c.putRows("events", idRange(0, 50), e2eRow) // before the task: not delivered
+	cols := append(append([]task.Column{}, e2eColumns[:2]...), task.Column{Source: "ts", Name: "ts", Type: task.TypeUTF8})
+	ex.createTask(task.Spec{
+		Name: "ev", Table: "events", Bucket: "lake", Prefix: "ev/$yyyy/$MM/$dd/$HH/$mm",
+		SyncMode: task.SyncIncremental, Columns: cols, FlushIntervalSeconds: 1,
+		EventTimeColumn: &task.EventTimeColumn{Name: "ts", Format: task.TimeRFC3339},
+	})
+	c.putRows("events", idRange(100, 130), func(id int64) map[string]any {
+		return map[string]any{"name": fmt.Sprint(id), "ts": fmt.Sprintf("2020-08-31T16:%02d:00Z", id%3)}
+	})
+	c.putRows("events", []int64{200}, func(int64) map[string]any { return map[string]any{"ts": "not a time"} })
+	waitFor(t, 30*time.Second, "rows delivered", func() string {
+		st := ex.status("events", "ev")
+		if n := len(dataRows(t, c.objects("lake", "ev/"))); n != 30 || st.RowsDirty != 1 {
+			return fmt.Sprintf("%d rows, %+v", n, st)
+		}
+		return ""
+	})
+	objs := c.objects("lake", "ev/")
+	for _, r := range dataRows(t, objs) {
+		id := r["id"].(int64)
+		if id < 100 {
+			t.Errorf("row %d from before the task was delivered", id)
+		}
+		want := fmt.Sprintf("ev/2020/08/31/16/%02d/ev_", id%3)
+		if key := r["__key"].(string); !strings.HasPrefix(key, want) {
+			t.Errorf("row %d in %s, want under %s (event time partition)", id, key, want)
+		}
+	}
+	checkObjectNames(t, objs, "ev")
+	if st := ex.status("events", "ev"); st.Phase != task.PhaseIncr {
+		t.Errorf("phase %s", st.Phase)
+	}
+	if len(c.objects("lake", "")) != len(objs) {
+		t.Error("dirty rows were written without a dirty prefix")
+	}
+}
+
+func TestE2EErrorsAppearAndClear(t *testing.T) {
+	dir := t.TempDir()
+	c := startCloud(t, dir+"/cloud")
+	defer c.close()
+	ex := startExecutor(t, dir+"/exec", c, nil)
+	defer ex.close()
+	c.createTable("t1")
+	c.putRows("t1", idRange(0, 100), e2eRow)
+	// No role yet, no bucket yet.
+	ex.createTask(task.Spec{Name: "t1-lake", Table: "t1", Bucket: "lake", Prefix: "p", SyncMode: task.SyncDifferential,
+		Columns: e2eColumns, FlushIntervalSeconds: 1})
+	waitFor(t, 20*time.Second, "UnAuthorized", func() string {
+		if st := ex.status("t1", "t1-lake"); st.ErrorCode != task.ErrUnauthorized || !strings.Contains(st.ErrorDetail, "not authorized") {
+			return fmt.Sprintf("%+v", st)
+		}
+		return ""
+	})
+	ex.putRole()
+	waitFor(t, 20*time.Second, "InvalidOssBucket", func() string {
+		if st := ex.status("t1", "t1-lake"); st.ErrorCode != task.ErrInvalidOssBucket {
+			return fmt.Sprintf("%+v", st)
+		}
+		return ""
+	})
+	// A bucket of that name in another region is still invalid.
+	if err := c.oss.CreateBucket("lake", "cn-shanghai"); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(1500 * time.Millisecond)
+	if st := ex.status("t1", "t1-lake"); st.ErrorCode != task.ErrInvalidOssBucket || !strings.Contains(st.ErrorDetail, "region") {
+		t.Fatalf("bucket in another region: %+v", st)
+	}
+	if err := c.ossc.DeleteBucket("lake"); err != nil {
+		t.Fatal(err)
+	}
+	c.createBucket("lake")
+	waitFor(t, 30*time.Second, "delivery after the fix", func() string {
+		st := ex.status("t1", "t1-lake")
+		if st.ErrorCode != "" || st.RowsDelivered != 100 {
+			return fmt.Sprintf("%+v", st)
+		}
+		return ""
+	})
+	counts := idCounts(dataRows(t, c.objects("lake", "p/")))
+	if len(counts) != 100 {
+		t.Fatalf("%s", fmtCounts(counts, 100))
+	}
+	for id, n := range counts {
+		if n != 1 {
+			t.Fatalf("id %d delivered %d times", id, n)
+		}
+	}
+}
+
+// TestE2ERestartResumesExactlyOnce stops the executor and the whole cloud
+// in the middle of a sync and starts them again on the same data dirs.
+func TestE2ERestartResumesExactlyOnce(t *testing.T) {
+	dir := t.TempDir()
+	c := startCloud(t, dir+"/cloud")
+	ex := startExecutor(t, dir+"/exec", c, nil)
+	ex.putRole()
+	c.createBucket("lake")
+	c.createTable("r")
+	c.putRows("r", idRange(0, 300), e2eRow)
+	ex.createTask(task.Spec{Name: "r-lake", Table: "r", Bucket: "lake", Prefix: "r/$HH", SyncMode: task.SyncDifferential,
+		Columns: e2eColumns, FlushIntervalSeconds: 1, TargetObjectSizeMB: 1})
+	c.putRows("r", idRange(300, 400), e2eRow)
+	time.Sleep(700 * time.Millisecond)
+	ex.close()
+	c.close()
+
+	c = startCloud(t, dir+"/cloud")
+	defer c.close()
+	ex = startExecutor(t, dir+"/exec", c, nil)
+	defer ex.close()
+	c.putRows("r", idRange(400, 500), e2eRow)
+	tk, err := ex.reg.GetTask(context.Background(), "r", "r-lake")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := ex.mgr.Start(context.Background(), tk); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 60*time.Second, "all rows after restart", func() string {
+		counts := idCounts(dataRows(t, c.objects("lake", "r/")))
+		if len(counts) != 500 {
+			return fmtCounts(counts, 500)
+		}
+		for id, n := range counts {
+			if n != 1 {
+				return fmt.Sprintf("id %d delivered %d times", id, n)
+			}
+		}
+		return ""
+	})
+	checkObjectNames(t, c.objects("lake", "r/"), "r-lake")
+}

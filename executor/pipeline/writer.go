@@ -117,6 +117,24 @@ type writer struct {
 	durableThrough time.Time
 	stream         bool
 	ordinal        int64
+
+	// progressMu guards a copy of the progress figures, so that status
+	// readers never wait for an upload that holds mu while it retries.
+	progressMu  sync.Mutex
+	progDurable time.Time
+	progStream  bool
+	progRows    int
+}
+
+// publishProgress copies the progress figures; callers hold mu.
+func (w *writer) publishProgress() {
+	rows := 0
+	for _, b := range w.buffers {
+		rows += b.count
+	}
+	w.progressMu.Lock()
+	w.progDurable, w.progStream, w.progRows = w.durableThrough, w.stream, rows
+	w.progressMu.Unlock()
 }
 
 func newWriter(cfg writerConfig) *writer {
@@ -226,6 +244,7 @@ func (w *writer) retry(ctx context.Context, fn func() error) error {
 func (w *writer) process(ctx context.Context, records []*tunnel.Record, nextToken string, stream bool) error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
+	defer w.publishProgress()
 	if err := w.start(ctx); err != nil {
 		return err
 	}
@@ -358,6 +377,7 @@ func dirtyLine(d *Dirty, wt time.Time) ([]byte, error) {
 func (w *writer) tick(ctx context.Context) error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
+	defer w.publishProgress()
 	if !w.started || w.finished {
 		return nil
 	}
@@ -526,12 +546,9 @@ func (w *writer) advanceCheckpoint(force bool) error {
 
 // progress reports the channel's durable write time and buffered rows.
 func (w *writer) progress() (durable time.Time, stream bool, buffered int) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	for _, b := range w.buffers {
-		buffered += b.count
-	}
-	return w.durableThrough, w.stream, buffered
+	w.progressMu.Lock()
+	defer w.progressMu.Unlock()
+	return w.progDurable, w.progStream, w.progRows
 }
 
 // release gives the writer's buffered bytes back to the budget when it is
