@@ -128,12 +128,11 @@ func (e *env) createTable(name string) {
 
 // op is one row write of a test.
 type op struct {
-	kind     ChangeKind
-	id       int64
-	value    string   // put/update: column "v"
-	n        int64    // put/update: column "n"
-	deleteV  bool     // update: delete all versions of "v" instead of setting it
-	expected []string // filled by apply: the columns the record must carry
+	kind    ChangeKind
+	id      int64
+	value   string // put/update: column "v"
+	n       int64  // put/update: column "n"
+	deleteV bool   // update: delete all versions of "v" instead of setting it
 }
 
 // write applies the ops through the SDK's BatchWriteRow (at most 200, each

@@ -6,7 +6,7 @@ import (
 	"math"
 
 	"github.com/aliyun/aliyun-tablestore-go-sdk/tunnel/protocol"
-	"github.com/golang/protobuf/proto"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/tablestore-delivery/terraform-provider-tablestore/executor/localcloud/tablestore/plainbuffer"
 )
@@ -14,21 +14,20 @@ import (
 // readTarget is what a ReadRecords call needs to know about its channel,
 // copied out under the lock so that the storage read runs without it.
 type readTarget struct {
-	kind        string
-	shard       int
-	instance    string
-	table       string
-	snapshotID  string
-	baseTs      int64
-	minMicros   int64 // stream: skip records written before (startOffset)
-	endMicros   int64 // stream: finish at records written from (endOffset); 0 = never
-	maxRecords  int
-	maxBytes    int
-	nowMicros   int64
-	channelID   string
-	tunnelID    string
-	terminated  bool
-	finishedTok bool
+	kind       string
+	shard      int
+	instance   string
+	table      string
+	snapshotID string
+	baseTs     int64
+	minMicros  int64 // stream: skip records written before (startOffset)
+	endMicros  int64 // stream: finish at records written from (endOffset); 0 = never
+	maxRecords int
+	maxBytes   int
+	nowMicros  int64
+	channelID  string
+	tunnelID   string
+	terminated bool
 }
 
 func (s *Service) readRecords(instance string, req *protocol.ReadRecordsRequest) (*protocol.ReadRecordsResponse, *apiError) {

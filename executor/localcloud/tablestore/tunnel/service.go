@@ -14,8 +14,9 @@ import (
 	"time"
 
 	"github.com/aliyun/aliyun-tablestore-go-sdk/tunnel/protocol"
-	"github.com/golang/protobuf/proto"
 	bolt "go.etcd.io/bbolt"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/protoadapt"
 
 	"github.com/tablestore-delivery/terraform-provider-tablestore/executor/localcloud/kv"
 )
@@ -256,7 +257,7 @@ func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeError(w, tunnelID, aerr)
 		return
 	}
-	out, err := proto.Marshal(resp)
+	out, err := proto.Marshal(protoadapt.MessageV2Of(resp))
 	if err != nil {
 		writeError(w, tunnelID, &apiError{http.StatusInternalServerError, "OTSInternalServerError", err.Error()})
 		return
@@ -271,20 +272,20 @@ func writeError(w http.ResponseWriter, tunnelID string, e *apiError) {
 	if tunnelID != "" {
 		pe.TunnelId = proto.String(tunnelID)
 	}
-	out, _ := proto.Marshal(pe)
+	out, _ := proto.Marshal(protoadapt.MessageV2Of(pe))
 	w.Header().Set("Content-Type", "application/x-protobuf")
 	w.WriteHeader(e.status)
 	_, _ = w.Write(out)
 }
 
-func decode(body []byte, m proto.Message) *apiError {
-	if err := proto.Unmarshal(body, m); err != nil {
+func decode(body []byte, m protoadapt.MessageV1) *apiError {
+	if err := proto.Unmarshal(body, protoadapt.MessageV2Of(m)); err != nil {
 		return errParam("malformed request: %v", err)
 	}
 	return nil
 }
 
-func (s *Service) dispatch(op, instance string, body []byte) (proto.Message, string, *apiError) {
+func (s *Service) dispatch(op, instance string, body []byte) (protoadapt.MessageV1, string, *apiError) {
 	switch op {
 	case "create":
 		var req protocol.CreateTunnelRequest

@@ -7,7 +7,8 @@ import (
 	"strings"
 
 	"github.com/aliyun/aliyun-tablestore-go-sdk/tunnel/protocol"
-	"github.com/golang/protobuf/proto"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/protoadapt"
 )
 
 // FinishedToken is the literal token that ends a channel (the SDK's FinishTag).
@@ -44,14 +45,14 @@ type streamToken struct {
 const streamIteratorPrefix = "s:"
 
 func encodeToken(content *protocol.TokenContentV2) (string, error) {
-	inner, err := proto.Marshal(content)
+	inner, err := proto.Marshal(protoadapt.MessageV2Of(content))
 	if err != nil {
 		return "", fmt.Errorf("marshal token content: %w", err)
 	}
 	if inner == nil {
 		inner = []byte{}
 	}
-	outer, err := proto.Marshal(&protocol.Token{Version: proto.Int64(2), Content: inner})
+	outer, err := proto.Marshal(protoadapt.MessageV2Of(&protocol.Token{Version: proto.Int64(2), Content: inner}))
 	if err != nil {
 		return "", fmt.Errorf("marshal token: %w", err)
 	}
@@ -64,14 +65,14 @@ func decodeTokenContent(token string) (*protocol.TokenContentV2, error) {
 		return nil, fmt.Errorf("token is not base64: %w", err)
 	}
 	var outer protocol.Token
-	if err := proto.Unmarshal(raw, &outer); err != nil {
+	if err := proto.Unmarshal(raw, protoadapt.MessageV2Of(&outer)); err != nil {
 		return nil, fmt.Errorf("token is not a Token message: %w", err)
 	}
 	if outer.GetVersion() != 2 {
 		return nil, fmt.Errorf("unsupported token version %d", outer.GetVersion())
 	}
 	var content protocol.TokenContentV2
-	if err := proto.Unmarshal(outer.Content, &content); err != nil {
+	if err := proto.Unmarshal(outer.Content, protoadapt.MessageV2Of(&content)); err != nil {
 		return nil, fmt.Errorf("token content: %w", err)
 	}
 	return &content, nil
