@@ -169,6 +169,9 @@ func (r *deliveryRoleResource) Read(ctx context.Context, req resource.ReadReques
 	}
 	role, err := r.client.GetRole(ctx, state.Name.ValueString())
 	if client.IsNotFound(err) {
+		// Deleted outside Terraform. The framework insists on an identity
+		// even for a removed resource when the CLI (Terraform 1.11) stored none.
+		resp.Diagnostics.Append(resp.Identity.Set(ctx, deliveryRoleIdentity{Name: state.Name})...)
 		resp.State.RemoveResource(ctx)
 		return
 	}

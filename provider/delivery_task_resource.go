@@ -430,6 +430,9 @@ func (r *deliveryTaskResource) Read(ctx context.Context, req resource.ReadReques
 	t, err := r.client.GetTask(ctx, table, name)
 	if client.IsNotFound(err) {
 		// Deleted outside Terraform: forget it so the plan creates it again.
+		// The framework insists on an identity even for a removed resource
+		// when the CLI (Terraform 1.11) stored none.
+		resp.Diagnostics.Append(resp.Identity.Set(ctx, deliveryTaskIdentity{TableName: state.TableName, Name: state.Name})...)
 		resp.State.RemoveResource(ctx)
 		return
 	}

@@ -3,9 +3,18 @@ package provider
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"regexp"
+	"sync"
 	"testing"
 	"time"
+
+	"github.com/hashicorp/terraform-plugin-framework-timeouts/resource/timeouts"
+	"github.com/hashicorp/terraform-plugin-framework/attr"
+	fwresource "github.com/hashicorp/terraform-plugin-framework/resource"
+	"github.com/hashicorp/terraform-plugin-framework/tfsdk"
+	"github.com/hashicorp/terraform-plugin-framework/types"
+	"github.com/hashicorp/terraform-plugin-go/tftypes"
 
 	"github.com/hashicorp/terraform-plugin-testing/compare"
 	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
@@ -16,6 +25,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
 	"github.com/hashicorp/terraform-plugin-testing/tfversion"
 
+	"github.com/tablestore-delivery/terraform-provider-tablestore/executor/client"
 	"github.com/tablestore-delivery/terraform-provider-tablestore/executor/task"
 )
 
@@ -293,47 +303,111 @@ resource "tablestore_delivery_task" "orders" {
 	})
 }
 
+// A task initializes for a moment after it is created, and the executor
+// refuses to delete it then (409 TaskInitializing). A CLI cannot reliably
+// destroy inside that window (create waits for INIT to end), so this test
+// calls the resource's Delete right after an out-of-band create, through a
+// client whose transport records the executor's answers, and repeats with
+// new tasks until one delete has met the 409.
 func TestAccDeliveryTask_deleteDuringInit(t *testing.T) {
 	e := startExecutor(t)
 	e.createTable(t, "orders")
-	config := taskConfig(e, "orders", "orders", "")
+	ctx := context.Background()
 
-	resource.Test(t, resource.TestCase{
-		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
-		Steps: []resource.TestStep{
-			{Config: config},
-			{
-				// Replace the task by one created out of band a moment
-				// before destroy, so the destroy meets it in INIT and has to
-				// retry through 409 TaskInitializing.
-				Config:  config,
-				Destroy: true,
-				PreConfig: func() {
-					ctx := context.Background()
-					got, err := e.Client.GetTask(ctx, "orders", "orders-lake")
-					if err != nil {
-						t.Fatal(err)
-					}
-					waitFor(t, time.Minute, "out-of-band delete", func(ctx context.Context) (bool, error) {
-						err := e.Client.DeleteTask(ctx, "orders", "orders-lake")
-						return err == nil, err
-					})
-					if _, err := e.Client.CreateTask(ctx, got.Spec); err != nil {
-						t.Fatalf("recreating the task out of band: %v", err)
-					}
-					if err := e.Client.DeleteTask(ctx, "orders", "orders-lake"); err == nil {
-						t.Fatal("the executor deleted a task in INIT; this test needs it to answer 409 TaskInitializing")
-					}
-				},
-			},
-		},
-		CheckDestroy: func(*terraform.State) error {
-			if _, err := e.Client.GetTask(context.Background(), "orders", "orders-lake"); err == nil {
-				return fmt.Errorf("task still exists after destroy")
+	rec := &statusRecorder{next: http.DefaultTransport}
+	c, err := client.New(e.APIURL, testToken, client.WithHTTPClient(&http.Client{Transport: rec, Timeout: 30 * time.Second}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := &deliveryTaskResource{client: c}
+
+	for attempt := 1; attempt <= 10; attempt++ {
+		name := fmt.Sprintf("init-%d", attempt)
+		spec := task.Spec{Name: name, Table: "orders", Bucket: "lake", Prefix: "orders/" + name,
+			SchemaMode: task.SchemaManual, Columns: []task.Column{{Source: "id", Type: task.TypeInt64}}}
+		created, err := e.Client.CreateTask(ctx, spec)
+		if err != nil {
+			t.Fatalf("creating %s out of band: %v", name, err)
+		}
+		rec.reset()
+		resp := deleteThroughResource(t, r, created.Table, created.Name)
+		if resp.Diagnostics.HasError() {
+			t.Fatalf("Delete of %s failed: %v", name, resp.Diagnostics)
+		}
+		if _, err := e.Client.GetTask(ctx, "orders", name); err == nil {
+			t.Fatalf("task %s still exists after Delete", name)
+		}
+		if conflicts := rec.count(http.MethodDelete, http.StatusConflict); conflicts > 0 {
+			if rec.count(http.MethodDelete, http.StatusNoContent) != 1 {
+				t.Fatalf("Delete of %s never got its 204 after %d conflicts", name, conflicts)
 			}
-			return nil
-		},
+			t.Logf("attempt %d: Delete retried through %d TaskInitializing answers", attempt, conflicts)
+			return
+		}
+	}
+	t.Fatal("no delete met the INIT phase in 10 attempts: the retry path was not exercised")
+}
+
+// deleteThroughResource runs the resource's Delete with a state holding the
+// task's identifying attributes and a 1-minute delete timeout.
+func deleteThroughResource(t *testing.T, r *deliveryTaskResource, table, name string) *fwresource.DeleteResponse {
+	t.Helper()
+	ctx := context.Background()
+	var schemaResp fwresource.SchemaResponse
+	r.Schema(ctx, fwresource.SchemaRequest{}, &schemaResp)
+	state := tfsdk.State{Schema: schemaResp.Schema,
+		Raw: tftypes.NewValue(schemaResp.Schema.Type().TerraformType(ctx), nil)}
+	colType := types.ObjectType{AttrTypes: columnAttrTypes}
+	timeoutsValue, d := types.ObjectValue(timeoutsAttrTypes, map[string]attr.Value{
+		"create": types.StringNull(), "delete": types.StringValue("1m"),
 	})
+	if d.HasError() {
+		t.Fatal(d)
+	}
+	m := deliveryTaskModel{
+		ID: types.StringValue(table + "/" + name), TableName: types.StringValue(table), Name: types.StringValue(name),
+		Column: types.ListNull(colType), ResolvedColumns: types.ListNull(colType),
+		EventTimeColumn: types.ObjectNull(eventTimeColumnAttrTypes),
+		Timeouts:        timeouts.Value{Object: timeoutsValue},
+	}
+	if d := state.Set(ctx, &m); d.HasError() {
+		t.Fatal(d)
+	}
+	resp := &fwresource.DeleteResponse{State: state}
+	r.Delete(ctx, fwresource.DeleteRequest{State: state}, resp)
+	return resp
+}
+
+// statusRecorder is an http.RoundTripper that counts the executor's answers.
+type statusRecorder struct {
+	next http.RoundTripper
+	mu   sync.Mutex
+	seen map[string]int
+}
+
+func (s *statusRecorder) RoundTrip(req *http.Request) (*http.Response, error) {
+	resp, err := s.next.RoundTrip(req)
+	if err == nil {
+		s.mu.Lock()
+		if s.seen == nil {
+			s.seen = map[string]int{}
+		}
+		s.seen[fmt.Sprintf("%s %d", req.Method, resp.StatusCode)]++
+		s.mu.Unlock()
+	}
+	return resp, err
+}
+
+func (s *statusRecorder) reset() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.seen = nil
+}
+
+func (s *statusRecorder) count(method string, status int) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.seen[fmt.Sprintf("%s %d", method, status)]
 }
 
 func TestAccDeliveryTask_importByIdentity(t *testing.T) {

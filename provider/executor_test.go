@@ -109,6 +109,11 @@ func startExecutor(t *testing.T) *testExecutor {
 		t.Skip("acceptance test; set TF_ACC=1 (make testacc)")
 	}
 	buildExecutor.Do(func() {
+		// A prebuilt binary (e.g. from `make build`) saves the build.
+		if prebuilt := os.Getenv("DELIVERY_EXECUTOR_BINARY"); prebuilt != "" {
+			executorBinary = prebuilt
+			return
+		}
 		build := exec.Command("go", "build", "-o", executorBinary,
 			"github.com/tablestore-delivery/terraform-provider-tablestore/executor/cmd/delivery-executor")
 		out, err := build.CombinedOutput()
