@@ -230,45 +230,109 @@ type tableCtx struct {
 // Write applies mutations (possibly on several tables) in one transaction.
 // Each mutation is atomic; a failed one leaves no trace and does not affect
 // the others. The returned error is for failures of the store itself.
+//
+// Concurrent calls are group-committed: while one transaction is being
+// written and fsynced, new calls queue up, and the next transaction applies
+// all of them at once (in arrival order), so throughput grows with
+// concurrency without delaying a lone writer.
 func (s *Store) Write(instance string, muts []Mutation) ([]MutationResult, error) {
-	var results []MutationResult
-	err := s.kv.Batch(func(tx *bolt.Tx) error {
-		// Batch may re-run this function: rebuild everything from scratch.
-		results = make([]MutationResult, len(muts))
-		now := s.cfg.Now()
-		tables := map[string]*tableCtx{}
-		for i := range muts {
-			m := &muts[i]
-			tc := tables[m.Table]
-			if tc == nil {
-				tc = &tableCtx{}
-				tc.tb, tc.meta, tc.err = s.tableBucket(tx, instance, m.Table)
-				if tc.err == nil {
-					tc.snaps, tc.err = readSnapIndex(tc.tb)
-				}
-				tables[m.Table] = tc
-			}
-			if tc.err != nil {
-				if !errors.Is(tc.err, ErrTableNotFound) {
-					return tc.err
-				}
-				results[i].Err = tc.err
-				continue
-			}
-			res, err := s.applyMutation(tx, tc, m, now.UnixMilli(), now.UnixMicro())
-			if err != nil {
-				if isRowError(err) {
-					results[i].Err = err
-					continue
-				}
+	req := &writeReq{instance: instance, muts: muts, done: make(chan bool, 1)}
+	s.wmu.Lock()
+	s.pending = append(s.pending, req)
+	if s.leading {
+		s.wmu.Unlock()
+		if lead := <-req.done; !lead {
+			return req.results, req.err
+		}
+	} else {
+		s.leading = true
+		s.wmu.Unlock()
+	}
+	// This caller leads: commit everything queued, then hand over.
+	s.wmu.Lock()
+	group := s.pending
+	s.pending = nil
+	s.wmu.Unlock()
+	s.commitGroup(group)
+	s.wmu.Lock()
+	if len(s.pending) > 0 {
+		s.pending[0].done <- true
+	} else {
+		s.leading = false
+	}
+	s.wmu.Unlock()
+	for _, r := range group {
+		if r != req {
+			r.done <- false
+		}
+	}
+	return req.results, req.err
+}
+
+// writeReq is one queued Write call.
+type writeReq struct {
+	instance string
+	muts     []Mutation
+	results  []MutationResult
+	err      error
+	done     chan bool // receives true when the caller must lead the next group
+}
+
+func (s *Store) commitGroup(group []*writeReq) {
+	err := s.kv.Update(func(tx *bolt.Tx) error {
+		for _, r := range group {
+			var err error
+			if r.results, err = s.applyAll(tx, r.instance, r.muts); err != nil {
 				return err
 			}
-			results[i] = res
 		}
 		return nil
 	})
-	if err != nil {
-		return nil, fmt.Errorf("storage: write: %w", err)
+	if err == nil {
+		return
+	}
+	if len(group) > 1 {
+		// One request broke the shared transaction: retry each alone so
+		// the others are not failed by it.
+		for _, r := range group {
+			s.commitGroup([]*writeReq{r})
+		}
+		return
+	}
+	group[0].results, group[0].err = nil, fmt.Errorf("storage: write: %w", err)
+}
+
+func (s *Store) applyAll(tx *bolt.Tx, instance string, muts []Mutation) ([]MutationResult, error) {
+	results := make([]MutationResult, len(muts))
+	now := s.cfg.Now()
+	tables := map[string]*tableCtx{}
+	for i := range muts {
+		m := &muts[i]
+		tc := tables[m.Table]
+		if tc == nil {
+			tc = &tableCtx{}
+			tc.tb, tc.meta, tc.err = s.tableBucket(tx, instance, m.Table)
+			if tc.err == nil {
+				tc.snaps, tc.err = readSnapIndex(tc.tb)
+			}
+			tables[m.Table] = tc
+		}
+		if tc.err != nil {
+			if !errors.Is(tc.err, ErrTableNotFound) {
+				return nil, tc.err
+			}
+			results[i].Err = tc.err
+			continue
+		}
+		res, err := s.applyMutation(tx, tc, m, now.UnixMilli(), now.UnixMicro())
+		if err != nil {
+			if isRowError(err) {
+				results[i].Err = err
+				continue
+			}
+			return nil, err
+		}
+		results[i] = res
 	}
 	return results, nil
 }

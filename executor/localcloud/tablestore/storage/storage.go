@@ -41,8 +41,8 @@
 //
 // All writes run inside kv transactions (bbolt has a single writer), so
 // concurrent writers to one row are serialised and each row mutation of a
-// batch is applied entirely or not at all. Row writes use kv.Store.Batch so
-// that concurrent requests share one fsync.
+// batch is applied entirely or not at all. Concurrent row writes are
+// group-committed so that they share one fsync.
 package storage
 
 import (
@@ -52,6 +52,7 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"sync"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -105,6 +106,10 @@ type Config struct {
 type Store struct {
 	kv  *kv.Store
 	cfg Config
+
+	wmu     sync.Mutex  // guards the write queue
+	pending []*writeReq // queued Write calls
+	leading bool        // a caller is committing a group
 }
 
 // Open returns a Store over an open kv store.
