@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -936,3 +937,73 @@ func TestSignatureVectors(t *testing.T) {
 		t.Fatalf("SDK signs %s, we compute %s", sdkSig, ours)
 	}
 }
+
+// Writes through the SDK land in the per-shard change log with their type,
+// resolved timestamps and operations, in commit order.
+func TestChangeLogFromSDKWrites(t *testing.T) {
+	e := newEnv(t, func(c *Config) { c.Shards = 3 })
+	e.createTable("t", 3)
+	d, err := e.client.DescribeTable(&tablestore.DescribeTableRequest{TableName: "t"})
+	if err != nil || d.DescribeTableInnerInfo == nil || d.DescribeTableInnerInfo.ClusterName != "local-shards-3" {
+		t.Fatalf("shard count in DescribeTable: %+v %v", d.DescribeTableInnerInfo, err)
+	}
+	before := time.Now().UnixMicro()
+	e.put("t", "row", 1, map[string]any{"a": int64(1), "b": "x"})
+	upd := &tablestore.UpdateRowChange{TableName: "t", PrimaryKey: pk("row", 1)}
+	upd.PutColumnWithTimestamp("b", "y", 777)
+	upd.DeleteColumnWithTimestamp("b", 777)
+	upd.DeleteColumn("a")
+	upd.IncrementColumn("cnt", 4)
+	upd.SetCondition(tablestore.RowExistenceExpectation_IGNORE)
+	if _, err := e.client.UpdateRow(&tablestore.UpdateRowRequest{UpdateRowChange: upd}); err != nil {
+		t.Fatal(err)
+	}
+	del := &tablestore.DeleteRowChange{TableName: "t", PrimaryKey: pk("row", 1)}
+	del.SetCondition(tablestore.RowExistenceExpectation_IGNORE)
+	if _, err := e.client.DeleteRow(&tablestore.DeleteRowRequest{DeleteRowChange: del}); err != nil {
+		t.Fatal(err)
+	}
+
+	st := e.srv.Storage()
+	shards, err := st.Shards("local", "t")
+	if err != nil || len(shards) != 3 {
+		t.Fatalf("shards: %v %v", shards, err)
+	}
+	var found []string
+	for _, sh := range shards {
+		changes, more, err := st.ReadChanges("local", "t", sh.Shard, 0, 100)
+		if err != nil || more {
+			t.Fatal(err, more)
+		}
+		for _, c := range changes {
+			if c.TimeMicros < before || c.PrimaryKey[0].Value.Bytes == nil || string(c.PrimaryKey[0].Value.Bytes) != "row" {
+				t.Fatalf("change %+v", c)
+			}
+			desc := c.Type.String() + ":"
+			for _, cell := range c.Cells {
+				desc += cell.Name
+				switch {
+				case cell.Op == 1:
+					desc += "-all"
+				case cell.Op == 3:
+					desc += "-one@" + itoa(cell.Timestamp)
+				case cell.Value != nil && cell.Value.Type == 0:
+					desc += "=" + itoa(cell.Value.Int)
+				case cell.Value != nil:
+					desc += "=" + string(cell.Value.Bytes)
+				}
+				if cell.Value != nil && !cell.HasTimestamp {
+					t.Fatalf("logged put without a resolved timestamp: %+v", cell)
+				}
+				desc += " "
+			}
+			found = append(found, strings.TrimSpace(desc))
+		}
+	}
+	want := []string{"PUT:a=1 b=x", "UPDATE:b=y b-one@777 a-all cnt=4", "DELETE:"}
+	if strings.Join(found, "|") != strings.Join(want, "|") {
+		t.Fatalf("change log:\n got %q\nwant %q", found, want)
+	}
+}
+
+func itoa(v int64) string { return strconv.FormatInt(v, 10) }
