@@ -673,8 +673,12 @@ type RangeRequest struct {
 	ReadOptions
 }
 
-// MaxRangeRows caps the rows of one GetRange page, as the real service does.
-const MaxRangeRows = 5000
+// MaxRangeRows and MaxRangeBytes cap one GetRange page, as the real service
+// does (5000 rows or about 4 MB).
+const (
+	MaxRangeRows  = 5000
+	MaxRangeBytes = 4 << 20
+)
 
 // RangeResult is one page of a range read.
 type RangeResult struct {
@@ -707,6 +711,7 @@ func (s *Store) GetRange(instance string, req RangeRequest) (*RangeResult, error
 			limit = req.Limit
 		}
 		nowMs := s.cfg.Now().UnixMilli()
+		size := 0
 		m := newShardMerger(tb, meta.Shards, startKey, endKey, req.Backward)
 		for {
 			k, v := m.next()
@@ -717,12 +722,13 @@ func (s *Store) GetRange(instance string, req RangeRequest) (*RangeResult, error
 			if err != nil {
 				return err
 			}
-			if len(res.Rows) >= limit {
+			if len(res.Rows) >= limit || size >= MaxRangeBytes {
 				res.NextStart = r.pk
 				return nil
 			}
 			if pr := project(r, meta, &req.ReadOptions, nowMs); pr != nil {
 				res.Rows = append(res.Rows, *pr)
+				size += len(v)
 			}
 		}
 	})

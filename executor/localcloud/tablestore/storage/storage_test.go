@@ -277,3 +277,46 @@ func TestConcurrentIncrementsSerialised(t *testing.T) {
 		t.Fatalf("counter = %d after 200 concurrent increments", got)
 	}
 }
+
+func TestRangePageStopsAtByteLimit(t *testing.T) {
+	s, done := openStore(t, t.TempDir(), Config{Shards: 2})
+	defer done()
+	intStrTable(t, s, "t")
+	big := make([]byte, 1<<20)
+	for i := range 6 {
+		put(t, s, "t", int64(i), "", pb.Cell{Name: "blob", Value: pb.Blob(big)})
+	}
+	full := []pb.Cell{{Name: "a", Value: pb.InfMin()}, {Name: "b", Value: pb.InfMin()}}
+	end := []pb.Cell{{Name: "a", Value: pb.InfMax()}, {Name: "b", Value: pb.InfMax()}}
+	rr, err := s.GetRange("inst", RangeRequest{Table: "t", Start: full, End: end, ReadOptions: ReadOptions{MaxVersions: 1}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rr.Rows) != 4 || rr.NextStart == nil || rr.NextStart[0].Value.Int != 4 {
+		t.Fatalf("page of 1 MB rows: %d rows, next %+v", len(rr.Rows), rr.NextStart)
+	}
+}
+
+// FuzzKeyOrder checks that the key encoding orders like the primary keys.
+func FuzzKeyOrder(f *testing.F) {
+	f.Add(int64(1), "a", int64(2), "b")
+	f.Add(int64(-1), "a\x00", int64(-1), "a")
+	f.Add(int64(0), "", int64(0), "\x00")
+	f.Fuzz(func(t *testing.T, a1 int64, b1 string, a2 int64, b2 string) {
+		k1, k2 := EncodeKey(pk2(a1, b1)), EncodeKey(pk2(a2, b2))
+		want := 0
+		switch {
+		case a1 < a2:
+			want = -1
+		case a1 > a2:
+			want = 1
+		case b1 < b2:
+			want = -1
+		case b1 > b2:
+			want = 1
+		}
+		if got := compareKeys(k1, k2); got != want {
+			t.Fatalf("(%d,%q) vs (%d,%q): key order %d, pk order %d", a1, b1, a2, b2, got, want)
+		}
+	})
+}
