@@ -26,10 +26,6 @@ type xmlElement struct {
 	Value string
 }
 
-func (e *apiError) Error() string {
-	return fmt.Sprintf("oss %d %s: %s", e.Status, e.Code, e.Message)
-}
-
 func newError(status int, code, message string) *apiError {
 	return &apiError{Status: status, Code: code, Message: message}
 }

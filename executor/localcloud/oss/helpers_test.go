@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"net/http/httptest"
-	"os"
 	"testing"
 
 	sdk "github.com/aliyun/aliyun-oss-go-sdk/oss"
@@ -47,7 +46,7 @@ func (ts *testServer) stop() {
 	if ts.http != nil {
 		ts.http.Close()
 		ts.http = nil
-		_ = ts.Server.Close()
+		_ = ts.Close()
 	}
 }
 
@@ -137,19 +136,4 @@ func putBytes(t testing.TB, b *sdk.Bucket, key string, data []byte, opts ...sdk.
 	if err := b.PutObject(key, bytes.NewReader(data), opts...); err != nil {
 		t.Fatalf("PutObject(%q): %v", key, err)
 	}
-}
-
-func writeTempFile(t testing.TB, dir string, data []byte) string {
-	t.Helper()
-	f, err := os.CreateTemp(dir, "src-*")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := f.Write(data); err != nil {
-		t.Fatal(err)
-	}
-	if err := f.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return f.Name()
 }
