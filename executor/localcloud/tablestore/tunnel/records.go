@@ -86,6 +86,10 @@ func (s *Service) readBase(target readTarget, token string) (*protocol.ReadRecor
 		return nil, errParam("invalid token for channel %q: %v", target.channelID, err)
 	}
 	rows, more, err := s.cfg.Source.ScanSnapshot(target.snapshotID, target.shard, tok.cursor, target.maxRecords)
+	if errors.Is(err, ErrTableNotFound) {
+		// Retrying cannot help: answer with a non-retryable error.
+		return nil, errParam("channel %q: %v", target.channelID, err)
+	}
 	if err != nil {
 		return nil, errUnavailable(fmt.Errorf("scan snapshot of %s shard %d: %w", target.table, target.shard, err))
 	}
@@ -129,7 +133,7 @@ func (s *Service) readStream(target readTarget, token string) (*protocol.ReadRec
 		return nil, errParam("invalid token for channel %q: %v", target.channelID, err)
 	}
 	changes, more, err := s.cfg.Source.ReadChanges(target.instance, target.table, target.shard, tok.afterSeq, target.maxRecords)
-	if errors.Is(err, ErrChangesExpired) {
+	if errors.Is(err, ErrChangesExpired) || errors.Is(err, ErrTableNotFound) {
 		return nil, errParam("channel %q: %v", target.channelID, err)
 	}
 	if err != nil {
