@@ -509,11 +509,10 @@ func (r *deliveryTaskResource) Delete(ctx context.Context, req resource.DeleteRe
 func (r *deliveryTaskResource) ImportState(ctx context.Context, req resource.ImportStateRequest, resp *resource.ImportStateResponse) {
 	var table, name string
 	if req.ID != "" {
-		var ok bool
-		table, name, ok = strings.Cut(req.ID, "/")
-		if !ok || table == "" || name == "" || strings.Contains(name, "/") {
-			resp.Diagnostics.AddError("Invalid import id",
-				fmt.Sprintf("Import a delivery task by \"<table_name>/<name>\", for example orders/orders-lake; got %q.", req.ID))
+		var err error
+		table, name, err = parseTaskImportID(req.ID)
+		if err != nil {
+			resp.Diagnostics.AddError("Invalid import id", err.Error())
 			return
 		}
 	} else {
@@ -532,6 +531,16 @@ func (r *deliveryTaskResource) ImportState(ctx context.Context, req resource.Imp
 			TableName: types.StringValue(table), Name: types.StringValue(name),
 		})...)
 	}
+}
+
+// parseTaskImportID splits "<table_name>/<name>". Table names cannot hold
+// a '/', and neither can task names, so exactly one is expected.
+func parseTaskImportID(id string) (table, name string, err error) {
+	table, name, ok := strings.Cut(id, "/")
+	if !ok || table == "" || name == "" || strings.Contains(name, "/") {
+		return "", "", fmt.Errorf("import a delivery task by \"<table_name>/<name>\", for example orders/orders-lake; got %q", id)
+	}
+	return table, name, nil
 }
 
 // ddl renders the task's Hive statement with the executor's own renderer

@@ -263,6 +263,9 @@ func TestAccDeliveryTask_drift(t *testing.T) {
 func TestAccDeliveryTask_errorWithoutRole(t *testing.T) {
 	e := startExecutor(t)
 	e.createTable(t, "orders")
+	// Rows to deliver, so the pipeline tries to write and meets the
+	// missing role; they also give the automatic schema its columns.
+	e.putRows(t, "orders", 5)
 	missingRole := task.RoleARN(task.DefaultAccountID, "no-such-role")
 	config := e.providerBlock() + fmt.Sprintf(`
 resource "tablestore_delivery_task" "orders" {
@@ -271,6 +274,8 @@ resource "tablestore_delivery_task" "orders" {
   bucket     = "lake"
   prefix     = "orders"
   role_arn   = %q
+
+  flush_interval_seconds = 1
 }
 `, missingRole)
 
@@ -284,6 +289,8 @@ resource "tablestore_delivery_task" "orders" {
 				ConfigStateChecks: []statecheck.StateCheck{
 					statecheck.ExpectKnownValue(taskAddr, tfjsonpath.New("role_arn"), knownvalue.StringExact(missingRole)),
 					statecheck.ExpectKnownValue(taskAddr, tfjsonpath.New("schema_mode"), knownvalue.StringExact("auto")),
+					// id from the primary key, price and note from the rows.
+					statecheck.ExpectKnownValue(taskAddr, tfjsonpath.New("resolved_columns"), knownvalue.ListSizeExact(3)),
 				},
 			},
 			{
@@ -293,7 +300,8 @@ resource "tablestore_delivery_task" "orders" {
 						return err == nil && got.Status.ErrorCode == task.ErrUnauthorized, err
 					})
 				},
-				RefreshState: true,
+				// Nothing to change; the refresh brings the error into state.
+				Config: config,
 				ConfigStateChecks: []statecheck.StateCheck{
 					statecheck.ExpectKnownValue(taskAddr, tfjsonpath.New("error_code"), knownvalue.StringExact(string(task.ErrUnauthorized))),
 					statecheck.ExpectKnownValue(taskAddr, tfjsonpath.New("error_detail"), knownvalue.NotNull()),
