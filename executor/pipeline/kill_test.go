@@ -1,0 +1,283 @@
+package pipeline
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/tablestore-delivery/terraform-provider-tablestore/executor/localcloud/kv"
+	"github.com/tablestore-delivery/terraform-provider-tablestore/executor/state"
+	"github.com/tablestore-delivery/terraform-provider-tablestore/executor/task"
+)
+
+// The kill test runs the executor (registry + Manager) in a child process —
+// this test binary re-executed with PIPELINE_CHILD=1 — against a local cloud
+// in the parent, and kills it with SIGKILL at random moments while rows keep
+// being written.
+const (
+	childEnv      = "PIPELINE_CHILD"
+	childOTSEnv   = "PIPELINE_CHILD_OTS"
+	childOSSEnv   = "PIPELINE_CHILD_OSS"
+	childDirEnv   = "PIPELINE_CHILD_DIR"
+	killTable     = "kills"
+	killTaskName  = "kills-lake"
+	killBucket    = "killbucket"
+	killHeartbeat = 300 * time.Millisecond
+)
+
+func TestMain(m *testing.M) {
+	if os.Getenv(childEnv) == "1" {
+		if err := runChildExecutor(); err != nil {
+			fmt.Fprintln(os.Stderr, "child executor:", err)
+			os.Exit(2)
+		}
+		os.Exit(0)
+	}
+	os.Exit(m.Run())
+}
+
+var killColumns = []task.Column{
+	{Source: "id", Name: "id", Type: task.TypeInt64},
+	{Source: "ver", Name: "ver", Type: task.TypeInt64},
+	{Source: "name", Name: "name", Type: task.TypeUTF8},
+}
+
+// runChildExecutor opens the registry, creates the task on first start,
+// starts the pipelines and runs until killed.
+func runChildExecutor() error {
+	store, err := kv.Open(os.Getenv(childDirEnv))
+	if err != nil {
+		return err
+	}
+	reg, err := state.NewBolt(store, state.KeyFromPassphrase("pipeline-tests"))
+	if err != nil {
+		return err
+	}
+	mgr, err := New(Config{
+		Registry: reg, TablestoreEndpoint: os.Getenv(childOTSEnv), Instance: stackInstance,
+		AccessKeyID: stackKeyID, AccessKeySecret: stackSecret,
+		OSSEndpoints:      map[string]string{stackRegion: os.Getenv(childOSSEnv)},
+		Logger:            quietLogger(),
+		HeartbeatInterval: killHeartbeat, HeartbeatTimeout: 2 * time.Second,
+		StatusInterval: 200 * time.Millisecond, TickInterval: 50 * time.Millisecond,
+		RetryBase: 50 * time.Millisecond, RetryMax: 300 * time.Millisecond,
+		MemoryBudgetBytes: 64 << 10,
+	})
+	if err != nil {
+		return err
+	}
+	ctx := context.Background()
+	err = reg.PutRole(ctx, state.RoleRecord{
+		Role:        task.Role{Name: task.DefaultRoleName, ARN: stackRoleARN, CreatedAt: time.Now().UTC()},
+		Credentials: state.Credentials{AccessKeyID: stackKeyID, AccessKeySecret: stackSecret},
+	})
+	if err != nil {
+		return err
+	}
+	t, err := reg.GetTask(ctx, killTable, killTaskName)
+	if errors.Is(err, state.ErrNotFound) {
+		spec := task.Spec{Name: killTaskName, Table: killTable, Bucket: killBucket, Region: stackRegion,
+			RoleARN: stackRoleARN, Prefix: "k/$mm", SyncMode: task.SyncDifferential, Columns: killColumns,
+			FlushIntervalSeconds: 1, TargetObjectSizeMB: 1}
+		spec.ApplyDefaults()
+		t = task.Task{Spec: spec, Status: task.Status{Phase: task.PhaseInit, ResolvedColumns: spec.Columns}}
+		if err := reg.CreateTask(ctx, t); err != nil {
+			return err
+		}
+	} else if err != nil {
+		return err
+	}
+	if err := mgr.Start(ctx, t); err != nil {
+		return err
+	}
+	if err := reg.UpdateStatus(ctx, t.Table, t.Name, func(s *task.Status) {
+		if s.Phase == task.PhaseInit {
+			s.Phase = task.PhaseFull
+		}
+	}); err != nil {
+		return err
+	}
+	fmt.Println("ready")
+	select {}
+}
+
+// TestKillNineExactlyOnce kills the executor process at random points
+// (DELIVERY_LONG=1: 12 kills, else 3) and checks that the multiset of
+// (id, version) rows read back from OSS equals what was written.
+func TestKillNineExactlyOnce(t *testing.T) {
+	kills := 3
+	if os.Getenv("DELIVERY_LONG") != "" {
+		kills = 12
+	}
+	dir := t.TempDir()
+	c := startCloud(t, filepath.Join(dir, "cloud"))
+	defer c.close()
+	c.createBucket(killBucket)
+	c.createTable(killTable)
+
+	// The source: puts of new ids (ver 0) and updates of earlier ids (ver
+	// 1), written continuously by a goroutine.
+	var mu sync.Mutex
+	want := map[[2]int64]int{}
+	nextID := int64(0)
+	writeBatch := func(rng *rand.Rand, updates bool) {
+		ids := idRange(nextID, nextID+int64(5+rng.IntN(30)))
+		nextID += int64(len(ids))
+		c.putRows(killTable, ids, func(id int64) map[string]any {
+			return map[string]any{"ver": int64(0), "name": "n" + strconv.FormatInt(id, 10)}
+		})
+		mu.Lock()
+		for _, id := range ids {
+			want[[2]int64{id, 0}]++
+		}
+		mu.Unlock()
+		if updates && nextID > 50 && rng.IntN(3) == 0 {
+			id := rng.Int64N(nextID)
+			mu.Lock()
+			already := want[[2]int64{id, 1}] > 0
+			mu.Unlock()
+			if !already {
+				c.updateRow(killTable, id, map[string]any{"ver": int64(1)})
+				mu.Lock()
+				want[[2]int64{id, 1}]++
+				mu.Unlock()
+			}
+		}
+	}
+	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 7))
+	seed := rand.New(rand.NewPCG(rng.Uint64(), 1))
+	for i := 0; i < 20; i++ {
+		// Base data before the task exists. No updates here: the snapshot
+		// holds a row's state, not its history.
+		writeBatch(seed, false)
+	}
+	execDir := filepath.Join(dir, "exec")
+	// The first start creates the tunnel; from then on every change is
+	// delivered as its own row.
+	first := startChild(t, c, execDir, 0)
+	stopWriting := make(chan struct{})
+	writerDone := make(chan struct{})
+	go func() {
+		defer close(writerDone)
+		wr := rand.New(rand.NewPCG(rng.Uint64(), 2))
+		for {
+			select {
+			case <-stopWriting:
+				return
+			case <-time.After(time.Duration(20+wr.IntN(60)) * time.Millisecond):
+			}
+			writeBatch(wr, true)
+		}
+	}()
+
+	for k := 0; k < kills; k++ {
+		child := first
+		if k > 0 {
+			child = startChild(t, c, execDir, k)
+		}
+		time.Sleep(time.Duration(200+rng.IntN(2500)) * time.Millisecond)
+		if err := child.Process.Signal(syscall.SIGKILL); err != nil {
+			t.Fatal(err)
+		}
+		_ = child.Wait()
+	}
+	close(stopWriting)
+	<-writerDone
+	child := startChild(t, c, execDir, kills)
+	defer func() {
+		_ = child.Process.Signal(syscall.SIGKILL)
+		_ = child.Wait()
+	}()
+	mu.Lock()
+	total := 0
+	for _, n := range want {
+		total += n
+	}
+	mu.Unlock()
+	waitFor(t, 90*time.Second, "every row delivered", func() string {
+		got := map[[2]int64]int{}
+		rows := dataRows(t, c.objects(killBucket, "k/"))
+		for _, r := range rows {
+			got[[2]int64{r["id"].(int64), r["ver"].(int64)}]++
+		}
+		missing, dup, extra := 0, 0, 0
+		var missingKeys [][2]int64
+		for key, n := range want {
+			switch {
+			case got[key] < n:
+				missing++
+				missingKeys = append(missingKeys, key)
+			case got[key] > n:
+				dup++
+			}
+		}
+		for key := range got {
+			if want[key] == 0 {
+				extra++
+			}
+		}
+		if dup > 0 || extra > 0 {
+			t.Fatalf("after %d kills: %d rows duplicated, %d unexpected (of %d)", kills, dup, extra, total)
+		}
+		if missing > 0 {
+			return fmt.Sprintf("%d of %d rows missing: %v", missing, total, missingKeys[:min(len(missingKeys), 20)])
+		}
+		return ""
+	})
+	checkObjectNames(t, c.objects(killBucket, "k/"), killTaskName)
+	t.Logf("%d kills, %d rows delivered exactly once", kills, total)
+}
+
+// startChild starts the executor process and waits for its ready line.
+func startChild(t *testing.T, c *cloud, dir string, n int) *exec.Cmd {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), childEnv+"=1", childOTSEnv+"="+c.otsHTTP.URL, childOSSEnv+"="+c.ossHTTP.URL, childDirEnv+"="+dir)
+	logFile, err := os.Create(filepath.Join(t.TempDir(), fmt.Sprintf("child-%d.log", n)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stderr = logFile
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	ready := make(chan error, 1)
+	go func() {
+		sc := bufio.NewScanner(out)
+		for sc.Scan() {
+			if sc.Text() == "ready" {
+				ready <- nil
+				for sc.Scan() {
+				}
+				return
+			}
+		}
+		ready <- fmt.Errorf("child exited before ready: %v", sc.Err())
+	}()
+	select {
+	case err := <-ready:
+		if err != nil {
+			_ = cmd.Process.Kill()
+			data, _ := os.ReadFile(logFile.Name())
+			t.Fatalf("%v\n%s", err, data)
+		}
+	case <-time.After(30 * time.Second):
+		_ = cmd.Process.Kill()
+		t.Fatal("child not ready after 30 s")
+	}
+	return cmd
+}
