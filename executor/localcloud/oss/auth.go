@@ -14,9 +14,10 @@ import (
 	"time"
 )
 
-// Signature verification for the three ways the OSS Go SDK v3.0.2 signs a
+// Signature verification for every way the OSS Go SDK v3.0.2 signs a
 // request: V1 in the Authorization header ("OSS ak:sig"), V1 in the query of a
-// presigned URL (OSSAccessKeyId/Expires/Signature), V4 in the header
+// presigned URL (OSSAccessKeyId/Expires/Signature), V2 ("OSS2 AccessKeyId:...",
+// or x-oss-signature-version=OSS2 in a URL), V4 in the header
 // ("OSS4-HMAC-SHA256 Credential=..."), and V4 in the query of a presigned URL
 // (x-oss-signature-version=OSS4-HMAC-SHA256 ...). The canonical forms mirror
 // oss/auth.go and oss/conn.go of the SDK; the server rebuilds them from the
@@ -85,12 +86,16 @@ func (a *authenticator) authenticate(r *http.Request, t target, query url.Values
 	switch {
 	case strings.HasPrefix(authz, "OSS "):
 		return a.verifyV1Header(r, t, query, strings.TrimPrefix(authz, "OSS "))
+	case strings.HasPrefix(authz, "OSS2 "):
+		return a.verifyV2Header(r, t, query, strings.TrimPrefix(authz, "OSS2 "))
 	case strings.HasPrefix(authz, v4Algorithm+" "):
 		return a.verifyV4Header(r, t, query, strings.TrimPrefix(authz, v4Algorithm+" "))
 	case authz != "":
 		return principal{}, errInvalidArgument("Authorization header is invalid or uses an unsupported signature version.")
 	case query.Has("OSSAccessKeyId") || query.Has("Signature"):
 		return a.verifyV1Query(r, t, query)
+	case query.Get("x-oss-signature-version") == "OSS2":
+		return a.verifyV2Query(r, t, query)
 	case query.Get("x-oss-signature-version") == v4Algorithm:
 		return a.verifyV4Query(r, t, query)
 	case query.Has("x-oss-signature-version"):
@@ -255,6 +260,124 @@ func v1Resource(t target, query url.Values) string {
 
 func v1Sign(secret, stringToSign string) string {
 	h := hmac.New(sha1.New, []byte(secret))
+	h.Write([]byte(stringToSign))
+	return base64.StdEncoding.EncodeToString(h.Sum(nil))
+}
+
+// ---- V2 (HMAC-SHA256 over a V1-like string, every query parameter signed) ----
+
+func (a *authenticator) verifyV2Header(r *http.Request, t target, query url.Values, fields string) (principal, *apiError) {
+	var accessKeyID, additional, provided string
+	for _, field := range strings.Split(fields, ",") {
+		name, value, _ := strings.Cut(strings.TrimSpace(field), ":")
+		switch name {
+		case "AccessKeyId":
+			accessKeyID = value
+		case "AdditionalHeaders":
+			additional = value
+		case "Signature":
+			provided = value
+		}
+	}
+	if accessKeyID == "" || provided == "" {
+		return principal{}, errInvalidArgument("Authorization header is invalid: expected OSS2 AccessKeyId:<ak>,Signature:<sig>.")
+	}
+	secret, apiErr := a.secretFor(accessKeyID)
+	if apiErr != nil {
+		return principal{}, apiErr
+	}
+	dateText := r.Header.Get("x-oss-date")
+	if dateText == "" {
+		dateText = r.Header.Get("Date")
+	}
+	signedAt, err := http.ParseTime(dateText)
+	if err != nil {
+		return principal{}, errAccessDenied("OSS authentication requires a valid Date.")
+	}
+	stringToSign := v2StringToSign(r, r.Header.Get("Date"), additional, v2Resource(t, v4CanonicalQuery(query, "")))
+	if !hmac.Equal([]byte(v2Sign(secret, stringToSign)), []byte(provided)) {
+		return principal{}, signatureMismatch(accessKeyID, provided, stringToSign)
+	}
+	if apiErr := a.checkSkew(signedAt); apiErr != nil {
+		return principal{}, apiErr
+	}
+	return principal{AccessKeyID: accessKeyID}, nil
+}
+
+func (a *authenticator) verifyV2Query(r *http.Request, t target, query url.Values) (principal, *apiError) {
+	accessKeyID := query.Get("x-oss-access-key-id")
+	provided := query.Get("x-oss-signature")
+	expiresText := query.Get("x-oss-expires")
+	if accessKeyID == "" || provided == "" || expiresText == "" {
+		return principal{}, errAccessDenied("A V2 presigned URL needs x-oss-access-key-id, x-oss-expires and x-oss-signature.")
+	}
+	secret, apiErr := a.secretFor(accessKeyID)
+	if apiErr != nil {
+		return principal{}, apiErr
+	}
+	expires, err := strconv.ParseInt(expiresText, 10, 64)
+	if err != nil {
+		return principal{}, errAccessDenied("Invalid x-oss-expires in the presigned URL.")
+	}
+	stringToSign := v2StringToSign(r, expiresText, query.Get("x-oss-additional-headers"), v2Resource(t, v4CanonicalQuery(query, "x-oss-signature")))
+	if !hmac.Equal([]byte(v2Sign(secret, stringToSign)), []byte(provided)) {
+		return principal{}, signatureMismatch(accessKeyID, provided, stringToSign)
+	}
+	if a.now().Unix() > expires {
+		return principal{}, errAccessDenied("Request has expired.")
+	}
+	return principal{AccessKeyID: accessKeyID}, nil
+}
+
+// v2Resource is the escaped /bucket/key plus every query parameter.
+func v2Resource(t target, canonicalQuery string) string {
+	var resource string
+	if t.Bucket == "" {
+		resource = url.QueryEscape("/")
+	} else {
+		resource = url.QueryEscape("/"+t.Bucket+"/") + v4QueryEscape(t.Key)
+	}
+	if canonicalQuery != "" {
+		resource += "?" + canonicalQuery
+	}
+	return resource
+}
+
+func v2StringToSign(r *http.Request, date, additionalHeaders, resource string) string {
+	additional := map[string]bool{}
+	var additionalNames []string
+	for _, name := range strings.Split(additionalHeaders, ";") {
+		name = strings.ToLower(strings.TrimSpace(name))
+		if name != "" && !additional[name] {
+			additional[name] = true
+			additionalNames = append(additionalNames, name)
+		}
+	}
+	sort.Strings(additionalNames)
+	type header struct{ name, value string }
+	var headers []header
+	for name, values := range r.Header {
+		lower := strings.ToLower(name)
+		if len(values) > 0 && (strings.HasPrefix(lower, "x-oss-") || additional[lower]) {
+			headers = append(headers, header{lower, values[0]})
+		}
+	}
+	if additional["host"] && r.Header.Get("Host") == "" {
+		headers = append(headers, header{"host", r.Host})
+	}
+	sort.Slice(headers, func(i, j int) bool { return headers[i].name < headers[j].name })
+	var b strings.Builder
+	b.WriteString(r.Method + "\n" + r.Header.Get("Content-MD5") + "\n" + r.Header.Get("Content-Type") + "\n" + date + "\n")
+	for _, h := range headers {
+		b.WriteString(h.name + ":" + h.value + "\n")
+	}
+	b.WriteString(strings.Join(additionalNames, ";") + "\n")
+	b.WriteString(resource)
+	return b.String()
+}
+
+func v2Sign(secret, stringToSign string) string {
+	h := hmac.New(sha256.New, []byte(secret))
 	h.Write([]byte(stringToSign))
 	return base64.StdEncoding.EncodeToString(h.Sum(nil))
 }

@@ -82,6 +82,7 @@ func TestWrongCredentials(t *testing.T) {
 
 	for name, opts := range map[string][]sdk.ClientOption{
 		"v1": nil,
+		"v2": {sdk.AuthVersion(sdk.AuthV2)},
 		"v4": {sdk.AuthVersion(sdk.AuthV4), sdk.Region("cn-hangzhou")},
 	} {
 		t.Run(name, func(t *testing.T) {
@@ -173,9 +174,18 @@ func TestAnonymousAccess(t *testing.T) {
 	}
 }
 
-func TestV4ClientEndToEnd(t *testing.T) {
+func TestSignedClientsEndToEnd(t *testing.T) {
 	ts := startServer(t, t.TempDir())
-	c := newClient(t, ts.endpoint, sdk.AuthVersion(sdk.AuthV4), sdk.Region("cn-hangzhou"), sdk.AdditionalHeaders([]string{"host", "user-agent"}))
+	for name, opts := range map[string][]sdk.ClientOption{
+		"v4":                    {sdk.AuthVersion(sdk.AuthV4), sdk.Region("cn-hangzhou")},
+		"v4-additional-headers": {sdk.AuthVersion(sdk.AuthV4), sdk.Region("cn-hangzhou"), sdk.AdditionalHeaders([]string{"host", "user-agent"})},
+		"v2-additional-headers": {sdk.AuthVersion(sdk.AuthV2), sdk.AdditionalHeaders([]string{"host", "user-agent"})},
+	} {
+		t.Run(name, func(t *testing.T) { signedClientEndToEnd(t, newClient(t, ts.endpoint, opts...)) })
+	}
+}
+
+func signedClientEndToEnd(t *testing.T, c *sdk.Client) {
 	b := mustBucket(t, c, "v4-bucket")
 	if ok, err := c.IsBucketExist("v4-bucket"); err != nil || !ok {
 		t.Fatalf("IsBucketExist = %v, %v", ok, err)
@@ -227,6 +237,7 @@ func TestPresignedURLs(t *testing.T) {
 	ts := startServer(t, t.TempDir())
 	for name, opts := range map[string][]sdk.ClientOption{
 		"v1": nil,
+		"v2": {sdk.AuthVersion(sdk.AuthV2)},
 		"v4": {sdk.AuthVersion(sdk.AuthV4), sdk.Region("cn-hangzhou")},
 	} {
 		t.Run(name, func(t *testing.T) {
@@ -253,7 +264,7 @@ func TestPresignedURLs(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			marker := map[string]string{"v1": "OSSAccessKeyId=", "v4": "x-oss-signature-version=OSS4-HMAC-SHA256"}[name]
+			marker := map[string]string{"v1": "OSSAccessKeyId=", "v2": "x-oss-signature-version=OSS2", "v4": "x-oss-signature-version=OSS4-HMAC-SHA256"}[name]
 			if !strings.Contains(getURL, marker) || !strings.Contains(putURL, marker) {
 				t.Fatalf("URLs are not %s-signed: %s", name, getURL)
 			}
