@@ -357,9 +357,34 @@ func AppendRow(dst []byte, r *Row) []byte {
 	return append(dst, tagRowChecksum, RowChecksum(r))
 }
 
+// cellSize bounds the encoded size of a cell.
+func cellSize(c *Cell) int {
+	n := 2 + 4 + len(c.Name) + 2 + 9 + 2 // tags, name, op, timestamp, checksum
+	if c.Value != nil {
+		n += 1 + 4 + 1 + 8 + 4 + len(c.Value.Bytes)
+	}
+	return n
+}
+
+// RowSize bounds the encoded size of a row (for buffer pre-sizing).
+func RowSize(r *Row) int {
+	n := 1 + 1 + 1 + 2 + 1 + 4 + 1 + 4 + 1 + 4 + 1 + 8 + 1 + 4
+	for i := range r.PrimaryKey {
+		n += cellSize(&r.PrimaryKey[i])
+	}
+	for i := range r.Cells {
+		n += cellSize(&r.Cells[i])
+	}
+	return n
+}
+
 // EncodeRows returns a buffer with a header and the rows.
 func EncodeRows(rows []Row) []byte {
-	dst := AppendHeader(make([]byte, 0, 64*len(rows)+4))
+	size := 4
+	for i := range rows {
+		size += RowSize(&rows[i])
+	}
+	dst := AppendHeader(make([]byte, 0, size))
 	for i := range rows {
 		dst = AppendRow(dst, &rows[i])
 	}
@@ -367,7 +392,7 @@ func EncodeRows(rows []Row) []byte {
 }
 
 // EncodeRow returns a buffer holding one row.
-func EncodeRow(r *Row) []byte { return AppendRow(AppendHeader(nil), r) }
+func EncodeRow(r *Row) []byte { return AppendRow(AppendHeader(make([]byte, 0, 4+RowSize(r))), r) }
 
 // ---- decoding ----
 

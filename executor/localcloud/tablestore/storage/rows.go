@@ -99,8 +99,8 @@ func (r *row) toPlain() plainbuffer.Row {
 }
 
 func encodeRow(r *row) []byte {
-	buf := binary.BigEndian.AppendUint64(nil, r.lastSeq)
 	pr := r.toPlain()
+	buf := binary.BigEndian.AppendUint64(make([]byte, 0, 12+plainbuffer.RowSize(&pr)), r.lastSeq)
 	return plainbuffer.AppendRow(plainbuffer.AppendHeader(buf), &pr)
 }
 
@@ -549,6 +549,17 @@ func expireRow(r *row, meta *TableMeta, nowMs int64) *row {
 	if meta.TimeToLive > 0 {
 		minTs = nowMs - int64(meta.TimeToLive)*1000
 	}
+	// Fast path: nothing to drop (the common case), no copy.
+	unchanged := true
+	for _, c := range r.cols {
+		if len(c.versions) == 0 || len(c.versions) > int(meta.MaxVersions) || c.versions[len(c.versions)-1].ts < minTs {
+			unchanged = false
+			break
+		}
+	}
+	if unchanged {
+		return r
+	}
 	out := &row{lastSeq: r.lastSeq, pk: r.pk}
 	for _, c := range r.cols {
 		var vs []version
@@ -608,12 +619,15 @@ func project(r *row, meta *TableMeta, opts *ReadOptions, nowMs int64) *plainbuff
 	if opts.Filter != nil && !opts.Filter.Match(r) {
 		return nil
 	}
-	want := map[string]bool{}
+	var want map[string]bool
 	wantsPK := false
-	for _, n := range opts.Columns {
-		want[n] = true
-		if r.pkValue(n) != nil {
-			wantsPK = true
+	if len(opts.Columns) > 0 {
+		want = make(map[string]bool, len(opts.Columns))
+		for _, n := range opts.Columns {
+			want[n] = true
+			if r.pkValue(n) != nil {
+				wantsPK = true
+			}
 		}
 	}
 	out := &row{pk: r.pk}
