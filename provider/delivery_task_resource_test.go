@@ -320,6 +320,9 @@ resource "tablestore_delivery_task" "orders" {
 func TestAccDeliveryTask_deleteDuringInit(t *testing.T) {
 	e := startExecutor(t)
 	e.createTable(t, "orders")
+	// An automatic schema samples up to 1000 rows while the task is in
+	// INIT: enough rows make the window wide enough to hit.
+	e.putRows(t, "orders", 1000)
 	ctx := context.Background()
 
 	rec := &statusRecorder{next: http.DefaultTransport}
@@ -332,7 +335,7 @@ func TestAccDeliveryTask_deleteDuringInit(t *testing.T) {
 	for attempt := 1; attempt <= 10; attempt++ {
 		name := fmt.Sprintf("init-%d", attempt)
 		spec := task.Spec{Name: name, Table: "orders", Bucket: "lake", Prefix: "orders/" + name,
-			SchemaMode: task.SchemaManual, Columns: []task.Column{{Source: "id", Type: task.TypeInt64}}}
+			SchemaMode: task.SchemaAuto}
 		created, err := e.Client.CreateTask(ctx, spec)
 		if err != nil {
 			t.Fatalf("creating %s out of band: %v", name, err)

@@ -230,20 +230,33 @@ func (e *testExecutor) createTable(t *testing.T, name string) {
 	}
 }
 
-// putRows writes rows (id, price, note) so that tasks have something to
-// deliver.
+// putRows writes rows (id, price, note) with BatchWriteRow so that tasks
+// have something to deliver and automatic schemas something to sample.
 func (e *testExecutor) putRows(t *testing.T, table string, n int) {
 	t.Helper()
 	c := tablestore.NewClient(e.TablestoreURL, testInstance, testKeyID, testKeySecret)
-	for i := 1; i <= n; i++ {
-		pk := new(tablestore.PrimaryKey)
-		pk.AddPrimaryKeyColumn("id", int64(i))
-		change := &tablestore.PutRowChange{TableName: table, PrimaryKey: pk}
-		change.AddColumn("price", float64(i)*1.5)
-		change.AddColumn("note", fmt.Sprintf("row %d", i))
-		change.SetCondition(tablestore.RowExistenceExpectation_IGNORE)
-		if _, err := c.PutRow(&tablestore.PutRowRequest{PutRowChange: change}); err != nil {
-			t.Fatalf("putting row %d into %s: %v", i, table, err)
+	const batch = 200
+	for first := 1; first <= n; first += batch {
+		req := &tablestore.BatchWriteRowRequest{}
+		for i := first; i < first+batch && i <= n; i++ {
+			pk := new(tablestore.PrimaryKey)
+			pk.AddPrimaryKeyColumn("id", int64(i))
+			change := &tablestore.PutRowChange{TableName: table, PrimaryKey: pk}
+			change.AddColumn("price", float64(i)*1.5)
+			change.AddColumn("note", fmt.Sprintf("row %d", i))
+			change.SetCondition(tablestore.RowExistenceExpectation_IGNORE)
+			req.AddRowChange(change)
+		}
+		resp, err := c.BatchWriteRow(req)
+		if err != nil {
+			t.Fatalf("writing rows %d.. into %s: %v", first, table, err)
+		}
+		for _, rows := range resp.TableToRowsResult {
+			for _, r := range rows {
+				if !r.IsSucceed {
+					t.Fatalf("writing a row into %s: %v", table, r.Error)
+				}
+			}
 		}
 	}
 }
