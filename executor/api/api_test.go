@@ -162,7 +162,7 @@ func TestCreateTaskFillsDefaultsAndInitializes(t *testing.T) {
 	want := task.Spec{Name: "orders-lake", Table: "orders", Region: testRegion, Bucket: "lake",
 		Prefix: "orders/year=$yyyy/month=$MM/day=$dd", SyncMode: task.SyncDifferential,
 		RoleARN: "acs:ram::" + task.DefaultAccountID + ":role/aliyunserviceroleforotsdatadelivery",
-		Format: "parquet", SchemaMode: task.SchemaManual,
+		Format:  "parquet", SchemaMode: task.SchemaManual,
 		Columns: []task.Column{{Source: "id", Name: "id", Type: task.TypeInt64, Encoding: task.EncodingPlain},
 			{Source: "price", Name: "price", Type: task.TypeDouble, Encoding: task.EncodingPlain}},
 		Compression: task.CompressionSnappy, FlushIntervalSeconds: 120, TargetObjectSizeMB: 64}
