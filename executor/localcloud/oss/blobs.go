@@ -78,8 +78,13 @@ func (b *blobStore) path(id string) (string, error) {
 	return filepath.Join(b.blobDir(), id[:2], id), nil
 }
 
-// errShortBody reports a body that ended before its declared length.
-var errShortBody = errors.New("request body shorter than Content-Length")
+// errShortBody reports a body that ended before its declared length;
+// errBodyRead a body the client failed to deliver. Both are the client's
+// fault, not the server's.
+var (
+	errShortBody = errors.New("request body length differs from Content-Length")
+	errBodyRead  = errors.New("reading the request body failed")
+)
 
 // pendingBlob is a fully written, fsynced blob in tmp/ that is not yet visible.
 type pendingBlob struct {
@@ -111,7 +116,7 @@ func (b *blobStore) write(r io.Reader, expectedSize int64) (*pendingBlob, error)
 	buf := make([]byte, 1<<20)
 	n, err := io.CopyBuffer(io.MultiWriter(f, md5Hash, crcHash), src, buf)
 	if err != nil {
-		return nil, fmt.Errorf("oss: read request body: %w", err)
+		return nil, fmt.Errorf("oss: %w: %w", errBodyRead, err)
 	}
 	if expectedSize >= 0 && n != expectedSize {
 		return nil, fmt.Errorf("oss: got %d body bytes, Content-Length says %d: %w", n, expectedSize, errShortBody)
@@ -188,10 +193,10 @@ func (b *blobStore) discard(p *pendingBlob) {
 	}
 }
 
-// link gives an existing blob a second name (for CopyObject): blobs are
-// immutable, so a hard link is a complete, instant copy. Falls back to a
-// byte copy where the file system has no hard links.
-func (b *blobStore) link(id string) (string, error) {
+// hardLink gives an existing blob a second name (for CopyObject): blobs
+// are immutable, so a hard link is a complete, instant copy. The caller
+// holds removal (read) so the source cannot vanish meanwhile.
+func (b *blobStore) hardLink(id string) (string, error) {
 	src, err := b.path(id)
 	if err != nil {
 		return "", err
@@ -204,29 +209,10 @@ func (b *blobStore) link(id string) (string, error) {
 	if err := os.MkdirAll(filepath.Dir(dst), 0o700); err != nil {
 		return "", fmt.Errorf("oss: create blob directory: %w", err)
 	}
-	b.removal.RLock()
-	err = os.Link(src, dst)
-	b.removal.RUnlock()
-	if err == nil {
-		return newID, syncDir(filepath.Dir(dst))
+	if err := os.Link(src, dst); err != nil {
+		return "", fmt.Errorf("oss: link blob: %w", err)
 	}
-	b.removal.RLock()
-	srcFile, err := b.open(id)
-	b.removal.RUnlock()
-	if err != nil {
-		return "", err
-	}
-	defer srcFile.Close()
-	p, err := b.concatFiles([]*os.File{srcFile})
-	if err != nil {
-		return "", err
-	}
-	committed, err := b.commit(p)
-	if err != nil {
-		b.discard(p)
-		return "", err
-	}
-	return committed, nil
+	return newID, syncDir(filepath.Dir(dst))
 }
 
 // open opens a blob for reading.

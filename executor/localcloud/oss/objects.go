@@ -86,15 +86,25 @@ func errObjectExists() *apiError {
 	return newError(http.StatusConflict, "FileAlreadyExists", "The object you specified already exists and can not be overwritten.")
 }
 
+// maxObjectSize is OSS's limit for one PutObject or UploadPart body.
+const maxObjectSize = 5 << 30
+
 // readBody streams the request body into a pending blob, mapping failures
 // to the client's fault where they are.
 func (s *Server) readBody(r *http.Request) (*pendingBlob, *apiError) {
+	if r.ContentLength > maxObjectSize {
+		return nil, newError(http.StatusBadRequest, "EntityTooLarge", "Your proposed upload exceeds the maximum allowed object size of 5 GiB.")
+	}
+	if r.ContentLength < 0 {
+		// A chunked body: stop reading just past the limit.
+		r.Body = http.MaxBytesReader(nil, r.Body, maxObjectSize)
+	}
 	p, err := s.blobs.write(r.Body, r.ContentLength)
 	if err != nil {
 		if errors.Is(err, errShortBody) {
 			return nil, newError(http.StatusBadRequest, "IncompleteBody", "You did not provide the number of bytes specified by the Content-Length HTTP header.")
 		}
-		if strings.Contains(err.Error(), "read request body") {
+		if errors.Is(err, errBodyRead) {
 			return nil, newError(http.StatusBadRequest, "IncompleteBody", err.Error())
 		}
 		return nil, errInternal(err)
@@ -217,12 +227,8 @@ func (s *Server) putObject(rc *requestContext) *apiError {
 	return writeEmpty(rc, http.StatusOK)
 }
 
-// openObject finds an object and opens its bytes. The lookup and the open
-// happen under the blob store's read lock, so an overwrite that commits in
-// between cannot delete the file first.
-func (s *Server) openObject(bucket, key string) (*objectRecord, *os.File, *apiError) {
-	s.blobs.removal.RLock()
-	defer s.blobs.removal.RUnlock()
+// lookupObject reads an object's record, answering NoSuchBucket/NoSuchKey.
+func (s *Server) lookupObject(bucket, key string) (*objectRecord, *apiError) {
 	var rec objectRecord
 	var apiErr *apiError
 	err := s.index.store.View(func(tx *bolt.Tx) error {
@@ -248,8 +254,21 @@ func (s *Server) openObject(bucket, key string) (*objectRecord, *os.File, *apiEr
 		return nil
 	})
 	if err != nil {
-		return nil, nil, errInternal(err)
+		return nil, errInternal(err)
 	}
+	if apiErr != nil {
+		return nil, apiErr
+	}
+	return &rec, nil
+}
+
+// openObject finds an object and opens its bytes. The lookup and the open
+// happen under the blob store's read lock, so an overwrite that commits in
+// between cannot delete the file first.
+func (s *Server) openObject(bucket, key string) (*objectRecord, *os.File, *apiError) {
+	s.blobs.removal.RLock()
+	defer s.blobs.removal.RUnlock()
+	rec, apiErr := s.lookupObject(bucket, key)
 	if apiErr != nil {
 		return nil, nil, apiErr
 	}
@@ -257,7 +276,39 @@ func (s *Server) openObject(bucket, key string) (*objectRecord, *os.File, *apiEr
 	if err != nil {
 		return nil, nil, errInternal(err)
 	}
-	return &rec, f, nil
+	return rec, f, nil
+}
+
+// snapshotObject finds an object and gives its bytes a new blob of their
+// own, so a copy stays intact whatever happens to the source afterwards.
+func (s *Server) snapshotObject(bucket, key string) (*objectRecord, string, *apiError) {
+	s.blobs.removal.RLock()
+	rec, apiErr := s.lookupObject(bucket, key)
+	if apiErr != nil {
+		s.blobs.removal.RUnlock()
+		return nil, "", apiErr
+	}
+	if id, err := s.blobs.hardLink(rec.Blob); err == nil {
+		s.blobs.removal.RUnlock()
+		return rec, id, nil
+	}
+	// No hard links here: copy the bytes from an open handle.
+	f, err := s.blobs.open(rec.Blob)
+	s.blobs.removal.RUnlock()
+	if err != nil {
+		return nil, "", errInternal(err)
+	}
+	defer f.Close()
+	p, err := s.blobs.concatFiles([]*os.File{f})
+	if err != nil {
+		return nil, "", errInternal(err)
+	}
+	id, err := s.blobs.commit(p)
+	if err != nil {
+		s.blobs.discard(p)
+		return nil, "", errInternal(err)
+	}
+	return rec, id, nil
 }
 
 // byteRange is an inclusive range within an object.
@@ -489,11 +540,16 @@ func (s *Server) copyObject(rc *requestContext) *apiError {
 			return errObjectExists()
 		}
 	}
-	srcRec, f, apiErr := s.openObject(src.Bucket, src.Key)
+	srcRec, blob, apiErr := s.snapshotObject(src.Bucket, src.Key)
 	if apiErr != nil {
 		return apiErr
 	}
-	_ = f.Close()
+	committed := false
+	defer func() {
+		if !committed {
+			s.blobs.remove(blob)
+		}
+	}()
 	if v := rc.r.Header.Get("x-oss-copy-source-if-match"); v != "" && unquoteETag(v) != srcRec.ETag {
 		return newError(http.StatusPreconditionFailed, "PreconditionFailed", "At least one of the pre-conditions you specified did not hold.")
 	}
@@ -518,19 +574,12 @@ func (s *Server) copyObject(rc *requestContext) *apiError {
 	default:
 		return errInvalidArgument("invalid x-oss-metadata-directive %q", directive)
 	}
-	blob, err := s.blobs.link(srcRec.Blob)
-	if err != nil {
-		if errors.Is(err, os.ErrNotExist) {
-			return newError(http.StatusConflict, "ConcurrentUpdate", "The source object changed during the copy; retry.")
-		}
-		return errInternal(err)
-	}
 	rec.Blob = blob
 	rec.LastModified = time.Now().UTC()
 	if apiErr := s.commitObject(dst.Bucket, dst.Key, &rec, refuse && src != dst); apiErr != nil {
-		s.blobs.remove(blob)
 		return apiErr
 	}
+	committed = true
 	type copyResult struct {
 		XMLName      xml.Name `xml:"CopyObjectResult"`
 		LastModified string   `xml:"LastModified"`
