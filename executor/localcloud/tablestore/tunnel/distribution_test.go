@@ -240,3 +240,41 @@ func describeCount(t *testing.T, e *env, tunnelID, channelID string) int64 {
 	}
 	return info.TotalCount
 }
+
+// A worker that outlives a server restart (same address) is told its client
+// is gone (410), reconnects through its daemon and carries on from the
+// checkpoints: nothing is lost.
+func TestWorkerSurvivesServerRestart(t *testing.T) {
+	e := newEnv(t, Config{}, 4)
+	e.createTable("survive")
+	id := e.createTunnel("survive", "s", sdktunnel.TunnelTypeStream)
+	var c collector
+	d := startDaemon(e.tc, id, c.factory())
+	defer d.stop(t)
+	waitFor(t, 15*time.Second, "channels owned", func() bool {
+		return balanced(e.describe("survive", "s"), "Stream", 1, 4)
+	})
+	e.putRows("survive", 0, 200)
+	waitFor(t, 15*time.Second, "rows before the restart", func() bool { return c.count() >= 200 })
+	oldOwners, _ := owners(e.describe("survive", "s"), "Stream")
+
+	e.restartSameAddress()
+	e.putRows("survive", 200, 400)
+	waitFor(t, 30*time.Second, "rows after the restart", func() bool {
+		seen := map[int64]bool{}
+		for _, r := range c.snapshot() {
+			seen[pkID(r.rec)] = true
+		}
+		return len(seen) == 400
+	})
+	newOwners, all := owners(e.describe("survive", "s"), "Stream")
+	for id := range newOwners {
+		if _, ok := oldOwners[id]; ok {
+			t.Fatalf("client %s survived the restart; it must have reconnected", id)
+		}
+	}
+	if !all || len(newOwners) != 1 {
+		t.Fatalf("after the restart: owners %v, all open %v", newOwners, all)
+	}
+	checkSequences(t, c.snapshot())
+}

@@ -93,11 +93,11 @@
 //
 // # Persistence
 //
-// Each tunnel (its channels with status, version, owner and checkpoint, and
-// its connected clients) is one JSON document in the kv bucket
-// "tunnel/tunnels", rewritten on every change. After a restart, clients keep
-// their channels for one more heartbeat timeout, so a worker that outlives
-// the server continues; a new worker resumes from the stored checkpoints.
+// Each tunnel (its channels with status, version, owner and checkpoint) is
+// one JSON document in the kv bucket "tunnel/tunnels", rewritten on every
+// change. Connected clients are not persisted: after a restart every channel
+// is free, a worker that outlived the server gets 410 on its next call (its
+// daemon reconnects), and the next owner resumes from the stored checkpoint.
 //
 // # Describe and RPO
 //

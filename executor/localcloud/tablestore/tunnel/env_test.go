@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"sort"
@@ -46,6 +47,7 @@ type env struct {
 	ots     *tablestore.TableStoreClient
 	svcCfg  Config
 	shards  int
+	addr    string // the server's address, kept across restarts
 }
 
 // newEnv starts a stack whose new tables get the given number of shards.
@@ -87,7 +89,18 @@ func (e *env) open() {
 		e.t.Fatal(err)
 	}
 	e.svc = svc
-	e.srv = httptest.NewServer(server)
+	e.srv = httptest.NewUnstartedServer(server)
+	if e.addr != "" {
+		// Re-listen on the previous address (restartSameAddress).
+		l, err := net.Listen("tcp", e.addr)
+		if err != nil {
+			e.t.Fatalf("listen again on %s: %v", e.addr, err)
+		}
+		e.srv.Listener.Close()
+		e.srv.Listener = l
+	}
+	e.srv.Start()
+	e.addr = e.srv.Listener.Addr().String()
 	e.tc = sdktunnel.NewTunnelClient(e.srv.URL, testInstance, testKeyID, testSecret)
 	e.ots = tablestore.NewClient(e.srv.URL, testInstance, testKeyID, testSecret)
 }
@@ -107,7 +120,16 @@ func (e *env) close() {
 	e.srv = nil
 }
 
+// restart reopens everything on the same data dir and a new address.
 func (e *env) restart() {
+	e.close()
+	e.addr = ""
+	e.open()
+}
+
+// restartSameAddress reopens everything on the same data dir and address, as
+// a restarted process would, so that running SDK clients reach it again.
+func (e *env) restartSameAddress() {
 	e.close()
 	e.open()
 }

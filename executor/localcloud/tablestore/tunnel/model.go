@@ -88,11 +88,9 @@ type channelState struct {
 
 // clientState is a connected tunnel client (worker).
 type clientState struct {
-	ID         string `json:"id"`
-	Tag        string `json:"tag"`
-	TimeoutSec int64  `json:"timeout_sec"`
-	// lastHeartbeat is not persisted: after a restart every client gets a
-	// fresh timeout, so live workers keep their channels.
+	ID            string
+	Tag           string
+	TimeoutSec    int64
 	lastHeartbeat time.Time
 }
 
@@ -118,9 +116,10 @@ type tunnelState struct {
 	EndOffsetNs   uint64 `json:"end_offset_ns,omitempty"`
 	// StreamStart[shard] is the change-log position the stream channel of the
 	// shard starts after.
-	StreamStart []uint64                `json:"stream_start"`
-	Channels    []*channelState         `json:"channels"`
-	Clients     map[string]*clientState `json:"clients"`
+	StreamStart []uint64        `json:"stream_start"`
+	Channels    []*channelState `json:"channels"`
+	// Clients are not persisted: see Service.load.
+	Clients map[string]*clientState `json:"-"`
 }
 
 func (t *tunnelState) channel(id string) *channelState {

@@ -127,7 +127,6 @@ func (s *Service) Close() error {
 }
 
 func (s *Service) load() error {
-	now := s.now()
 	return s.cfg.Store.View(func(tx *bolt.Tx) error {
 		b, err := kv.Bucket(tx, bucketTunnels)
 		if err != nil || b == nil {
@@ -138,11 +137,16 @@ func (s *Service) load() error {
 			if err := json.Unmarshal(v, &t); err != nil {
 				return fmt.Errorf("tunnel: load tunnel %s: %w", k, err)
 			}
-			if t.Clients == nil {
-				t.Clients = make(map[string]*clientState)
-			}
-			for _, c := range t.Clients {
-				c.lastHeartbeat = now
+			// Clients do not survive a restart: their channels are free at
+			// once (a worker that outlived the server gets 410 and its daemon
+			// reconnects), instead of being held for the clients' heartbeat
+			// timeout (300 s by default), which would stall an executor
+			// restarted together with its local cloud.
+			t.Clients = make(map[string]*clientState)
+			for _, ch := range t.Channels {
+				if ch.Owner != "" {
+					ch.release()
+				}
 			}
 			s.tunnels[t.ID] = &t
 			return nil
