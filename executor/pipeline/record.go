@@ -54,6 +54,8 @@ type Dirty struct {
 // Mapper converts tunnel records into rows of the resolved columns.
 type Mapper struct {
 	columns []task.Column
+	// bySource lists, per source column, the indexes of the columns it fills.
+	bySource map[string][]int
 	// eventTime is the index of the event time source in the record lookups,
 	// or empty when partitions follow the write time.
 	eventTime *task.EventTimeColumn
@@ -81,7 +83,11 @@ func NewMapper(columns []task.Column, eventTime *task.EventTimeColumn) (*Mapper,
 	if eventTime != nil && eventTime.Name == "" {
 		eventTime = nil
 	}
-	return &Mapper{columns: columns, eventTime: eventTime}, nil
+	bySource := make(map[string][]int, len(columns))
+	for i, c := range columns {
+		bySource[c.Source] = append(bySource[c.Source], i)
+	}
+	return &Mapper{columns: columns, bySource: bySource, eventTime: eventTime}, nil
 }
 
 // Mapped is the outcome of mapping one record.
@@ -104,15 +110,56 @@ func (m *Mapper) Map(rec *tunnel.Record, writeTime time.Time) Mapped {
 	if rec == nil || rec.Type == tunnel.AT_Delete {
 		return Mapped{Skip: true}
 	}
-	lookup := recordValues(rec)
 	out := Mapped{PartitionTime: writeTime}
 	values := make([]any, len(m.columns))
+	// Each source value lands directly in its columns; for a column with
+	// several versions in one record the newest wins. The event time
+	// column may or may not be one of the resolved columns.
+	var versions []int64
+	var eventValue any
+	eventFound := false
+	assign := func(name string, v any, ts int64, hasTS bool) {
+		if m.eventTime != nil && name == m.eventTime.Name {
+			eventValue, eventFound = v, true
+		}
+		for _, i := range m.bySource[name] {
+			if hasTS {
+				if versions == nil {
+					versions = make([]int64, len(m.columns))
+					for j := range versions {
+						versions[j] = math.MinInt64
+					}
+				}
+				if ts < versions[i] {
+					continue
+				}
+				versions[i] = ts
+			}
+			values[i] = v
+		}
+	}
+	if rec.PrimaryKey != nil {
+		for _, pk := range rec.PrimaryKey.PrimaryKeys {
+			if pk != nil {
+				assign(pk.ColumnName, pk.Value, 0, false)
+			}
+		}
+	}
+	for _, c := range rec.Columns {
+		if c == nil || c.Name == nil || c.Type != tunnel.RCT_Put {
+			continue
+		}
+		var ts int64
+		if c.Timestamp != nil {
+			ts = *c.Timestamp
+		}
+		assign(*c.Name, c.Value, ts, true)
+	}
 	for i, c := range m.columns {
-		v, ok := lookup[c.Source]
-		if !ok || v == nil {
+		if values[i] == nil {
 			continue // absent from this put/update: null
 		}
-		converted, err := convert(c.Type, v)
+		converted, err := convert(c.Type, values[i])
 		if err != nil {
 			out.Dirty = &Dirty{Column: c.Name, Reason: err.Error(), Row: inspectable(rec)}
 			return out
@@ -120,12 +167,11 @@ func (m *Mapper) Map(rec *tunnel.Record, writeTime time.Time) Mapped {
 		values[i] = converted
 	}
 	if m.eventTime != nil {
-		v, ok := lookup[m.eventTime.Name]
-		if !ok || v == nil {
+		if !eventFound || eventValue == nil {
 			out.Dirty = &Dirty{Column: m.eventTime.Name, Reason: "event time column is missing", Row: inspectable(rec)}
 			return out
 		}
-		t, err := ParseEventTime(m.eventTime.Format, v)
+		t, err := ParseEventTime(m.eventTime.Format, eventValue)
 		if err != nil {
 			out.Dirty = &Dirty{Column: m.eventTime.Name, Reason: err.Error(), Row: inspectable(rec)}
 			return out

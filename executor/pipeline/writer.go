@@ -117,6 +117,7 @@ type writer struct {
 	durableThrough time.Time
 	stream         bool
 	ordinal        int64
+	prefixCache    [2]prefixCacheEntry
 
 	// progressMu guards a copy of the progress figures, so that status
 	// readers never wait for an upload that holds mu while it retries.
@@ -273,10 +274,7 @@ func (w *writer) process(ctx context.Context, records []*tunnel.Record, nextToke
 		if mapped.Dirty != nil {
 			kind, tmpl, at = kindDirty, w.cfg.DirtyPrefix, wt
 		}
-		partition := ""
-		if tmpl != nil {
-			partition = tmpl.Evaluate(at)
-		}
+		partition := w.evaluate(kind, tmpl, at)
 		bkey := kind + "/" + partition
 		if wm, ok := w.watermarks[bkey]; ok && stable && !wm.Less(pos) {
 			w.cfg.Metrics.record(w.cfg.TaskName, w.cfg.Channel, "replayed")
@@ -345,6 +343,33 @@ func (w *writer) process(ctx context.Context, records []*tunnel.Record, nextToke
 	}
 	_ = w.advanceCheckpoint(false)
 	return nil
+}
+
+// evaluate returns the evaluated prefix, cached per minute (the finest
+// time variable) since consecutive records nearly always share it.
+func (w *writer) evaluate(kind string, tmpl *task.Template, at time.Time) string {
+	if tmpl == nil {
+		return ""
+	}
+	minute := at.Unix() / 60
+	if at.Unix() < 0 && at.Unix()%60 != 0 {
+		minute--
+	}
+	c := &w.prefixCache[0]
+	if kind == kindDirty {
+		c = &w.prefixCache[1]
+	}
+	if c.valid && c.minute == minute {
+		return c.value
+	}
+	c.value, c.minute, c.valid = tmpl.Evaluate(at), minute, true
+	return c.value
+}
+
+type prefixCacheEntry struct {
+	valid  bool
+	minute int64
+	value  string
 }
 
 func positionOf(rec *tunnel.Record, ordinal int64) (Position, bool) {
