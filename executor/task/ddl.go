@@ -256,7 +256,7 @@ func (r renderer) duckdb() string {
 	if len(r.keys) > 0 {
 		types := make([]string, len(r.keys))
 		for i, k := range r.keys {
-			types[i] = r.literal(k.Name) + ": " + r.literal(r.partitionType(k))
+			types[i] = r.literal(k.Name) + ": " + r.partitionType(k)
 		}
 		args = append(args, "hive_types = {"+strings.Join(types, ", ")+"}")
 	}

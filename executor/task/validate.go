@@ -435,5 +435,6 @@ const (
 	CodeMethodNotAllowed  = "MethodNotAllowed"  // 405
 	CodeTaskAlreadyExists = "TaskAlreadyExists" // 409, name taken for this table
 	CodeTaskInitializing  = "TaskInitializing"  // 409, DELETE while the task initializes; retry later
+	CodeRoleAlreadyExists = "RoleAlreadyExists" // 409, another role has the same lower-cased name
 	CodeInternal          = "InternalError"     // 500
 )
