@@ -7,6 +7,7 @@ import (
 	"time"
 
 	sdktunnel "github.com/aliyun/aliyun-tablestore-go-sdk/tunnel"
+	"github.com/aliyun/aliyun-tablestore-go-sdk/tunnel/protocol"
 )
 
 // Full: every row of a 4-shard table arrives exactly once, each channel ends
@@ -243,5 +244,57 @@ func TestBaseAndStreamSwitchLosesNothing(t *testing.T) {
 	}
 	if total != wantStream {
 		t.Fatalf("stream delivered %d changes, want %d: %v", total, wantStream, stream)
+	}
+}
+
+// Stream tunnels can start at the oldest retained change (EARLIEST) or at a
+// given time, and end at a given time: the channels then finish.
+func TestStreamOffsets(t *testing.T) {
+	e := newEnv(t, Config{}, 2)
+	e.createTable("offsets")
+	e.putRows("offsets", 0, 50) // batch A
+	time.Sleep(20 * time.Millisecond)
+	startNs := uint64(time.Now().UnixNano())
+	time.Sleep(20 * time.Millisecond)
+	e.putRows("offsets", 50, 100) // batch B
+	time.Sleep(20 * time.Millisecond)
+	endNs := uint64(time.Now().UnixNano())
+	time.Sleep(20 * time.Millisecond)
+	e.putRows("offsets", 100, 150) // batch C
+
+	window, err := e.tc.CreateTunnel(&sdktunnel.CreateTunnelRequest{TableName: "offsets", TunnelName: "window", Type: sdktunnel.TunnelTypeStream,
+		StreamTunnelConfig: &sdktunnel.StreamTunnelConfig{StartOffset: startNs, EndOffset: endNs}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	earliest, err := e.tc.CreateTunnel(&sdktunnel.CreateTunnelRequest{TableName: "offsets", TunnelName: "earliest", Type: sdktunnel.TunnelTypeStream,
+		StreamTunnelConfig: &sdktunnel.StreamTunnelConfig{Flag: protocol.StartOffsetFlag_EARLIEST}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var win, all collector
+	d1 := startDaemon(e.tc, window.TunnelId, win.factory())
+	defer d1.stop(t)
+	d2 := startDaemon(e.tc, earliest.TunnelId, all.factory())
+	defer d2.stop(t)
+	waitFor(t, 15*time.Second, "the window tunnel's channels to finish", func() bool {
+		return allStatus(e.describe("offsets", "window"), "Stream", StatusTerminated)
+	})
+	waitFor(t, 15*time.Second, "every change from the earliest one", func() bool { return all.count() >= 150 })
+	got := map[int64]int{}
+	for _, r := range win.snapshot() {
+		got[pkID(r.rec)]++
+	}
+	for id := int64(0); id < 150; id++ {
+		if want := id >= 50 && id < 100; (got[id] == 1) != want || got[id] > 1 {
+			t.Fatalf("row %d delivered %d times by the [start, end) tunnel", id, got[id])
+		}
+	}
+	if desc := e.describe("offsets", "window"); desc.Tunnel.StreamTunnelConfig == nil || desc.Tunnel.StreamTunnelConfig.EndOffset != endNs {
+		t.Fatalf("describe lost the stream config: %+v", desc.Tunnel.StreamTunnelConfig)
+	}
+	time.Sleep(300 * time.Millisecond)
+	if n := all.count(); n != 150 {
+		t.Fatalf("earliest tunnel delivered %d records, want 150", n)
 	}
 }
