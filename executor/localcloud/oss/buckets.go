@@ -391,11 +391,9 @@ func (s *Server) listBuckets(rc *requestContext) *apiError {
 				return nil
 			}
 			var rec bucketRecord
-			found, err := getJSON(tx.Bucket([]byte(idxBuckets)), k, &rec)
-			if err != nil || !found {
+			if err := jsonUnmarshal(v, &rec); err != nil {
 				return err
 			}
-			_ = v
 			out.Buckets = append(out.Buckets, bucketEntry{
 				Name: rec.Name, CreationDate: xmlTime(rec.CreationDate), Location: locationOf(rec.Region),
 				ExtranetEP: rc.r.Host, IntranetEP: rc.r.Host, Region: rec.Region, StorageClass: rec.StorageClass,

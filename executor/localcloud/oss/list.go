@@ -79,10 +79,9 @@ func walkObjects(tx *bolt.Tx, bucket, prefix, delimiter, after string, max int) 
 			return out, nil
 		}
 		var rec objectRecord
-		if _, err := getJSON(objects, k, &rec); err != nil {
+		if err := jsonUnmarshal(v, &rec); err != nil {
 			return out, err
 		}
-		_ = v
 		out.Objects = append(out.Objects, listEntry{Key: key, Rec: rec})
 		out.Next = key
 		count++

@@ -1,8 +1,3 @@
-// Package oss is the local cloud's OSS-compatible object store: an
-// http.Handler that the unmodified aliyun-oss-go-sdk v3.0.2 talks to over
-// HTTP (path-style addressing on 127.0.0.1, or localhost with
-// oss.ForcePathStyle(true)), verifying V1 and V4 signatures, with objects
-// stored durably under a data directory.
 package oss
 
 import (
@@ -255,7 +250,7 @@ func (s *Server) parseTarget(r *http.Request) (target, *apiError) {
 		bucket, key, _ := strings.Cut(path, "/")
 		t = target{Bucket: bucket, Key: key}
 	}
-	if t.Bucket != "" && !validBucketName(t.Bucket) {
+	if (t.Bucket != "" || t.Key != "") && !validBucketName(t.Bucket) {
 		return target{}, newError(http.StatusBadRequest, "InvalidBucketName", "The specified bucket is not valid.")
 	}
 	if t.Key != "" {
