@@ -213,3 +213,44 @@ func TestWalkSkipsCommonPrefixEfficiently(t *testing.T) {
 		t.Errorf("successor(ff ff) = %q", got)
 	}
 }
+
+func TestListObjectVersionsAndUploadsWithDelimiter(t *testing.T) {
+	ts := startServer(t, t.TempDir())
+	b := mustBucket(t, newClient(t, ts.endpoint), "versions")
+	for _, k := range []string{"a 1", "dir/x", "dir/y"} {
+		putBytes(t, b, k, []byte(k))
+	}
+	res, err := b.ListObjectVersions(sdk.Delimiter("/"))
+	if err != nil {
+		t.Fatalf("ListObjectVersions: %v", err)
+	}
+	if len(res.ObjectVersions) != 1 || res.ObjectVersions[0].Key != "a 1" || res.ObjectVersions[0].VersionId != "null" ||
+		!res.ObjectVersions[0].IsLatest || !slices.Equal(res.CommonPrefixes, []string{"dir/"}) {
+		t.Errorf("versions = %+v", res)
+	}
+
+	for _, k := range []string{"up/1", "up/2", "up/sub/3", "other"} {
+		if _, err := b.InitiateMultipartUpload(k); err != nil {
+			t.Fatal(err)
+		}
+	}
+	uploads, err := b.ListMultipartUploads(sdk.Prefix("up/"), sdk.Delimiter("/"))
+	if err != nil {
+		t.Fatalf("ListMultipartUploads: %v", err)
+	}
+	var keys []string
+	for _, u := range uploads.Uploads {
+		keys = append(keys, u.Key)
+	}
+	if !slices.Equal(keys, []string{"up/1", "up/2"}) || !slices.Equal(uploads.CommonPrefixes, []string{"up/sub/"}) {
+		t.Errorf("uploads = %q, prefixes %q", keys, uploads.CommonPrefixes)
+	}
+	page, err := b.ListMultipartUploads(sdk.MaxUploads(2))
+	if err != nil || len(page.Uploads) != 2 || !page.IsTruncated {
+		t.Fatalf("first uploads page = %+v, %v", page, err)
+	}
+	rest, err := b.ListMultipartUploads(sdk.KeyMarker(page.NextKeyMarker), sdk.UploadIDMarker(page.NextUploadIDMarker))
+	if err != nil || len(rest.Uploads) != 2 || rest.IsTruncated || rest.Uploads[0].Key != "up/2" {
+		t.Fatalf("second uploads page = %+v, %v", rest, err)
+	}
+}
