@@ -28,10 +28,11 @@ const (
 // integration tests in catalog_integration_test.go use the real local
 // Tablestore instead.
 type memCatalog struct {
-	mu      sync.Mutex
-	tables  map[string]catalog.Table
-	samples map[string][][]catalog.Value
-	fail    error // returned by every call when set
+	mu         sync.Mutex
+	tables     map[string]catalog.Table
+	samples    map[string][][]catalog.Value
+	fail       error // returned by every call when set
+	failSample error // returned by SampleAttributes when set
 }
 
 func newMemCatalog() *memCatalog {
@@ -75,6 +76,9 @@ func (c *memCatalog) SampleAttributes(ctx context.Context, table string, limit i
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if c.failSample != nil {
+		return nil, c.failSample
+	}
 	rows := c.samples[table]
 	if len(rows) > limit {
 		rows = rows[:limit]
