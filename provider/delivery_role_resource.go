@@ -70,6 +70,7 @@ func (r *deliveryRoleResource) Schema(_ context.Context, _ resource.SchemaReques
 			"oss_access_key_id": schema.StringAttribute{
 				Description: "The OSS AccessKey ID the role's tasks write with.",
 				Required:    true,
+				Validators:  []validator.String{validAccessKeyID},
 			},
 			"oss_access_key_secret": schema.StringAttribute{
 				Description: "The OSS AccessKey secret. It is kept in the Terraform state; prefer " +

@@ -157,18 +157,24 @@ provider "tablestore" {
 		{"version without write-only secret", `
   oss_access_key_secret            = "a"
   oss_access_key_secret_wo_version = 1`, regexp.MustCompile(`(?s)oss_access_key_secret_wo.*must be specified`)},
+		{"empty key id", `
+  oss_access_key_secret = "a"`, regexp.MustCompile(`oss_access_key_id: is required`)},
 		{"name", `
   name                  = "-bad"
   oss_access_key_secret = "a"`, regexp.MustCompile(`name: "-bad" must be 1-64 characters`)},
 	}
 	for _, tc := range cases {
+		keyID := "id"
+		if tc.name == "empty key id" {
+			keyID = ""
+		}
 		t.Run(tc.name, func(t *testing.T) {
 			resource.Test(t, resource.TestCase{
 				ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
 				Steps: []resource.TestStep{{
 					Config: provider + `
 resource "tablestore_delivery_role" "bad" {
-  oss_access_key_id = "id"
+  oss_access_key_id = "` + keyID + `"
 ` + tc.attrs + `
 }
 `,

@@ -460,7 +460,14 @@ func (r *deliveryTaskResource) Update(ctx context.Context, req resource.UpdateRe
 		return
 	}
 	patch := patchFor(oldSpec, newSpec)
-	t, err := r.client.UpdateTask(ctx, oldSpec.Table, oldSpec.Name, patch)
+	var t *task.Task
+	var err error
+	if patch.Empty() {
+		// Only Terraform-side settings (timeouts) changed: nothing to send.
+		t, err = r.client.GetTask(ctx, oldSpec.Table, oldSpec.Name)
+	} else {
+		t, err = r.client.UpdateTask(ctx, oldSpec.Table, oldSpec.Name, patch)
+	}
 	if err != nil {
 		addClientError(&resp.Diagnostics, "Updating delivery task "+oldSpec.ID(), err)
 		return

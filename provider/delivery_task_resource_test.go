@@ -154,6 +154,23 @@ func TestAccDeliveryTask_lifecycle(t *testing.T) {
 				}},
 			},
 			{
+				// Timeouts are Terraform's own: an update that sends nothing.
+				Config: taskConfig(e, "orders", prefix, `
+  compression  = "zstd"
+  dirty_prefix = "dirty/orders"
+  timeouts {
+    create = "3m"
+    delete = "2m"
+  }
+`),
+				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
+					plancheck.ExpectResourceAction(taskAddr, plancheck.ResourceActionUpdate),
+				}},
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue(taskAddr, tfjsonpath.New("timeouts").AtMapKey("delete"), knownvalue.StringExact("2m")),
+				},
+			},
+			{
 				// An immutable field (the prefix) replaces the task.
 				Config: taskConfig(e, "orders", "orders/dt=$yyyy$MM$dd", `
   compression  = "zstd"
