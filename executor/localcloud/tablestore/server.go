@@ -11,7 +11,8 @@
 // per-shard change log and snapshots the Tunnel service reads.
 //
 // Requests under /tunnel/ are verified the same way and then handed to
-// Config.Tunnel.
+// Config.Tunnel. GET /healthz answers 200 (a readiness probe for the embedding
+// process; not part of the protocol).
 //
 // # Using the local Tablestore endpoint from your own code
 //
@@ -222,6 +223,14 @@ type request struct {
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	id := s.NewRequestID()
 	req := &request{id: id, op: r.URL.Path, started: time.Now(), instance: s.cfg.Instance}
+	if r.Method == http.MethodGet && r.URL.Path == "/healthz" {
+		// Readiness probe for the process that embeds the endpoint (not
+		// part of the Tablestore protocol).
+		w.Header().Set(hdrRequestID, id)
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		_, _ = io.WriteString(w, "ok\n")
+		return
+	}
 	if r.Method != http.MethodPost {
 		s.fail(w, req, &Error{Status: http.StatusMethodNotAllowed, Code: "OTSMethodNotAllowed", Message: "Only POST is allowed, got " + r.Method + "."})
 		return

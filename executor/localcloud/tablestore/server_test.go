@@ -865,8 +865,17 @@ func TestMalformedRequests(t *testing.T) {
 		t.Fatalf("broken checksum: %d %s %q", status, pe.GetCode(), pe.GetMessage())
 	}
 
+	// Health probe.
+	resp, err := http.Get(e.http.URL + "/healthz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET /healthz: %d", resp.StatusCode)
+	}
 	// Non-POST.
-	resp, err := http.Get(e.http.URL + "/ListTable")
+	resp, err = http.Get(e.http.URL + "/ListTable")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -144,8 +144,8 @@ func (s *Store) Shards(instance, table string) ([]ShardInfo, error) {
 	return out, err
 }
 
-// ReadChanges returns up to limit changes of a shard with Seq > afterSeq, in
-// order, and whether more exist. It fails with ErrChangesExpired when changes
+// ReadChanges returns up to limit changes (limit <= 0: all) of a shard with
+// Seq > afterSeq, in order, and whether more exist. It fails with ErrChangesExpired when changes
 // after afterSeq were already trimmed.
 func (s *Store) ReadChanges(instance, table string, shard int, afterSeq uint64, limit int) ([]Change, bool, error) {
 	var out []Change
