@@ -190,6 +190,13 @@ func BenchmarkWriteToVisibleLatency(b *testing.B) {
 		name := fmt.Sprintf("lat-%d", i)
 		ex.createTask(task.Spec{Name: name, Table: "lat", Bucket: "lake", Prefix: name + "/$HH",
 			SyncMode: task.SyncDifferential, Columns: e2eColumns[:2], FlushIntervalSeconds: int(flush / time.Second)})
+		// Measure the steady state: from when the stream is being read.
+		waitFor(b, time.Minute, "incremental phase", func() string {
+			if st := ex.status("lat", name); st.Phase != task.PhaseIncr {
+				return string(st.Phase)
+			}
+			return ""
+		})
 		written := map[int64]time.Time{}
 		var mu sync.Mutex
 		stop := make(chan struct{})

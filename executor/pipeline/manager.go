@@ -71,6 +71,10 @@ type Config struct {
 	PartSize           int64
 	// RetryBase and RetryMax bound the backoff of failed uploads (200 ms, 10 s).
 	RetryBase, RetryMax time.Duration
+	// StreamPollMax caps the pause between reads of an idle stream channel
+	// (the SDK backs off up to this long when a read returns little);
+	// default 500 ms. It bounds the delay a change waits before it is read.
+	StreamPollMax time.Duration
 	// TransientGrace is how long transient failures are retried before the
 	// task shows InternalError; default 1 minute.
 	TransientGrace time.Duration
@@ -111,6 +115,9 @@ func New(cfg Config) (*Manager, error) {
 	}
 	if cfg.StatusInterval <= 0 {
 		cfg.StatusInterval = time.Second
+	}
+	if cfg.StreamPollMax <= 0 {
+		cfg.StreamPollMax = 500 * time.Millisecond
 	}
 	if cfg.TransientGrace <= 0 {
 		cfg.TransientGrace = time.Minute
@@ -372,6 +379,7 @@ func (r *taskRunner) workLoop() {
 			ProcessorFactory:  r,
 			LogConfig:         &quietZapConfig,
 			LogWriteSyncer:    zapcore.AddSync(io.Discard),
+			BackoffConfig:     &tunnel.ChannelBackoffConfig{MaxDelay: r.m.cfg.StreamPollMax},
 		})
 		if err == nil {
 			r.mu.Lock()
