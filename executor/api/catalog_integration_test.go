@@ -1,0 +1,78 @@
+package api
+
+import (
+	"context"
+	"net/http/httptest"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/aliyun/aliyun-tablestore-go-sdk/tablestore"
+
+	"github.com/tablestore-delivery/terraform-provider-tablestore/executor/catalog"
+	"github.com/tablestore-delivery/terraform-provider-tablestore/executor/client"
+	"github.com/tablestore-delivery/terraform-provider-tablestore/executor/localcloud/kv"
+	localots "github.com/tablestore-delivery/terraform-provider-tablestore/executor/localcloud/tablestore"
+	"github.com/tablestore-delivery/terraform-provider-tablestore/executor/task"
+)
+
+// The API over the real local Tablestore (SDK over HTTP): the table-exists
+// rule and the automatic schema come from the instance itself.
+func TestAPIWithLocalTablestore(t *testing.T) {
+	ctx := context.Background()
+	otsStore, err := kv.Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer otsStore.Close()
+	ots, err := localots.New(localots.Config{Credentials: map[string]string{"k": "s"}, Store: otsStore, Logger: quietLogger()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	otsHTTP := httptest.NewServer(ots)
+	defer otsHTTP.Close()
+	sdk := tablestore.NewClient(otsHTTP.URL, localots.DefaultInstance, "k", "s")
+	meta := &tablestore.TableMeta{TableName: "metrics"}
+	meta.AddPrimaryKeyColumn("host", tablestore.PrimaryKeyType_STRING)
+	meta.AddPrimaryKeyColumn("ts", tablestore.PrimaryKeyType_INTEGER)
+	meta.AddDefinedColumn("cpu", tablestore.DefinedColumn_DOUBLE)
+	if _, err := sdk.CreateTable(&tablestore.CreateTableRequest{TableMeta: meta,
+		TableOption: &tablestore.TableOption{TimeToAlive: -1, MaxVersion: 1}, ReservedThroughput: &tablestore.ReservedThroughput{}}); err != nil {
+		t.Fatal(err)
+	}
+	pk := new(tablestore.PrimaryKey)
+	pk.AddPrimaryKeyColumn("host", "web-1")
+	pk.AddPrimaryKeyColumn("ts", int64(1))
+	row := &tablestore.PutRowChange{TableName: "metrics", PrimaryKey: pk}
+	row.AddColumn("cpu", 0.5)
+	row.AddColumn("region", "hz")
+	row.SetCondition(tablestore.RowExistenceExpectation_IGNORE)
+	if _, err := sdk.PutRow(&tablestore.PutRowRequest{PutRowChange: row}); err != nil {
+		t.Fatal(err)
+	}
+	cat, err := catalog.NewTablestore(catalog.Config{Endpoint: otsHTTP.URL, Instance: localots.DefaultInstance,
+		AccessKeyID: "k", AccessKeySecret: "s"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := newEnv(t, cat, nil)
+
+	_, err = e.client.CreateTask(ctx, task.Spec{Name: "nope", Table: "absent", Bucket: "lake", Prefix: "p"})
+	if !client.IsInvalid(err) || apiErr(t, err).Field != "table" {
+		t.Fatalf("task on a missing table = %v, want 400 on table", err)
+	}
+	start := time.Now()
+	if _, err := e.client.CreateTask(ctx, task.Spec{Name: "metrics-lake", Table: "metrics", Bucket: "lake",
+		Prefix: "metrics/dt=$yyyy$MM$dd"}); err != nil {
+		t.Fatal(err)
+	}
+	got := e.waitPhase("metrics", "metrics-lake", task.PhaseFull)
+	t.Logf("initialization against the local Tablestore took %v", time.Since(start))
+	var cols []string
+	for _, c := range got.Status.ResolvedColumns {
+		cols = append(cols, c.Name+":"+string(c.Type))
+	}
+	if want := []string{"host:UTF8", "ts:INT64", "cpu:DOUBLE", "region:UTF8"}; !slices.Equal(cols, want) {
+		t.Fatalf("resolved_columns = %v, want %v", cols, want)
+	}
+}
