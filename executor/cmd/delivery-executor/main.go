@@ -3,6 +3,9 @@
 //
 //	delivery-executor serve --embedded [--data-dir DIR]   executor API + local cloud in one process
 //	delivery-executor local [--data-dir DIR]              the local cloud alone
+//	delivery-executor tasks list|describe|delete          manage tasks of a running executor
+//	delivery-executor roles list                          list delivery roles
+//	delivery-executor status [--watch 2s]                 phase, lag, error and full-sync progress of every task
 //
 // This file holds the subcommand dispatch only; the wiring of each component
 // lives beside it.
@@ -19,9 +22,14 @@ const usage = `usage: delivery-executor <command> [flags]
 commands:
   serve --embedded   run the executor API and the local cloud (Tablestore + OSS) in one process
   local              run only the local cloud (Tablestore + OSS endpoints) for your own code and tests
+  tasks              list, describe or delete the delivery tasks of a running executor
+  roles              list the delivery roles of a running executor
+  status             every task's phase, lag, error and full-sync progress (--watch to follow)
   version            print the version
 
-Run 'delivery-executor <command> -h' for the flags of a command.
+Run 'delivery-executor <command> -h' for the flags of a command. The client
+commands (tasks, roles, status) take --endpoint and --token, or the environment
+variables TABLESTORE_DELIVERY_ENDPOINT and TABLESTORE_DELIVERY_TOKEN.
 `
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -41,6 +49,12 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return runServe(args[1:], stdout, stderr)
 	case "local":
 		return runLocal(args[1:], stdout, stderr)
+	case "tasks":
+		return runTasks(args[1:], stdout, stderr)
+	case "roles":
+		return runRoles(args[1:], stdout, stderr)
+	case "status":
+		return runStatus(args[1:], stdout, stderr)
 	case "version", "--version":
 		fmt.Fprintln(stdout, "delivery-executor", version)
 		return 0

@@ -18,6 +18,7 @@ import (
 	"github.com/tablestore-delivery/terraform-provider-tablestore/executor/localcloud/kv"
 	"github.com/tablestore-delivery/terraform-provider-tablestore/executor/pipeline"
 	"github.com/tablestore-delivery/terraform-provider-tablestore/executor/state"
+	"github.com/tablestore-delivery/terraform-provider-tablestore/executor/ui"
 )
 
 type serveConfig struct {
@@ -142,7 +143,15 @@ func serveEmbedded(cfg serveConfig, log *slog.Logger, stdout io.Writer) (err err
 		return fmt.Errorf("start api: %w", err)
 	}
 	defer func() { err = errors.Join(err, apiServer.Close()) }()
-	executorAPI := startServing(log, endpoint{name: "api", listener: apiListener, handler: apiServer})
+	statusPage, err := newStatusPage(registry, lc.tablestoreURL(), cfg.instance, cfg.accessKeyID, cfg.accessKeySecret,
+		map[string]string{cfg.region: lc.ossURL()}, log.With("component", "ui"))
+	if err != nil {
+		return err
+	}
+	defer func() { err = errors.Join(err, statusPage.Close()) }()
+	// /ui is the read-only status page (no token: it shows no secrets); every
+	// other path is the API.
+	executorAPI := startServing(log, endpoint{name: "api", listener: apiListener, handler: ui.Mount(statusPage, apiServer)})
 	defer executorAPI.shutdown()
 
 	logCredentials(log, cfg.localCloudConfig, cfg.token)
