@@ -1,0 +1,296 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/aliyun/aliyun-oss-go-sdk/oss"
+	"github.com/parquet-go/parquet-go"
+
+	"github.com/tablestore-delivery/terraform-provider-tablestore/executor/client"
+	"github.com/tablestore-delivery/terraform-provider-tablestore/executor/task"
+)
+
+// deliveredObject is one object in the bucket with its Parquet row count.
+type deliveredObject struct {
+	Key  string
+	Size int64
+	Rows int64
+	Path string // local copy
+}
+
+// downloadObjects lists the task's objects, copies them under dir with the
+// same keys (so a hive-partitioned query can read them) and reads each
+// Parquet footer for its row count.
+func (d *demo) downloadObjects(ctx context.Context, dir string) ([]deliveredObject, error) {
+	var objects []deliveredObject
+	token := ""
+	for {
+		opts := []oss.Option{oss.Prefix(tableName + "/"), oss.MaxKeys(1000)}
+		if token != "" {
+			opts = append(opts, oss.ContinuationToken(token))
+		}
+		res, err := d.bucket.ListObjectsV2(opts...)
+		if err != nil {
+			return nil, fmt.Errorf("list objects: %w", err)
+		}
+		for _, o := range res.Objects {
+			objects = append(objects, deliveredObject{Key: o.Key, Size: o.Size})
+		}
+		if !res.IsTruncated {
+			break
+		}
+		token = res.NextContinuationToken
+	}
+	if len(objects) == 0 {
+		return nil, errors.New("no objects delivered")
+	}
+	for i := range objects {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		o := &objects[i]
+		body, err := d.bucket.GetObject(o.Key)
+		if err != nil {
+			return nil, fmt.Errorf("get %s: %w", o.Key, err)
+		}
+		data, err := io.ReadAll(body)
+		_ = body.Close()
+		if err != nil {
+			return nil, fmt.Errorf("read %s: %w", o.Key, err)
+		}
+		f, err := parquet.OpenFile(bytes.NewReader(data), int64(len(data)))
+		if err != nil {
+			return nil, fmt.Errorf("%s is not a Parquet file: %w", o.Key, err)
+		}
+		o.Rows = f.NumRows()
+		o.Path = filepath.Join(dir, filepath.FromSlash(o.Key))
+		if err := os.MkdirAll(filepath.Dir(o.Path), 0o755); err != nil {
+			return nil, err
+		}
+		if err := os.WriteFile(o.Path, data, 0o644); err != nil {
+			return nil, err
+		}
+	}
+	return objects, nil
+}
+
+// printObjects lists the objects: all of them when few, else the first and
+// last ones, and the totals.
+func printObjects(w io.Writer, objects []deliveredObject) {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "SIZE\tROWS\t KEY\t")
+	var rows, size int64
+	for i, o := range objects {
+		rows += o.Rows
+		size += o.Size
+		if len(objects) > 16 && i == 8 {
+			fmt.Fprintf(tw, "\t\t … %d more\t\n", len(objects)-16)
+		}
+		if len(objects) > 16 && i >= 8 && i < len(objects)-8 {
+			continue
+		}
+		fmt.Fprintf(tw, "%s\t%s\t %s\t\n", formatBytes(o.Size), groupDigits(o.Rows), o.Key)
+	}
+	fmt.Fprintf(tw, "%s\t%s\t total in %d objects\t\n", formatBytes(size), groupDigits(rows), len(objects))
+	_ = tw.Flush()
+}
+
+// queryResult is what the query over the delivered data found.
+type queryResult struct {
+	engine     string
+	rows       int64
+	distinct   int64
+	partitions []string
+}
+
+// query counts the delivered rows and distinct order ids: with DuckDB over
+// the executor's DuckDB DDL when node and tools/duckdb are installed, else by
+// reading the Parquet files with parquet-go.
+func (d *demo) query(ctx context.Context, lakeDir string, objects []deliveredObject) (queryResult, error) {
+	runJS := filepath.Join(d.opts.repoRoot, "tools", "duckdb", "run.js")
+	_, nodeErr := exec.LookPath("node")
+	_, modErr := os.Stat(filepath.Join(d.opts.repoRoot, "tools", "duckdb", "node_modules", "@duckdb", "node-api"))
+	switch {
+	case d.opts.engine == "duckdb" && (nodeErr != nil || modErr != nil):
+		return queryResult{}, errors.New("--query-engine duckdb: needs node on PATH and tools/duckdb/node_modules (`make tools`)")
+	case d.opts.engine == "duckdb" || d.opts.engine == "auto" && nodeErr == nil && modErr == nil:
+		return d.queryDuckDB(ctx, runJS, lakeDir)
+	case d.opts.engine == "auto":
+		fmt.Fprintln(d.out, "(DuckDB not installed: `make tools` needs node and npm; counting with parquet-go instead)")
+	}
+	return queryParquet(objects)
+}
+
+func (d *demo) queryDuckDB(ctx context.Context, runJS, lakeDir string) (queryResult, error) {
+	location := filepath.ToSlash(filepath.Join(lakeDir, tableName)) + "/"
+	ddl, err := d.api.GetDDL(ctx, tableName, taskName, task.DialectDuckDB, client.DDLLocation(location))
+	if err != nil {
+		return queryResult{}, fmt.Errorf("duckdb DDL: %w", err)
+	}
+	fmt.Fprintf(d.out, "DuckDB, over a local copy of the bucket:\n%s\n", indent(strings.TrimSpace(ddl.Statement)))
+	totalsSQL := fmt.Sprintf("SELECT count(*) AS row_count, count(DISTINCT order_id) AS distinct_ids FROM %s", tableName)
+	partsSQL := fmt.Sprintf("SELECT year, month, day, count(*) AS row_count, round(sum(amount), 2) AS revenue FROM %s GROUP BY ALL ORDER BY ALL", tableName)
+	fmt.Fprintf(d.out, "%s;\n%s;\n", indent(totalsSQL), indent(partsSQL))
+	totals, err := runDuckDB(ctx, runJS, ddl.Statement, totalsSQL)
+	if err != nil {
+		return queryResult{}, err
+	}
+	if len(totals) != 1 {
+		return queryResult{}, fmt.Errorf("duckdb: %d result rows, want 1", len(totals))
+	}
+	res := queryResult{engine: "DuckDB"}
+	if err := jsonInt(totals[0]["row_count"], &res.rows); err != nil {
+		return res, err
+	}
+	if err := jsonInt(totals[0]["distinct_ids"], &res.distinct); err != nil {
+		return res, err
+	}
+	parts, err := runDuckDB(ctx, runJS, ddl.Statement, partsSQL)
+	if err != nil {
+		return res, err
+	}
+	for _, p := range parts {
+		res.partitions = append(res.partitions, fmt.Sprintf("year=%s month=%s day=%s: %s rows, revenue %s",
+			jsonText(p["year"]), jsonText(p["month"]), jsonText(p["day"]), jsonText(p["row_count"]), jsonText(p["revenue"])))
+	}
+	return res, nil
+}
+
+// runDuckDB runs statements through tools/duckdb/run.js and returns the rows
+// of the last one.
+func runDuckDB(ctx context.Context, runJS string, statements ...string) ([]map[string]json.RawMessage, error) {
+	in, err := json.Marshal(map[string][]string{"statements": statements})
+	if err != nil {
+		return nil, err
+	}
+	cmd := exec.CommandContext(ctx, "node", runJS)
+	cmd.Stdin = bytes.NewReader(in)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		return nil, fmt.Errorf("duckdb: %w: %s", err, stderr.String())
+	}
+	var out struct {
+		Rows []map[string]json.RawMessage `json:"rows"`
+	}
+	if err := json.Unmarshal(stdout.Bytes(), &out); err != nil {
+		return nil, fmt.Errorf("duckdb output: %w", err)
+	}
+	return out.Rows, nil
+}
+
+// jsonInt reads a count that DuckDB prints as a number or, for BIGINT, a string.
+func jsonInt(raw json.RawMessage, dst *int64) error {
+	var s string
+	if err := json.Unmarshal(raw, &s); err == nil {
+		_, err := fmt.Sscan(s, dst)
+		return err
+	}
+	return json.Unmarshal(raw, dst)
+}
+
+func jsonText(raw json.RawMessage) string {
+	var s string
+	if err := json.Unmarshal(raw, &s); err == nil {
+		return s
+	}
+	return string(raw)
+}
+
+// queryParquet counts rows and distinct order ids by reading every file, and
+// rows per partition from the keys' key=value folders.
+func queryParquet(objects []deliveredObject) (queryResult, error) {
+	res := queryResult{engine: "parquet-go"}
+	ids := map[string]struct{}{}
+	perPartition := map[string]int64{}
+	for _, o := range objects {
+		data, err := os.ReadFile(o.Path)
+		if err != nil {
+			return res, err
+		}
+		f, err := parquet.OpenFile(bytes.NewReader(data), int64(len(data)))
+		if err != nil {
+			return res, fmt.Errorf("%s: %w", o.Key, err)
+		}
+		leaf, ok := f.Schema().Lookup("order_id")
+		if !ok {
+			return res, fmt.Errorf("%s has no order_id column", o.Key)
+		}
+		for _, rg := range f.RowGroups() {
+			pages := rg.ColumnChunks()[leaf.ColumnIndex].Pages()
+			for {
+				page, err := pages.ReadPage()
+				if errors.Is(err, io.EOF) {
+					break
+				}
+				if err != nil {
+					_ = pages.Close()
+					return res, fmt.Errorf("%s: read page: %w", o.Key, err)
+				}
+				values := make([]parquet.Value, page.NumValues())
+				n, err := page.Values().ReadValues(values)
+				if err != nil && !errors.Is(err, io.EOF) {
+					_ = pages.Close()
+					return res, fmt.Errorf("%s: read values: %w", o.Key, err)
+				}
+				for _, v := range values[:n] {
+					if !v.IsNull() {
+						ids[v.String()] = struct{}{}
+					}
+				}
+			}
+			_ = pages.Close()
+		}
+		res.rows += f.NumRows()
+		perPartition[partitionOf(o.Key)] += f.NumRows()
+	}
+	res.distinct = int64(len(ids))
+	keys := make([]string, 0, len(perPartition))
+	for k := range perPartition {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	for _, k := range keys {
+		res.partitions = append(res.partitions, fmt.Sprintf("%s: %s rows", k, groupDigits(perPartition[k])))
+	}
+	return res, nil
+}
+
+// partitionOf returns the key=value folders of an object key.
+func partitionOf(key string) string {
+	var parts []string
+	for _, folder := range strings.Split(key, "/") {
+		if strings.Contains(folder, "=") {
+			parts = append(parts, folder)
+		}
+	}
+	return strings.Join(parts, " ")
+}
+
+func indent(s string) string {
+	return "  " + strings.ReplaceAll(s, "\n", "\n  ")
+}
+
+func formatBytes(n int64) string {
+	const unit = 1024
+	if n < unit {
+		return fmt.Sprintf("%d B", n)
+	}
+	div, exp := int64(unit), 0
+	for m := n / unit; m >= unit; m /= unit {
+		div *= unit
+		exp++
+	}
+	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
+}
