@@ -467,6 +467,11 @@ func (s *Store) applyMutation(tx *bolt.Tx, tc *tableCtx, m *Mutation, nowMs, now
 				next.cols[i].versions = next.cols[i].versions[:n]
 			}
 		}
+		// A row whose attribute columns are all gone after an update no
+		// longer exists (only a PutRow can create a primary-key-only row).
+		if m.Type == ChangeUpdate && len(next.cols) == 0 && (current == nil || len(current.cols) > 0) {
+			next = nil
+		}
 	}
 
 	// Copy-on-write for active snapshots, then the change log, then the row.

@@ -398,3 +398,41 @@ func TestSnapshotConsistentUnderConcurrentWrites(t *testing.T) {
 		t.Fatalf("only %d writes interleaved with the scan", writes.Load())
 	}
 }
+
+func TestUpdateThatRemovesEverythingRemovesTheRow(t *testing.T) {
+	s, done := openStore(t, t.TempDir(), Config{})
+	defer done()
+	intStrTable(t, s, "t")
+	update := func(a int64, cells ...pb.Cell) {
+		t.Helper()
+		res, err := s.Write("inst", []Mutation{{Table: "t", Type: ChangeUpdate, PrimaryKey: pk2(a, ""), Cells: cells}})
+		if err != nil || res[0].Err != nil {
+			t.Fatal(err, res)
+		}
+	}
+	exists := func(a int64) bool {
+		t.Helper()
+		r, err := s.GetRow("inst", "t", pk2(a, ""), ReadOptions{MaxVersions: 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r != nil
+	}
+	// Deleting a column of a missing row does not create it.
+	update(1, pb.Cell{Name: "x", Op: pb.OpDeleteAllVersions})
+	if exists(1) {
+		t.Fatal("a delete-only update created a row")
+	}
+	// Deleting the last column of a row removes the row.
+	put(t, s, "t", 2, "", pb.Cell{Name: "x", Value: pb.Int(1)})
+	update(2, pb.Cell{Name: "x", Op: pb.OpDeleteAllVersions})
+	if exists(2) {
+		t.Fatal("a row without columns is still there")
+	}
+	// A primary-key-only row put explicitly stays.
+	put(t, s, "t", 3, "")
+	update(3, pb.Cell{Name: "x", Op: pb.OpDeleteAllVersions})
+	if !exists(3) {
+		t.Fatal("a primary-key-only row vanished")
+	}
+}
