@@ -97,6 +97,22 @@ func TestAccDeliveryRole_lifecycle(t *testing.T) {
 				}},
 			},
 			{
+				// The description changed through the REST API shows as drift.
+				PreConfig: func() {
+					if _, err := e.Client.PutRole(context.Background(), task.DefaultRoleName, task.RoleInput{
+						OSSAccessKeyID: testKeyID, OSSAccessKeySecret: testKeySecret, Description: "changed by hand",
+					}); err != nil {
+						t.Fatalf("out-of-band PUT: %v", err)
+					}
+				},
+				Config: roleConfig(e, `
+  oss_access_key_secret_wo         = "`+testKeySecret+`"
+  oss_access_key_secret_wo_version = 2
+  description                      = "writes the lake"`),
+				PlanOnly:           true,
+				ExpectNonEmptyPlan: true,
+			},
+			{
 				// Deleted outside Terraform: planned for creation again.
 				PreConfig: func() {
 					if err := e.Client.DeleteRole(context.Background(), task.DefaultRoleName); err != nil {

@@ -45,8 +45,8 @@ resource "tablestore_delivery_task" "orders" {
   prefix      = %q
   sync_mode   = "differential"
   role_arn    = tablestore_delivery_role.this.arn
-  schema_mode = "manual"
 
+  # schema_mode is left out: column blocks make it manual.
   column {
     source = "id"
     name   = "id"
@@ -79,6 +79,7 @@ func TestAccDeliveryTask_lifecycle(t *testing.T) {
 				ConfigStateChecks: []statecheck.StateCheck{
 					statecheck.ExpectKnownValue(taskAddr, tfjsonpath.New("id"), knownvalue.StringExact("orders/orders-lake")),
 					statecheck.ExpectKnownValue(taskAddr, tfjsonpath.New("region"), knownvalue.StringExact("cn-hangzhou")),
+					statecheck.ExpectKnownValue(taskAddr, tfjsonpath.New("schema_mode"), knownvalue.StringExact("manual")),
 					statecheck.ExpectKnownValue(taskAddr, tfjsonpath.New("compression"), knownvalue.StringExact(string(task.DefaultCompression))),
 					statecheck.ExpectKnownValue(taskAddr, tfjsonpath.New("flush_interval_seconds"), knownvalue.Int64Exact(task.DefaultFlushIntervalSeconds)),
 					statecheck.ExpectKnownValue(taskAddr, tfjsonpath.New("column").AtSliceIndex(1).AtMapKey("name"), knownvalue.StringExact("price")),
