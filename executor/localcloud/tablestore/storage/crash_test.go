@@ -28,7 +28,9 @@ func TestCrashChild(t *testing.T) {
 	}
 	s, done := openStore(t, dir, Config{Shards: 3})
 	defer done()
-	intStrTable(t, s, "t")
+	if _, err := s.DescribeTable("inst", "t"); err != nil {
+		intStrTable(t, s, "t")
+	}
 	for i := int64(1); ; i++ {
 		var muts []Mutation
 		for r := range int64(10) {
@@ -55,7 +57,22 @@ func TestCrashChild(t *testing.T) {
 // whole (all ten columns from the same batch) and the change log in step
 // with the rows.
 func TestKilledWriterLeavesConsistentData(t *testing.T) {
+	rounds := 1
+	if os.Getenv("DELIVERY_LONG") != "" {
+		rounds = 15 // the long variant: repeated crashes over the same data
+	}
 	dir := t.TempDir()
+	for round := range rounds {
+		t.Logf("crash round %d", round+1)
+		crashRound(t, dir)
+		if t.Failed() {
+			return
+		}
+	}
+}
+
+func crashRound(t *testing.T, dir string) {
+	t.Helper()
 	cmd := exec.Command(os.Args[0], "-test.run=^TestCrashChild$")
 	cmd.Env = append(os.Environ(), crashChildEnv+"="+dir)
 	out, err := cmd.StdoutPipe()
