@@ -2,6 +2,7 @@ package oss
 
 import (
 	"bytes"
+	"io"
 	"net/http"
 	"testing"
 )
@@ -34,5 +35,24 @@ func TestFaultInjection(t *testing.T) {
 	putBytes(t, b, "flaky", []byte("x"))
 	if ok, _ := b.IsObjectExist("flaky"); !ok {
 		t.Error("object missing after the fault was removed")
+	}
+}
+
+func TestHealthz(t *testing.T) {
+	ts := startServer(t, t.TempDir())
+	resp, err := http.Get(ts.endpoint + "/healthz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || string(body) != "ok\n" || resp.Header.Get("x-oss-request-id") == "" {
+		t.Fatalf("healthz: %d %q", resp.StatusCode, body)
+	}
+	// A bucket named healthz still works for signed requests.
+	b := mustBucket(t, newClient(t, ts.endpoint), "healthz")
+	putBytes(t, b, "k", []byte("v"))
+	if res, err := b.ListObjects(); err != nil || len(res.Objects) != 1 {
+		t.Fatalf("signed listing of bucket healthz: %+v, %v", res, err)
 	}
 }

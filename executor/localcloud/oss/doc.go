@@ -35,6 +35,9 @@
 // object, combined from the part CRCs). Errors use the OSS error XML; HEAD
 // errors carry it base64-encoded in x-oss-err.
 //
+// An unsigned GET /healthz answers 200 "ok" (signed requests to a bucket
+// named healthz are served normally).
+//
 // Regions: buckets are created in Config.Region unless the request names
 // another, by <LocationConstraint>oss-REGION</LocationConstraint> in the
 // CreateBucketConfiguration body (client.CreateBucketXml) or by the header

@@ -190,6 +190,14 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			writeError(w, r, requestID, errInternal(fmt.Errorf("unexpected server fault")))
 		}
 	}()
+	if isHealthCheck(r) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		w.WriteHeader(http.StatusOK)
+		if r.Method == http.MethodGet {
+			_, _ = w.Write([]byte("ok\n"))
+		}
+		return
+	}
 	if apiErr := s.serve(w, r, requestID); apiErr != nil {
 		level := slog.LevelDebug
 		if apiErr.Status >= 500 {
@@ -198,6 +206,14 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.logger.Log(r.Context(), level, "oss: request failed", "request_id", requestID, "method", r.Method, "path", r.URL.Path, "status", apiErr.Status, "code", apiErr.Code, "message", apiErr.Message)
 		writeError(w, r, requestID, apiErr)
 	}
+}
+
+// isHealthCheck recognises an unsigned GET or HEAD of /healthz. It would
+// otherwise be an anonymous listing of a bucket named "healthz", which is
+// always refused, so answering it shadows nothing a client could do.
+func isHealthCheck(r *http.Request) bool {
+	return (r.Method == http.MethodGet || r.Method == http.MethodHead) && r.URL.Path == "/healthz" &&
+		r.URL.RawQuery == "" && r.Header.Get("Authorization") == ""
 }
 
 func (s *Server) serve(w http.ResponseWriter, r *http.Request, requestID string) *apiError {
