@@ -94,12 +94,13 @@ func (s *Service) readBase(target readTarget, token string) (*protocol.ReadRecor
 		return nil, errUnavailable(fmt.Errorf("scan snapshot of %s shard %d: %w", target.table, target.shard, err))
 	}
 	resp := &protocol.ReadRecordsResponse{Records: make([]*protocol.Record, 0, len(rows))}
+	var arena recordArena
 	size := 0
 	stoppedBySize := false
 	for i := range rows {
 		r := &rows[i]
 		row := plainbuffer.Row{PrimaryKey: r.PrimaryKey, Cells: r.Cells, Extension: baseSequence(target.baseTs, tok.delivered)}
-		buf := plainbuffer.EncodeRow(&row)
+		buf := arena.encode(&row)
 		resp.Records = append(resp.Records, &protocol.Record{ActionType: protocol.ActionType_PUT_ROW.Enum(), Record: buf})
 		tok.delivered++
 		size += len(buf)
@@ -140,6 +141,7 @@ func (s *Service) readStream(target readTarget, token string) (*protocol.ReadRec
 		return nil, errUnavailable(fmt.Errorf("read change log of %s shard %d: %w", target.table, target.shard, err))
 	}
 	resp := &protocol.ReadRecordsResponse{Records: make([]*protocol.Record, 0, len(changes))}
+	var arena recordArena
 	size := 0
 	finished := false
 	for i := range changes {
@@ -165,7 +167,7 @@ func (s *Service) readStream(target readTarget, token string) (*protocol.ReadRec
 		}
 		tok.lastTs, tok.lastRowIndex = ts, idx
 		tok.delivered++
-		buf, action := encodeChange(c, &plainbuffer.SequenceInfo{Timestamp: ts, RowIndex: int32(idx)})
+		buf, action := encodeChange(&arena, c, &plainbuffer.SequenceInfo{Timestamp: ts, RowIndex: int32(idx)})
 		resp.Records = append(resp.Records, &protocol.Record{ActionType: action.Enum(), Record: buf})
 		size += len(buf)
 		if size >= target.maxBytes && i < len(changes)-1 {
@@ -193,7 +195,7 @@ func (s *Service) readStream(target readTarget, token string) (*protocol.ReadRec
 }
 
 // encodeChange renders a change-log entry as a one-row PlainBuffer record.
-func encodeChange(c *Change, seq *plainbuffer.SequenceInfo) ([]byte, protocol.ActionType) {
+func encodeChange(arena *recordArena, c *Change, seq *plainbuffer.SequenceInfo) ([]byte, protocol.ActionType) {
 	row := plainbuffer.Row{PrimaryKey: c.PrimaryKey, Extension: seq}
 	var action protocol.ActionType
 	switch c.Kind {
@@ -207,7 +209,7 @@ func encodeChange(c *Change, seq *plainbuffer.SequenceInfo) ([]byte, protocol.Ac
 		row.Cells = recordCells(c.Cells, c.TimeMicros)
 		action = protocol.ActionType_PUT_ROW
 	}
-	return plainbuffer.EncodeRow(&row), action
+	return arena.encode(&row), action
 }
 
 // recordCells returns the cells as tunnel records carry them: put cells with
@@ -256,4 +258,24 @@ func (s *Service) noteFinal(target readTarget, delivered, ts int64) {
 			ch.FinalDelivered, ch.FinalTs = delivered, ts
 		}
 	}
+}
+
+// recordArena encodes the records of one answer into shared chunks instead
+// of one allocation per record; the protobuf marshalling copies them out.
+type recordArena struct {
+	buf []byte
+}
+
+const arenaChunk = 256 << 10
+
+// encode returns the one-row PlainBuffer (header and row) of r. Returned
+// slices never overlap: later rows are appended after them (or, when append
+// moves to a larger array, the earlier slices keep the old one).
+func (a *recordArena) encode(r *plainbuffer.Row) []byte {
+	if cap(a.buf)-len(a.buf) < 4<<10 {
+		a.buf = make([]byte, 0, arenaChunk)
+	}
+	start := len(a.buf)
+	a.buf = plainbuffer.AppendRow(plainbuffer.AppendHeader(a.buf), r)
+	return a.buf[start:len(a.buf):len(a.buf)]
 }
