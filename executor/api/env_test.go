@@ -145,7 +145,7 @@ func (r *recordingRunner) startedIDs() []string {
 
 // env is one executor API over a data dir, served over real HTTP.
 type env struct {
-	t       *testing.T
+	t       testing.TB
 	dir     string
 	store   *kv.Store
 	reg     *state.Bolt
@@ -160,12 +160,12 @@ type env struct {
 
 func quietLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
 
-func newEnv(t *testing.T, cat catalog.Catalog, runner *recordingRunner) *env {
+func newEnv(t testing.TB, cat catalog.Catalog, runner *recordingRunner) *env {
 	t.Helper()
 	return openEnv(t, t.TempDir(), cat, runner)
 }
 
-func openEnv(t *testing.T, dir string, cat catalog.Catalog, runner *recordingRunner) *env {
+func openEnv(t testing.TB, dir string, cat catalog.Catalog, runner *recordingRunner) *env {
 	t.Helper()
 	store, err := kv.Open(dir)
 	if err != nil {

@@ -152,11 +152,11 @@ func ValidateDirtyPrefix(dirtyPrefix, prefix string) error {
 	if err := validateTemplate("dirty_prefix", dirtyPrefix); err != nil {
 		return err
 	}
-	data, err := ParsePrefix(prefix)
-	if err != nil {
-		return nil // the prefix's own rule reports it
+	data, dataErr := ParsePrefix(prefix)
+	dirty, dirtyErr := ParsePrefix(dirtyPrefix)
+	if dataErr != nil || dirtyErr != nil {
+		return nil //nolint:nilerr // an invalid prefix is reported by its own rule
 	}
-	dirty, _ := ParsePrefix(dirtyPrefix)
 	a, b := data.StaticPrefix()+"/", dirty.StaticPrefix()+"/"
 	if a == "/" || b == "/" || strings.HasPrefix(a, b) || strings.HasPrefix(b, a) {
 		return fieldErr("dirty_prefix", RulePrefixOverlap,
