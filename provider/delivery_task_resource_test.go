@@ -558,3 +558,16 @@ resource "tablestore_delivery_task" "bad" {
 		})
 	}
 }
+
+// Rules that need the executor (the table exists) fail at apply, with the
+// executor's message attached to the attribute it names.
+func TestAccDeliveryTask_missingTable(t *testing.T) {
+	e := startExecutor(t)
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProtoV6ProviderFactories,
+		Steps: []resource.TestStep{{
+			Config:      taskConfig(e, "no_such_table", "orders", ""),
+			ExpectError: regexp.MustCompile(`(?s)table_name\s+=\s+"no_such_table".*table: "no_such_table" does not exist\s+in\s+the\s+source\s+instance`),
+		}},
+	})
+}
