@@ -33,6 +33,12 @@ func TestMain(m *testing.M) {
 func startProcess(t *testing.T, args ...string) (*exec.Cmd, map[string]string) {
 	t.Helper()
 	cmd := exec.Command(binary, args...)
+	return cmd, startCmd(t, cmd)
+}
+
+// startCmd starts cmd and returns the fields of its ready line.
+func startCmd(t *testing.T, cmd *exec.Cmd) map[string]string {
+	t.Helper()
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -64,11 +70,11 @@ func startProcess(t *testing.T, args ...string) (*exec.Cmd, map[string]string) {
 			k, v, _ := strings.Cut(f, "=")
 			fields[k] = v
 		}
-		return cmd, fields
+		return fields
 	case <-time.After(30 * time.Second):
 		t.Fatalf("no ready line within 30 s; stderr:\n%s", stderr.String())
 	}
-	return nil, nil
+	return nil
 }
 
 func freeAddrs() []string {
@@ -136,7 +142,7 @@ func TestRefusesDevelopmentCredentialsOffLoopback(t *testing.T) {
 	}{
 		{[]string{"serve", "--embedded", "--listen", "0.0.0.0:0"}, "--listen: refusing to listen on non-loopback address"},
 		{[]string{"local", "--oss-listen", "0.0.0.0:0"}, "--oss-listen: refusing to listen on non-loopback address"},
-		{[]string{"serve"}, "--embedded: required"},
+		{[]string{"serve"}, "--embedded or --config: one is required"},
 		{[]string{"local", "--tablestore-shards", "0"}, "--tablestore-shards: must be between 1 and 64"},
 	}
 	for _, c := range cases {
@@ -179,5 +185,54 @@ func TestRestartKeepsData(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("role after restart: status %d, want 200", resp.StatusCode)
+	}
+}
+
+func TestServeWithConfigAgainstSeparateLocalCloud(t *testing.T) {
+	_, cloud := startProcess(t, "local", "--data-dir", t.TempDir(), "--tablestore-listen", "127.0.0.1:0", "--oss-listen", "127.0.0.1:0")
+	cfgPath := filepath.Join(t.TempDir(), "executor.json")
+	cfg := `{"listen":"127.0.0.1:0","tablestore":{"endpoint":"` + cloud["tablestore"] + `","instance":"local","region":"cn-hangzhou"},` +
+		`"oss":{"endpoints":{"cn-hangzhou":"` + cloud["oss"] + `"}}}`
+	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(binary, "serve", "--config", cfgPath, "--data-dir", t.TempDir())
+	cmd.Env = append(os.Environ(), "ALIBABA_CLOUD_ACCESS_KEY_ID=local-dev-key", "ALIBABA_CLOUD_ACCESS_KEY_SECRET=local-dev-secret")
+	ready := startCmd(t, cmd)
+	if ready["api"] == "" || ready["tablestore"] != "" {
+		t.Fatalf("serve --config must serve the API only: %v", ready)
+	}
+	req, _ := http.NewRequest(http.MethodPut, ready["api"]+"/v1/roles/cfg-role",
+		strings.NewReader(`{"oss_access_key_id":"local-dev-key","oss_access_key_secret":"local-dev-secret"}`))
+	req.Header.Set("Authorization", "Bearer local-dev-token")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("PUT role through serve --config: status %d", resp.StatusCode)
+	}
+}
+
+func TestServeConfigErrorsNameTheField(t *testing.T) {
+	cases := map[string]string{
+		`{"tablestore":{"endpoint":"http://127.0.0.1:1","region":"cn-hangzhou"},"oss":{"endpoints":{"cn-hangzhou":"http://127.0.0.1:2"}}}`: "tablestore.instance: required",
+		`{"tablestore":{"endpoint":"ftp://x","instance":"i","region":"cn-hangzhou"},"oss":{"endpoints":{"cn-hangzhou":"http://127.0.0.1:2"}}}`: "tablestore.endpoint:",
+		`{"tablestore":{"endpoint":"http://127.0.0.1:1","instance":"i","region":"cn-hangzhou"},"oss":{"endpoints":{"cn-beijing":"http://127.0.0.1:2"}}}`: `no endpoint for the instance's region "cn-hangzhou"`,
+		`{"tablestore":{"endpoint":"http://127.0.0.1:1","instance":"i","region":"cn-hangzhou"},"oss":{"endpoints":{"cn-hangzhou":"http://127.0.0.1:2"}},"typo":1}`: `unknown field "typo"`,
+	}
+	for body, want := range cases {
+		path := filepath.Join(t.TempDir(), "c.json")
+		if err := os.WriteFile(path, []byte(body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		cmd := exec.Command(binary, "serve", "--config", path)
+		cmd.Env = append(os.Environ(), "ALIBABA_CLOUD_ACCESS_KEY_ID=k", "ALIBABA_CLOUD_ACCESS_KEY_SECRET=s")
+		out, err := cmd.CombinedOutput()
+		exitErr, ok := err.(*exec.ExitError)
+		if !ok || exitErr.ExitCode() != 2 || !strings.Contains(string(out), want) {
+			t.Fatalf("config %s: want exit 2 with %q, got %v:\n%s", body, want, err, out)
+		}
 	}
 }

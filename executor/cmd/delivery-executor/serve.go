@@ -10,24 +10,19 @@ import (
 	"log/slog"
 	"path/filepath"
 
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/collectors"
-
-	"github.com/tablestore-delivery/terraform-provider-tablestore/executor/api"
-	"github.com/tablestore-delivery/terraform-provider-tablestore/executor/catalog"
 	"github.com/tablestore-delivery/terraform-provider-tablestore/executor/localcloud/kv"
-	"github.com/tablestore-delivery/terraform-provider-tablestore/executor/pipeline"
 	"github.com/tablestore-delivery/terraform-provider-tablestore/executor/state"
 	"github.com/tablestore-delivery/terraform-provider-tablestore/executor/ui"
 )
 
 type serveConfig struct {
 	localCloudConfig
-	embedded  bool
-	listen    string
-	token     string
-	secretKey string
-	logLevel  string
+	embedded   bool
+	configFile string
+	listen     string
+	token      string
+	secretKey  string
+	logLevel   string
 }
 
 func runServe(args []string, stdout, stderr io.Writer) int {
@@ -35,7 +30,7 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 	var cfg serveConfig
 	cfg.register(fs)
 	fs.BoolVar(&cfg.embedded, "embedded", false, "also run the local cloud (Tablestore + OSS) in this process and deliver from/to it")
-	configFile := fs.String("config", "", "configuration file for real Tablestore/OSS endpoints (not available yet)")
+	fs.StringVar(&cfg.configFile, "config", "", "JSON configuration file naming the Tablestore instance and OSS endpoints to use instead of the embedded local cloud")
 	fs.StringVar(&cfg.listen, "listen", "127.0.0.1:8470", "address of the executor API (port 0 picks a free port)")
 	fs.StringVar(&cfg.token, "token", envOr(envAPIToken, devAPIToken), "bearer token of the executor API (env "+envAPIToken+")")
 	fs.StringVar(&cfg.secretKey, "secret-key", envOr(envSecretKey, ""), "passphrase that encrypts role secrets at rest (env "+envSecretKey+"); default: a random key kept in the data dir")
@@ -43,46 +38,76 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 	if ok, code := parseFlags(fs, args, stderr); !ok {
 		return code
 	}
+	explicit := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { explicit[f.Name] = true })
 	log, err := newLogger(stderr, cfg.logLevel)
+	var file *fileConfig
 	if err == nil {
-		err = cfg.validate(*configFile)
+		file, err = cfg.resolve(explicit)
 	}
 	if err != nil {
 		fmt.Fprintln(stderr, "delivery-executor serve:", err)
 		return 2
 	}
-	if err := serveEmbedded(cfg, log, stdout); err != nil {
+	if file != nil {
+		err = serveWithConfig(cfg, file, log, stdout)
+	} else {
+		err = serveEmbedded(cfg, log, stdout)
+	}
+	if err != nil {
 		fmt.Fprintln(stderr, "delivery-executor serve:", err)
 		return 1
 	}
 	return 0
 }
 
-func (c *serveConfig) validate(configFile string) error {
-	if configFile != "" {
-		return errors.New("--config: running against real Alibaba Cloud endpoints is not implemented yet; use --embedded")
-	}
-	if !c.embedded {
-		return errors.New("--embedded: required (the executor currently runs only against its embedded local cloud)")
-	}
+// resolve checks the flags and, in --config mode, loads the file; explicit
+// --listen and --data-dir flags win over the file.
+func (c *serveConfig) resolve(explicit map[string]bool) (*fileConfig, error) {
 	if c.token == "" {
-		return errors.New("--token: must not be empty")
+		return nil, errors.New("--token: must not be empty")
 	}
-	if err := checkListenAddr("--listen", c.listen, subtle.ConstantTimeCompare([]byte(c.token), []byte(devAPIToken)) == 1,
-		"the development API token; set "+envAPIToken); err != nil {
-		return err
+	devToken := subtle.ConstantTimeCompare([]byte(c.token), []byte(devAPIToken)) == 1
+	switch {
+	case c.embedded && c.configFile != "":
+		return nil, errors.New("--config: cannot be combined with --embedded")
+	case c.embedded:
+		if err := checkListenAddr("--listen", c.listen, devToken, "the development API token; set "+envAPIToken); err != nil {
+			return nil, err
+		}
+		return nil, c.localCloudConfig.validate()
+	case c.configFile != "":
+		file, err := loadFileConfig(c.configFile)
+		if err != nil {
+			return nil, err
+		}
+		if !explicit["listen"] {
+			c.listen = file.Listen
+		}
+		if !explicit["data-dir"] {
+			c.dataDir = file.DataDir
+		}
+		if err := checkListenAddr("--listen", c.listen, devToken, "the development API token; set "+envAPIToken); err != nil {
+			return nil, err
+		}
+		return file, nil
+	default:
+		return nil, errors.New("--embedded or --config: one is required (the embedded local cloud, or a file naming real endpoints)")
 	}
-	return c.localCloudConfig.validate()
 }
 
 // serveEmbedded runs the local cloud and the executor (API, registry,
-// pipelines) in one process over one kv store.
+// pipelines, status page) in one process over one kv store.
 func serveEmbedded(cfg serveConfig, log *slog.Logger, stdout io.Writer) (err error) {
 	store, err := kv.Open(cfg.dataDir)
 	if err != nil {
 		return err
 	}
 	defer func() { err = errors.Join(err, store.Close()) }()
+	secretKey, err := loadSecretKey(cfg)
+	if err != nil {
+		return err
+	}
 
 	lc, err := startLocalCloud(cfg.localCloudConfig, store, log)
 	if err != nil {
@@ -93,70 +118,87 @@ func serveEmbedded(cfg serveConfig, log *slog.Logger, stdout io.Writer) (err err
 	if err != nil {
 		return err
 	}
-	// The executor reaches the local cloud over HTTP like any client: serve it first.
+	// The executor reaches the local cloud over HTTP like any client: serve it
+	// first, and stop it last (deferred calls run last-in first-out), after
+	// the pipelines have drained.
 	cloud := startServing(log, lc.endpoints()...)
-	defer cloud.shutdown() // runs after the pipelines have drained (defers run last-in first-out)
+	defer cloud.shutdown()
 
-	secretKey, err := loadSecretKey(cfg)
+	ex, err := startExecutor(executorDeps{
+		store:              store,
+		secretKey:          secretKey,
+		token:              cfg.token,
+		tablestoreEndpoint: lc.tablestoreURL(),
+		instance:           cfg.instance,
+		region:             cfg.region,
+		accessKeyID:        cfg.accessKeyID,
+		accessKeySecret:    cfg.accessKeySecret,
+		ossEndpoints:       map[string]string{cfg.region: lc.ossURL()},
+		rowCounter:         storageRowCounter{store: lc.tablestore.Storage(), instance: cfg.instance},
+		log:                log,
+	})
 	if err != nil {
+		_ = apiListener.Close()
 		return err
 	}
-	registry, err := state.NewBolt(store, secretKey)
-	if err != nil {
-		return fmt.Errorf("open registry: %w", err)
-	}
-	metrics := prometheus.NewRegistry()
-	metrics.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	tables, err := catalog.NewTablestore(catalog.Config{
-		Endpoint:        lc.tablestoreURL(),
-		Instance:        cfg.instance,
-		AccessKeyID:     cfg.accessKeyID,
-		AccessKeySecret: cfg.accessKeySecret,
-	})
-	if err != nil {
-		return fmt.Errorf("connect catalog: %w", err)
-	}
-	pipelines, err := pipeline.New(pipeline.Config{
-		Registry:           registry,
-		TablestoreEndpoint: lc.tablestoreURL(),
-		Instance:           cfg.instance,
-		AccessKeyID:        cfg.accessKeyID,
-		AccessKeySecret:    cfg.accessKeySecret,
-		OSSEndpoints:       map[string]string{cfg.region: lc.ossURL()},
-		Logger:             log.With("component", "pipeline"),
-		Metrics:            metrics,
-	})
-	if err != nil {
-		return fmt.Errorf("start pipelines: %w", err)
-	}
-	defer func() { err = errors.Join(err, pipelines.Close()) }()
-	apiServer, err := api.New(api.Config{
-		Token:    cfg.token,
-		Registry: registry,
-		Catalog:  tables,
-		Runner:   pipelines,
-		Region:   cfg.region,
-		Logger:   log.With("component", "api"),
-		Metrics:  metrics,
-	})
-	if err != nil {
-		return fmt.Errorf("start api: %w", err)
-	}
-	defer func() { err = errors.Join(err, apiServer.Close()) }()
-	statusPage, err := newStatusPage(registry, lc.tablestoreURL(), cfg.instance, cfg.accessKeyID, cfg.accessKeySecret,
-		map[string]string{cfg.region: lc.ossURL()}, log.With("component", "ui"))
-	if err != nil {
-		return err
-	}
-	defer func() { err = errors.Join(err, statusPage.Close()) }()
-	// /ui is the read-only status page (no token: it shows no secrets); every
-	// other path is the API.
-	executorAPI := startServing(log, endpoint{name: "api", listener: apiListener, handler: ui.Mount(statusPage, apiServer)})
+	defer func() { err = errors.Join(err, ex.Close()) }()
+	executorAPI := startServing(log, endpoint{name: "api", listener: apiListener, handler: ex.handler})
 	defer executorAPI.shutdown()
 
 	logCredentials(log, cfg.localCloudConfig, cfg.token)
 	return waitForStop(context.Background(), log, stdout, []*serving{executorAPI, cloud},
 		"instance="+cfg.instance, "region="+cfg.region)
+}
+
+// serveWithConfig runs the executor against the endpoints of a configuration
+// file; its own state stays in the kv store under the data dir.
+func serveWithConfig(cfg serveConfig, file *fileConfig, log *slog.Logger, stdout io.Writer) (err error) {
+	store, err := kv.Open(cfg.dataDir)
+	if err != nil {
+		return err
+	}
+	defer func() { err = errors.Join(err, store.Close()) }()
+	secretKey, err := loadSecretKey(cfg)
+	if err != nil {
+		return err
+	}
+	apiListener, err := listen("api", cfg.listen)
+	if err != nil {
+		return err
+	}
+	ts := file.Tablestore
+	counter, err := ui.NewTablestoreCounter(ts.Endpoint, ts.Instance, ts.AccessKeyID, ts.AccessKeySecret)
+	if err != nil {
+		_ = apiListener.Close()
+		return fmt.Errorf("row counter: %w", err)
+	}
+	ex, err := startExecutor(executorDeps{
+		store:              store,
+		secretKey:          secretKey,
+		token:              cfg.token,
+		accountID:          file.AccountID,
+		tablestoreEndpoint: ts.Endpoint,
+		instance:           ts.Instance,
+		region:             ts.Region,
+		accessKeyID:        ts.AccessKeyID,
+		accessKeySecret:    ts.AccessKeySecret,
+		ossEndpoints:       file.OSS.Endpoints,
+		rowCounter:         counter,
+		log:                log,
+	})
+	if err != nil {
+		_ = apiListener.Close()
+		return err
+	}
+	defer func() { err = errors.Join(err, ex.Close()) }()
+	executorAPI := startServing(log, endpoint{name: "api", listener: apiListener, handler: ex.handler})
+	defer executorAPI.shutdown()
+	if cfg.token == devAPIToken {
+		log.Info("development API token (loopback only)", "token", devAPIToken)
+	}
+	log.Info("serving with configuration", "tablestore", ts.Endpoint, "instance", ts.Instance, "region", ts.Region)
+	return waitForStop(context.Background(), log, stdout, []*serving{executorAPI},
+		"instance="+ts.Instance, "region="+ts.Region)
 }
 
 // loadSecretKey returns the key that seals role secrets: derived from the

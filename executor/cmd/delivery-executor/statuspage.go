@@ -1,23 +1,21 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 
+	"github.com/tablestore-delivery/terraform-provider-tablestore/executor/localcloud/tablestore/plainbuffer"
+	"github.com/tablestore-delivery/terraform-provider-tablestore/executor/localcloud/tablestore/storage"
 	"github.com/tablestore-delivery/terraform-provider-tablestore/executor/state"
 	"github.com/tablestore-delivery/terraform-provider-tablestore/executor/ui"
 )
 
 // newStatusPage builds the read-only status page served at /ui on the API
-// listener. It reads the registry in process, counts source tables through the
-// Tablestore endpoint for the full-sync progress bar, and lists the latest
-// objects through the region's OSS endpoint with each task's role.
-func newStatusPage(registry state.Registry, tablestoreURL, instance, accessKeyID, accessKeySecret string,
-	ossEndpoints map[string]string, log *slog.Logger) (*ui.Page, error) {
-	counter, err := ui.NewTablestoreCounter(tablestoreURL, instance, accessKeyID, accessKeySecret)
-	if err != nil {
-		return nil, fmt.Errorf("status page: %w", err)
-	}
+// listener. It reads the registry in process, estimates source table sizes
+// with counter for the full-sync progress bar, and lists the latest objects
+// through the region's OSS endpoint with each task's role.
+func newStatusPage(registry state.Registry, counter ui.RowCounter, ossEndpoints map[string]string, log *slog.Logger) (*ui.Page, error) {
 	page, err := ui.New(ui.Config{
 		Registry:     registry,
 		OSSEndpoints: ossEndpoints,
@@ -28,4 +26,42 @@ func newStatusPage(registry state.Registry, tablestoreURL, instance, accessKeyID
 		return nil, fmt.Errorf("status page: %w", err)
 	}
 	return page, nil
+}
+
+// storageRowCounter counts a table of the embedded local Tablestore by
+// scanning its storage in process: the same answer as a GetRange count over
+// the SDK (ui.TablestoreCounter, for real instances), without encoding every
+// row for HTTP while the full sync reads the same table.
+type storageRowCounter struct {
+	store    *storage.Store
+	instance string
+}
+
+func (c storageRowCounter) CountRows(ctx context.Context, table string) (int64, error) {
+	meta, err := c.store.DescribeTable(c.instance, table)
+	if err != nil {
+		return 0, fmt.Errorf("describe table %q: %w", table, err)
+	}
+	start := make([]plainbuffer.Cell, len(meta.PrimaryKey))
+	end := make([]plainbuffer.Cell, len(meta.PrimaryKey))
+	for i, pk := range meta.PrimaryKey {
+		start[i] = plainbuffer.Cell{Name: pk.Name, Value: plainbuffer.InfMin()}
+		end[i] = plainbuffer.Cell{Name: pk.Name, Value: plainbuffer.InfMax()}
+	}
+	var rows int64
+	for start != nil {
+		if err := ctx.Err(); err != nil {
+			return 0, err
+		}
+		res, err := c.store.GetRange(c.instance, storage.RangeRequest{
+			Table: table, Start: start, End: end,
+			ReadOptions: storage.ReadOptions{Columns: []string{meta.PrimaryKey[0].Name}, MaxVersions: 1},
+		})
+		if err != nil {
+			return 0, fmt.Errorf("count rows of %q: %w", table, err)
+		}
+		rows += int64(len(res.Rows))
+		start = res.NextStart
+	}
+	return rows, nil
 }

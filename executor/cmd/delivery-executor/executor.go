@@ -1,0 +1,118 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/tablestore-delivery/terraform-provider-tablestore/executor/api"
+	"github.com/tablestore-delivery/terraform-provider-tablestore/executor/catalog"
+	"github.com/tablestore-delivery/terraform-provider-tablestore/executor/localcloud/kv"
+	"github.com/tablestore-delivery/terraform-provider-tablestore/executor/pipeline"
+	"github.com/tablestore-delivery/terraform-provider-tablestore/executor/state"
+	"github.com/tablestore-delivery/terraform-provider-tablestore/executor/ui"
+)
+
+// executorDeps is what the executor needs from its surroundings, whether the
+// local cloud runs in the same process (serve --embedded) or the endpoints
+// come from a configuration file (serve --config).
+type executorDeps struct {
+	store              *kv.Store
+	secretKey          []byte
+	token              string
+	accountID          string
+	tablestoreEndpoint string
+	instance           string
+	region             string
+	accessKeyID        string
+	accessKeySecret    string
+	ossEndpoints       map[string]string
+	rowCounter         ui.RowCounter
+	log                *slog.Logger
+}
+
+// executor is the running control plane, pipelines and status page.
+type executor struct {
+	handler   http.Handler // the API with /ui mounted
+	pipelines *pipeline.Manager
+	api       *api.Server
+	page      *ui.Page
+}
+
+func startExecutor(d executorDeps) (ex *executor, err error) {
+	ex = &executor{}
+	defer func() {
+		if err != nil {
+			err = errors.Join(err, ex.Close())
+		}
+	}()
+	registry, err := state.NewBolt(d.store, d.secretKey)
+	if err != nil {
+		return nil, fmt.Errorf("open registry: %w", err)
+	}
+	metrics := prometheus.NewRegistry()
+	metrics.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	tables, err := catalog.NewTablestore(catalog.Config{
+		Endpoint:        d.tablestoreEndpoint,
+		Instance:        d.instance,
+		AccessKeyID:     d.accessKeyID,
+		AccessKeySecret: d.accessKeySecret,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("connect catalog: %w", err)
+	}
+	ex.pipelines, err = pipeline.New(pipeline.Config{
+		Registry:           registry,
+		TablestoreEndpoint: d.tablestoreEndpoint,
+		Instance:           d.instance,
+		AccessKeyID:        d.accessKeyID,
+		AccessKeySecret:    d.accessKeySecret,
+		OSSEndpoints:       d.ossEndpoints,
+		Logger:             d.log.With("component", "pipeline"),
+		Metrics:            metrics,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("start pipelines: %w", err)
+	}
+	ex.api, err = api.New(api.Config{
+		Token:     d.token,
+		Registry:  registry,
+		Catalog:   tables,
+		Runner:    ex.pipelines,
+		Region:    d.region,
+		AccountID: d.accountID,
+		Logger:    d.log.With("component", "api"),
+		Metrics:   metrics,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("start api: %w", err)
+	}
+	ex.page, err = newStatusPage(registry, d.rowCounter, d.ossEndpoints, d.log.With("component", "ui"))
+	if err != nil {
+		return nil, err
+	}
+	// /ui is the read-only status page (no token: it shows no secrets); every
+	// other path is the API.
+	ex.handler = ui.Mount(ex.page, ex.api)
+	return ex, nil
+}
+
+// Close stops the status page, the API's lifecycle work, then the pipelines
+// (which flush what they can and leave the rest to their checkpoints).
+func (ex *executor) Close() error {
+	var errs []error
+	if ex.page != nil {
+		errs = append(errs, ex.page.Close())
+	}
+	if ex.api != nil {
+		errs = append(errs, ex.api.Close())
+	}
+	if ex.pipelines != nil {
+		errs = append(errs, ex.pipelines.Close())
+	}
+	return errors.Join(errs...)
+}
