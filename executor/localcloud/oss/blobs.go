@@ -49,6 +49,18 @@ func newBlobStore(dataDir string) (*blobStore, error) {
 			return nil, fmt.Errorf("oss: create %s: %w", dir, err)
 		}
 	}
+	// Create all 256 shard directories up front and make their entries
+	// durable once, so that committing a blob only has to fsync the shard.
+	for i := range 256 {
+		if err := os.MkdirAll(filepath.Join(b.blobDir(), fmt.Sprintf("%02x", i)), 0o700); err != nil {
+			return nil, fmt.Errorf("oss: create blob shard: %w", err)
+		}
+	}
+	for _, dir := range []string{b.blobDir(), b.root, dataDir} {
+		if err := syncDir(dir); err != nil {
+			return nil, err
+		}
+	}
 	return b, nil
 }
 
