@@ -393,16 +393,18 @@ func (r *deliveryTaskResource) Create(ctx context.Context, req resource.CreateRe
 	if err != nil {
 		resp.Diagnostics.AddError("Waiting for delivery task "+spec.ID()+" to initialize",
 			fmt.Sprintf("The task was created but did not leave phase INIT within %s: %s. "+
-				"It stays in the state; a later apply waits again.", createTimeout, err))
+				"It is recorded in the state as tainted, so the next apply replaces it; "+
+				"raise timeouts.create if initialization takes longer here.", createTimeout, err))
 		return
 	}
 	resp.Diagnostics.Append(plan.fill(ctx, ready, r.ddl(ctx, ready))...)
 	resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
 }
 
-// waitInitialized polls a task until it leaves phase INIT or reports a
-// runtime error: a task whose role is missing keeps retrying in INIT with
-// error_code UnAuthorized, and that is worth showing rather than waiting out.
+// waitInitialized polls a task until it leaves phase INIT or reports an
+// error: a task whose initialization fails (its source table vanished, its
+// automatic schema cannot be resolved) stays in INIT with an error code and
+// keeps retrying, and that is worth showing in state rather than waiting out.
 func (r *deliveryTaskResource) waitInitialized(ctx context.Context, table, name string) (*task.Task, error) {
 	for {
 		t, err := r.client.GetTask(ctx, table, name)
