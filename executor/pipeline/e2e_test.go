@@ -209,7 +209,7 @@ func TestE2EDifferentialFourShards(t *testing.T) {
 	for _, mf := range mfs {
 		found[mf.GetName()] = true
 	}
-	for _, name := range []string{"delivery_pipeline_channel_lag_seconds", "delivery_pipeline_channel_durable_timestamp_seconds", "delivery_pipeline_objects_total"} {
+	for _, name := range []string{"delivery_pipeline_records_total", "delivery_pipeline_channel_lag_seconds", "delivery_pipeline_channel_durable_timestamp_seconds", "delivery_pipeline_objects_total"} {
 		if !found[name] {
 			t.Errorf("metric %s not exported", name)
 		}

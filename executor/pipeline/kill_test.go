@@ -266,7 +266,7 @@ func startChild(t *testing.T, c *cloud, dir string, n int) *exec.Cmd {
 				return
 			}
 		}
-		ready <- fmt.Errorf("child exited before ready: %v", sc.Err())
+		ready <- fmt.Errorf("child exited before ready: %w", sc.Err())
 	}()
 	select {
 	case err := <-ready:

@@ -9,21 +9,21 @@ import (
 
 // metrics are the pipelines' Prometheus series. A nil *metrics records nothing.
 type metrics struct {
-	records   *prometheus.CounterVec
-	objects   *prometheus.CounterVec
-	bytes     *prometheus.CounterVec
-	errors    *prometheus.CounterVec
-	durable   *prometheus.GaugeVec
-	lag       *prometheus.GaugeVec
-	buffered  *prometheus.GaugeVec
-	budgetUse prometheus.GaugeFunc
+	recordsTotal *prometheus.CounterVec
+	objects      *prometheus.CounterVec
+	bytes        *prometheus.CounterVec
+	errors       *prometheus.CounterVec
+	durable      *prometheus.GaugeVec
+	lag          *prometheus.GaugeVec
+	buffered     *prometheus.GaugeVec
+	budgetUse    prometheus.GaugeFunc
 }
 
 func newMetrics(reg prometheus.Registerer, budget *memoryBudget) (*metrics, error) {
 	m := &metrics{
-		records: prometheus.NewCounterVec(prometheus.CounterOpts{
+		recordsTotal: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "delivery_pipeline_records_total",
-			Help: "Tunnel records handled per task and channel, by outcome (ignored = deletes; replayed = already delivered before a restart).",
+			Help: "Tunnel records handled per task and channel, by outcome: buffered (a row), dirty, ignored (deletes), replayed (already delivered before a restart).",
 		}, []string{"task", "channel", "outcome"}),
 		objects: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "delivery_pipeline_objects_total",
@@ -57,7 +57,7 @@ func newMetrics(reg prometheus.Registerer, budget *memoryBudget) (*metrics, erro
 	if reg == nil {
 		return m, nil
 	}
-	for _, c := range []prometheus.Collector{m.records, m.objects, m.bytes, m.errors, m.durable, m.lag, m.buffered, m.budgetUse} {
+	for _, c := range []prometheus.Collector{m.recordsTotal, m.objects, m.bytes, m.errors, m.durable, m.lag, m.buffered, m.budgetUse} {
 		if err := reg.Register(c); err != nil {
 			var are prometheus.AlreadyRegisteredError
 			if !errors.As(err, &are) {
@@ -68,15 +68,9 @@ func newMetrics(reg prometheus.Registerer, budget *memoryBudget) (*metrics, erro
 	return m, nil
 }
 
-func (m *metrics) record(taskName, channel, outcome string) {
-	if m != nil {
-		m.records.WithLabelValues(taskName, channel, outcome).Inc()
-	}
-}
-
-func (m *metrics) recordN(taskName, channel, outcome string, n int) {
+func (m *metrics) records(taskName, channel, outcome string, n int) {
 	if m != nil && n > 0 {
-		m.records.WithLabelValues(taskName, channel, outcome).Add(float64(n))
+		m.recordsTotal.WithLabelValues(taskName, channel, outcome).Add(float64(n))
 	}
 }
 
@@ -111,7 +105,7 @@ func (m *metrics) forgetTask(taskName string) {
 		return
 	}
 	labels := prometheus.Labels{"task": taskName}
-	m.records.DeletePartialMatch(labels)
+	m.recordsTotal.DeletePartialMatch(labels)
 	m.objects.DeletePartialMatch(labels)
 	m.bytes.DeletePartialMatch(labels)
 	m.errors.DeletePartialMatch(labels)

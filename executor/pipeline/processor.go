@@ -71,9 +71,7 @@ func (p *channelProcessor) Shutdown() {
 	p.once.Do(func() {
 		p.cancel()
 		<-p.done
-		p.w.mu.Lock() // wait for a Process call in progress to return
-		p.w.mu.Unlock()
-		p.w.release()
+		p.w.release() // takes the writer's lock: waits for a Process call in progress
 		p.runner.forgetProcessor(p)
 	})
 }

@@ -254,6 +254,13 @@ func (w *writer) process(ctx context.Context, records []*tunnel.Record, nextToke
 	batch := w.batchNo
 	now := w.cfg.Now()
 	var newestWT time.Time
+	var buffered, dirty, ignored, replayed int
+	defer func() {
+		w.cfg.Metrics.records(w.cfg.TaskName, w.cfg.Channel, "buffered", buffered)
+		w.cfg.Metrics.records(w.cfg.TaskName, w.cfg.Channel, "dirty", dirty)
+		w.cfg.Metrics.records(w.cfg.TaskName, w.cfg.Channel, "ignored", ignored)
+		w.cfg.Metrics.records(w.cfg.TaskName, w.cfg.Channel, "replayed", replayed)
+	}()
 	for _, rec := range records {
 		if rec == nil {
 			continue
@@ -266,7 +273,7 @@ func (w *writer) process(ctx context.Context, records []*tunnel.Record, nextToke
 		}
 		mapped := w.cfg.Mapper.Map(rec, wt)
 		if mapped.Skip {
-			w.cfg.Metrics.record(w.cfg.TaskName, w.cfg.Channel, "ignored")
+			ignored++
 			continue
 		}
 		kind, tmpl := kindData, w.cfg.Prefix
@@ -277,7 +284,7 @@ func (w *writer) process(ctx context.Context, records []*tunnel.Record, nextToke
 		partition := w.evaluate(kind, tmpl, at)
 		bkey := kind + "/" + partition
 		if wm, ok := w.watermarks[bkey]; ok && stable && !wm.Less(pos) {
-			w.cfg.Metrics.record(w.cfg.TaskName, w.cfg.Channel, "replayed")
+			replayed++
 			continue
 		}
 		b := w.buffers[bkey]
@@ -293,9 +300,11 @@ func (w *writer) process(ctx context.Context, records []*tunnel.Record, nextToke
 			}
 			b.dirty.Write(line)
 			size = len(line)
+			dirty++
 		} else {
 			b.rows = append(b.rows, mapped.Row)
 			size = rowSize(mapped.Row)
+			buffered++
 		}
 		b.count++
 		b.size += size

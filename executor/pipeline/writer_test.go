@@ -19,14 +19,12 @@ import (
 )
 
 // memState is an in-memory PipelineState for unit tests of the writer's
-// logic. It can simulate a crash around an Apply: crashAt counts down Apply
-// calls and, on reaching zero, cancels the writer's context, applying the
-// write or not.
+// logic. It can simulate a crash around an Apply: crash, when set, is asked
+// before and after the write is applied whether to fail there.
 type memState struct {
-	mu      sync.Mutex
-	data    map[string][]byte
-	crashAt int
-	crash   func(applied bool) bool
+	mu    sync.Mutex
+	data  map[string][]byte
+	crash func(applied bool) bool
 }
 
 func newMemState() *memState { return &memState{data: map[string][]byte{}} }
