@@ -9,7 +9,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"path/filepath"
 
 	"github.com/tablestore-delivery/terraform-provider-tablestore/executor/localcloud/kv"
 	"github.com/tablestore-delivery/terraform-provider-tablestore/executor/localcloud/oss"
@@ -71,7 +70,7 @@ func startLocalCloud(cfg localCloudConfig, store *kv.Store, log *slog.Logger) (l
 	lc.oss, err = oss.New(oss.Config{
 		Region:      cfg.region,
 		Credentials: credentials,
-		DataDir:     filepath.Join(cfg.dataDir),
+		DataDir:     cfg.dataDir,
 		Store:       store,
 		Logger:      log.With("component", "oss"),
 	})

@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"errors"
 	"net/http"
 	"os"
 	"os/exec"
@@ -147,8 +148,8 @@ func TestRefusesDevelopmentCredentialsOffLoopback(t *testing.T) {
 	}
 	for _, c := range cases {
 		out, err := exec.Command(binary, append(c.args, "--data-dir", t.TempDir())...).CombinedOutput()
-		exitErr, ok := err.(*exec.ExitError)
-		if !ok || exitErr.ExitCode() != 2 {
+		var exitErr *exec.ExitError
+		if !errors.As(err, &exitErr) || exitErr.ExitCode() != 2 {
 			t.Fatalf("%v: want exit code 2, got %v; output:\n%s", c.args, err, out)
 		}
 		if !strings.Contains(string(out), c.want) {
@@ -217,9 +218,9 @@ func TestServeWithConfigAgainstSeparateLocalCloud(t *testing.T) {
 
 func TestServeConfigErrorsNameTheField(t *testing.T) {
 	cases := map[string]string{
-		`{"tablestore":{"endpoint":"http://127.0.0.1:1","region":"cn-hangzhou"},"oss":{"endpoints":{"cn-hangzhou":"http://127.0.0.1:2"}}}`: "tablestore.instance: required",
-		`{"tablestore":{"endpoint":"ftp://x","instance":"i","region":"cn-hangzhou"},"oss":{"endpoints":{"cn-hangzhou":"http://127.0.0.1:2"}}}`: "tablestore.endpoint:",
-		`{"tablestore":{"endpoint":"http://127.0.0.1:1","instance":"i","region":"cn-hangzhou"},"oss":{"endpoints":{"cn-beijing":"http://127.0.0.1:2"}}}`: `no endpoint for the instance's region "cn-hangzhou"`,
+		`{"tablestore":{"endpoint":"http://127.0.0.1:1","region":"cn-hangzhou"},"oss":{"endpoints":{"cn-hangzhou":"http://127.0.0.1:2"}}}`:                         "tablestore.instance: required",
+		`{"tablestore":{"endpoint":"ftp://x","instance":"i","region":"cn-hangzhou"},"oss":{"endpoints":{"cn-hangzhou":"http://127.0.0.1:2"}}}`:                     "tablestore.endpoint:",
+		`{"tablestore":{"endpoint":"http://127.0.0.1:1","instance":"i","region":"cn-hangzhou"},"oss":{"endpoints":{"cn-beijing":"http://127.0.0.1:2"}}}`:           `no endpoint for the instance's region "cn-hangzhou"`,
 		`{"tablestore":{"endpoint":"http://127.0.0.1:1","instance":"i","region":"cn-hangzhou"},"oss":{"endpoints":{"cn-hangzhou":"http://127.0.0.1:2"}},"typo":1}`: `unknown field "typo"`,
 	}
 	for body, want := range cases {
@@ -230,8 +231,8 @@ func TestServeConfigErrorsNameTheField(t *testing.T) {
 		cmd := exec.Command(binary, "serve", "--config", path)
 		cmd.Env = append(os.Environ(), "ALIBABA_CLOUD_ACCESS_KEY_ID=k", "ALIBABA_CLOUD_ACCESS_KEY_SECRET=s")
 		out, err := cmd.CombinedOutput()
-		exitErr, ok := err.(*exec.ExitError)
-		if !ok || exitErr.ExitCode() != 2 || !strings.Contains(string(out), want) {
+		var exitErr *exec.ExitError
+		if !errors.As(err, &exitErr) || exitErr.ExitCode() != 2 || !strings.Contains(string(out), want) {
 			t.Fatalf("config %s: want exit 2 with %q, got %v:\n%s", body, want, err, out)
 		}
 	}

@@ -75,7 +75,7 @@ func (c *serveConfig) resolve(explicit map[string]bool) (*fileConfig, error) {
 		if err := checkListenAddr("--listen", c.listen, devToken, "the development API token; set "+envAPIToken); err != nil {
 			return nil, err
 		}
-		return nil, c.localCloudConfig.validate()
+		return nil, c.validate()
 	case c.configFile != "":
 		file, err := loadFileConfig(c.configFile)
 		if err != nil {
