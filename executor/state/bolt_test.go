@@ -16,7 +16,7 @@ import (
 	"github.com/tablestore-delivery/terraform-provider-tablestore/executor/task"
 )
 
-func openRegistry(t *testing.T, dir string, key []byte) (*Bolt, *kv.Store) {
+func openRegistry(t testing.TB, dir string, key []byte) (*Bolt, *kv.Store) {
 	t.Helper()
 	store, err := kv.Open(dir)
 	if err != nil {

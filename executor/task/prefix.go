@@ -28,20 +28,30 @@ var TimeVars = []TimeVar{VarYear, VarMonth, VarDay, VarHour, VarMinute}
 // well below OSS's 1023-byte key limit.
 const MaxPrefixLength = 256
 
-func (v TimeVar) format(t time.Time) string {
+// appendTo appends the variable's value at t, zero-padded.
+func (v TimeVar) appendTo(b []byte, t time.Time) []byte {
 	switch v {
 	case VarYear:
-		return fmt.Sprintf("%04d", t.Year())
+		return appendPadded(b, t.Year(), 4)
 	case VarMonth:
-		return fmt.Sprintf("%02d", int(t.Month()))
+		return appendPadded(b, int(t.Month()), 2)
 	case VarDay:
-		return fmt.Sprintf("%02d", t.Day())
+		return appendPadded(b, t.Day(), 2)
 	case VarHour:
-		return fmt.Sprintf("%02d", t.Hour())
+		return appendPadded(b, t.Hour(), 2)
 	case VarMinute:
-		return fmt.Sprintf("%02d", t.Minute())
+		return appendPadded(b, t.Minute(), 2)
 	}
-	return ""
+	return b
+}
+
+func appendPadded(b []byte, n, width int) []byte {
+	var digits [8]byte
+	s := strconv.AppendInt(digits[:0], int64(n), 10)
+	for i := len(s); i < width; i++ {
+		b = append(b, '0')
+	}
+	return append(b, s...)
 }
 
 // templatePart is a literal run of text or one variable.
@@ -187,20 +197,20 @@ func (t *Template) HasVariables() bool {
 // Evaluate returns the prefix for a row time, which is converted to UTC.
 func (t *Template) Evaluate(at time.Time) string {
 	at = at.UTC()
-	var b strings.Builder
+	b := make([]byte, 0, len(t.raw)+8)
 	for i, s := range t.segments {
 		if i > 0 {
-			b.WriteByte('/')
+			b = append(b, '/')
 		}
 		for _, p := range s.parts {
 			if p.variable != "" {
-				b.WriteString(p.variable.format(at))
+				b = p.variable.appendTo(b, at)
 			} else {
-				b.WriteString(p.literal)
+				b = append(b, p.literal...)
 			}
 		}
 	}
-	return b.String()
+	return string(b)
 }
 
 // StaticPrefix returns the folders before the first folder that uses a
@@ -254,8 +264,21 @@ func (t *Template) DynamicFolders() int {
 // ConcurrentID counts parallel writers from 0; SequenceID numbers each
 // writer's objects from 1. Objects have no file extension.
 func ObjectName(evaluatedPrefix, taskName string, concurrentID int, sequenceID int64) string {
-	return taskName + "_" + strconv.Itoa(concurrentID) + "_" +
-		strings.ReplaceAll(evaluatedPrefix, "/", "_") + "__" + strconv.FormatInt(sequenceID, 10)
+	b := make([]byte, 0, len(taskName)+len(evaluatedPrefix)+24)
+	b = append(b, taskName...)
+	b = append(b, '_')
+	b = strconv.AppendInt(b, int64(concurrentID), 10)
+	b = append(b, '_')
+	for i := 0; i < len(evaluatedPrefix); i++ {
+		if c := evaluatedPrefix[i]; c == '/' {
+			b = append(b, '_')
+		} else {
+			b = append(b, c)
+		}
+	}
+	b = append(b, '_', '_')
+	b = strconv.AppendInt(b, sequenceID, 10)
+	return string(b)
 }
 
 // ObjectKey returns the full OSS key of a delivered object:
