@@ -73,7 +73,7 @@ const pageHTML = `{{define "page"}}<!doctype html>
   {{if and .InFullSync .EstimatedRows}}<div class="full-sync">Full sync <span class="progress"><div style="width: {{percent .ProgressPercent}}%"></div></span> {{percent .ProgressPercent}}% ({{count .RowsDelivered}} of ~{{count (deref .EstimatedRows)}} rows)</div>{{end}}
   <h3>Lag over time</h3>
   {{with chart .History}}<svg class="lag-chart" width="{{.Width}}" height="{{.Height}}" viewBox="0 0 {{.Width}} {{.Height}}" role="img" aria-label="lag over time">
-    {{if .Points}}<polyline points="{{.Points}}"/><text x="4" y="12">{{.MaxLabel}}</text><text x="4" y="{{.Height}}" dy="-3">0 s · last {{.SpanLabel}}</text>{{else}}<text x="8" y="20">no lag samples yet: the task has not reported a sync position</text>{{end}}
+    {{if .Points}}<polyline points="{{.Points}}"/><text x="4" y="12">{{.MaxLabel}}</text><text x="4" y="{{.Height}}" dy="-3">0 s · last {{.SpanLabel}}</text>{{else}}<text x="8" y="20">no lag yet: lag is measured once the task follows changes (phase INCR)</text>{{end}}
   </svg>{{end}}
   <h3>Latest objects</h3>
   {{if .ObjectsError}}<div class="error">cannot list objects: {{.ObjectsError}}</div>{{end}}
