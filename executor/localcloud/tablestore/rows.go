@@ -264,7 +264,7 @@ func (s *Server) deleteRow(req *request) (protoadapt.MessageV1, *Error) {
 
 // readOptions decodes the read parameters shared by GetRow, BatchGetRow and GetRange.
 func readOptions(columns []string, tr *otsprotocol.TimeRange, maxVersions *int32, filter []byte, startCol, endCol *string) (storage.ReadOptions, *Error) {
-	opts := storage.ReadOptions{Columns: columns, StartColumn: startCol2(startCol), EndColumn: startCol2(endCol)}
+	opts := storage.ReadOptions{Columns: columns, StartColumn: stringOrEmpty(startCol), EndColumn: stringOrEmpty(endCol)}
 	if tr == nil && maxVersions == nil {
 		return opts, errParam("No version condition is specified while querying row.")
 	}
@@ -297,7 +297,7 @@ func readOptions(columns []string, tr *otsprotocol.TimeRange, maxVersions *int32
 	return opts, nil
 }
 
-func startCol2(p *string) string {
+func stringOrEmpty(p *string) string {
 	if p == nil {
 		return ""
 	}

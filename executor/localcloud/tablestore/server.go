@@ -37,6 +37,7 @@
 package tablestore
 
 import (
+	"bytes"
 	"context"
 	"crypto/md5"
 	"encoding/base64"
@@ -49,10 +50,10 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/aliyun/aliyun-tablestore-go-sdk/tablestore/otsprotocol"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/protoadapt"
 
-	"github.com/aliyun/aliyun-tablestore-go-sdk/tablestore/otsprotocol"
 	"github.com/tablestore-delivery/terraform-provider-tablestore/executor/localcloud/kv"
 	"github.com/tablestore-delivery/terraform-provider-tablestore/executor/localcloud/tablestore/storage"
 )
@@ -255,7 +256,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		r2 := r.Clone(r.Context())
-		r2.Body = io.NopCloser(strings.NewReader(string(body)))
+		r2.Body = io.NopCloser(bytes.NewReader(body))
 		r2.ContentLength = int64(len(body))
 		w.Header().Set(hdrRequestID, id)
 		s.cfg.Tunnel.ServeHTTP(w, r2)
