@@ -217,3 +217,33 @@ func (j journal) counters(ctx context.Context) (Counters, error) {
 }
 
 var errStopped = errors.New("pipeline: writer stopped")
+
+// assignConcurrentID returns the ConcurrentID recorded for a channel whose
+// id carries no shard number, recording the next free one on first use.
+// Callers serialise calls (the SDK creates processors one at a time).
+func (j journal) assignConcurrentID(ctx context.Context, channel string) (int, error) {
+	key := "cid/" + channel
+	if v, ok, err := j.ps.Get(ctx, key); err != nil {
+		return 0, err
+	} else if ok {
+		n, err := strconv.Atoi(string(v))
+		if err != nil {
+			return 0, fmt.Errorf("journal: corrupt %s: %w", key, err)
+		}
+		return n, nil
+	}
+	next := 0
+	err := j.ps.Scan(ctx, "cid/", func(_ string, value []byte) error {
+		if n, err := strconv.Atoi(string(value)); err == nil && n >= next {
+			next = n + 1
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, err
+	}
+	if err := j.ps.Apply(ctx, map[string][]byte{key: []byte(strconv.Itoa(next))}, nil); err != nil {
+		return 0, fmt.Errorf("journal: record ConcurrentID of channel %s: %w", channel, err)
+	}
+	return next, nil
+}

@@ -417,7 +417,11 @@ var quietZapConfig = func() zap.Config {
 func (r *taskRunner) NewProcessor(_, _, channelID string, cp tunnel.Checkpointer) (tunnel.ChannelProcessor, error) {
 	shard, err := channelShard(channelID)
 	if err != nil {
-		return nil, err
+		// Not a channel id of the local tunnel service: number the
+		// channel ourselves, durably, so its ConcurrentID stays put.
+		if shard, err = r.journal.assignConcurrentID(r.ctx, channelID); err != nil {
+			return nil, err
+		}
 	}
 	r.mu.Lock()
 	old := r.processors[channelID]

@@ -534,3 +534,23 @@ func TestWriterMemoryBudgetFlushesOldest(t *testing.T) {
 		t.Fatalf("budget did not force flushes: %d objects", len(sink.objects))
 	}
 }
+
+func TestAssignConcurrentIDIsStable(t *testing.T) {
+	j := journal{ps: newMemState()}
+	ctx := context.Background()
+	a, err := j.assignConcurrentID(ctx, "5f1c-uuid-a")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := j.assignConcurrentID(ctx, "77aa-uuid-b")
+	again, _ := j.assignConcurrentID(ctx, "5f1c-uuid-a")
+	if a != 0 || b != 1 || again != 0 {
+		t.Fatalf("ConcurrentIDs %d %d %d, want 0 1 0", a, b, again)
+	}
+	if n, err := channelShard("Stream_tid_3"); err != nil || n != 3 {
+		t.Fatalf("channelShard = %d, %v", n, err)
+	}
+	if _, err := channelShard("no-shard"); err == nil {
+		t.Fatal("channel id without a shard accepted")
+	}
+}
