@@ -288,7 +288,24 @@ func readOptions(columns []string, tr *otsprotocol.TimeRange, maxVersions *int32
 		}
 	}
 	if len(filter) > 0 {
-		f, e := decodeFilter(filter)
+		// A column pagination filter is a read option of its own (it
+		// selects columns, it does not test rows).
+		var top otsprotocol.Filter
+		if err := unmarshal(filter, &top); err != nil {
+			return opts, errParam("Invalid filter: %v.", err)
+		}
+		if top.GetType() == otsprotocol.FilterType_FT_COLUMN_PAGINATION {
+			var pf otsprotocol.ColumnPaginationFilter
+			if err := unmarshal(top.GetFilter(), &pf); err != nil {
+				return opts, errParam("Invalid column pagination filter: %v.", err)
+			}
+			if pf.GetOffset() < 0 || pf.GetLimit() <= 0 {
+				return opts, errParam("The column pagination filter needs offset >= 0 and limit > 0.")
+			}
+			opts.ColumnOffset, opts.ColumnLimit = int(pf.GetOffset()), int(pf.GetLimit())
+			return opts, nil
+		}
+		f, e := filterFromProto(&top, 0)
 		if e != nil {
 			return opts, e
 		}

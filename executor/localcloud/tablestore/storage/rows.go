@@ -594,6 +594,9 @@ type ReadOptions struct {
 	Filter      *Filter    // optional row filter
 	StartColumn string     // optional: columns >= StartColumn
 	EndColumn   string     // optional: columns < EndColumn
+	// ColumnOffset and ColumnLimit page through a row's columns (after the
+	// other selections); ColumnLimit 0 = no paging.
+	ColumnOffset, ColumnLimit int
 }
 
 // project applies the read options to a stored row; nil means "not returned".
@@ -647,6 +650,10 @@ func project(r *row, meta *TableMeta, opts *ReadOptions, nowMs int64) *plainbuff
 			continue
 		}
 		out.cols = append(out.cols, c)
+	}
+	if opts.ColumnLimit > 0 {
+		first := min(opts.ColumnOffset, len(out.cols))
+		out.cols = out.cols[first:min(first+opts.ColumnLimit, len(out.cols))]
 	}
 	if len(want) > 0 && len(out.cols) == 0 && !wantsPK {
 		return nil
