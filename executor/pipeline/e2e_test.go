@@ -316,6 +316,12 @@ func TestE2EIncrementalOnlyNewChangesAndEventTime(t *testing.T) {
 	if len(c.objects("lake", "")) != len(objs) {
 		t.Error("dirty rows were written without a dirty prefix")
 	}
+	waitFor(t, 10*time.Second, "objects_written", func() string {
+		if st := ex.status("events", "ev"); st.ObjectsWritten != int64(len(objs)) {
+			return fmt.Sprintf("objects_written %d, bucket holds %d", st.ObjectsWritten, len(objs))
+		}
+		return ""
+	})
 }
 
 func TestE2EErrorsAppearAndClear(t *testing.T) {

@@ -129,7 +129,10 @@ func (j journal) commit(ctx context.Context, in Intent) (Counters, error) {
 	if err != nil {
 		return Counters{}, err
 	}
-	delta := Counters{ObjectsWritten: 1, BytesWritten: in.Bytes}
+	delta := Counters{BytesWritten: in.Bytes}
+	if in.Key != "" { // dirty rows without a dirty prefix are only counted
+		delta.ObjectsWritten = 1
+	}
 	if in.Kind == kindDirty {
 		delta.RowsDirty = in.Rows
 	} else {

@@ -246,6 +246,9 @@ func (w *writer) process(ctx context.Context, records []*tunnel.Record, nextToke
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	defer w.publishProgress()
+	if ctx.Err() != nil {
+		return errStopped // shut down: buffering more would leak budget
+	}
 	if err := w.start(ctx); err != nil {
 		return err
 	}
@@ -493,7 +496,6 @@ func (w *writer) flushOnce(ctx context.Context, b *buffer, data []byte, contentT
 		if err != nil {
 			return err
 		}
-		delta.ObjectsWritten = 0
 		w.cfg.Reporter.uploadSucceeded(delta)
 		return nil
 	}
