@@ -212,7 +212,12 @@ func (p *Page) sampleOnce(ctx context.Context) {
 			st = &taskState{objectsFor: -1}
 			p.tasks[id] = st
 		}
-		st.history = append(st.history, Sample{At: now, LagSeconds: lagSeconds(t.Status, now), RowsDelivered: t.Status.RowsDelivered})
+		// Page loads also trigger a sample (so a new task shows at once);
+		// keep the history's spacing near the interval however many people
+		// watch.
+		if n := len(st.history); n == 0 || now.Sub(st.history[n-1].At) >= p.cfg.SampleInterval/2 {
+			st.history = append(st.history, Sample{At: now, LagSeconds: lagSeconds(t.Status, now), RowsDelivered: t.Status.RowsDelivered})
+		}
 		if over := len(st.history) - p.cfg.HistorySize; over > 0 {
 			st.history = slices.Delete(st.history, 0, over)
 		}
