@@ -84,7 +84,7 @@ type Server struct {
 	wg     sync.WaitGroup
 
 	mu         sync.Mutex
-	taskLocks  map[string]*sync.Mutex
+	taskLocks  map[string]*taskLock
 	inflight   map[string]bool // tasks whose initialization goroutine runs
 	closed     bool
 	requests   *prometheus.CounterVec
@@ -155,7 +155,7 @@ func New(cfg Config) (*Server, error) {
 		token:      sha256.Sum256([]byte(cfg.Token)),
 		ctx:        ctx,
 		cancel:     cancel,
-		taskLocks:  map[string]*sync.Mutex{},
+		taskLocks:  map[string]*taskLock{},
 		inflight:   map[string]bool{},
 		metricsReg: cfg.Metrics,
 	}
@@ -281,17 +281,33 @@ func (s *Server) health(w http.ResponseWriter, _ *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 }
 
-// lockTask serialises the lifecycle steps of one task (delete, patch, the end
-// of initialization, resume) so they never interleave.
+// taskLock is a per-task mutex counted by its users, so the map of locks
+// only holds tasks someone is working on.
+type taskLock struct {
+	sync.Mutex
+	users int
+}
+
+// lockTask serialises the lifecycle steps of one task (delete, patch, the
+// clean-up of a task deleted while it started) so they never interleave.
 func (s *Server) lockTask(table, name string) func() {
-	s.mu.Lock()
 	id := table + "/" + name
+	s.mu.Lock()
 	l, ok := s.taskLocks[id]
 	if !ok {
-		l = &sync.Mutex{}
+		l = &taskLock{}
 		s.taskLocks[id] = l
 	}
+	l.users++
 	s.mu.Unlock()
 	l.Lock()
-	return l.Unlock
+	return func() {
+		l.Unlock()
+		s.mu.Lock()
+		l.users--
+		if l.users == 0 {
+			delete(s.taskLocks, id)
+		}
+		s.mu.Unlock()
+	}
 }

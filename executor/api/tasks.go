@@ -3,6 +3,7 @@ package api
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"reflect"
 	"slices"
@@ -49,13 +50,18 @@ func (s *Server) createTask(w http.ResponseWriter, r *http.Request) {
 			"%q must be the source instance's region %q", spec.Region, s.cfg.Region))
 		return
 	}
-	if _, err := s.cfg.Catalog.DescribeTable(r.Context(), spec.Table); err != nil {
+	table, err := s.cfg.Catalog.DescribeTable(r.Context(), spec.Table)
+	if err != nil {
 		if errors.Is(err, catalog.ErrTableNotFound) {
 			writeFieldError(w, task.NewFieldError("table", task.RuleTableExists,
 				"%q does not exist in the source instance", spec.Table))
 			return
 		}
 		s.internalError(w, r, "describe source table", err)
+		return
+	}
+	if fe := checkColumnTypes(spec.Columns, table); fe != nil {
+		writeFieldError(w, fe)
 		return
 	}
 	now := time.Now().UTC()
@@ -76,6 +82,27 @@ func (s *Server) createTask(w http.ResponseWriter, r *http.Request) {
 	s.log.Info("task created", "task", t.ID(), "sync_mode", t.SyncMode, "schema_mode", t.SchemaMode)
 	s.startInitialization(t.Table, t.Name)
 	writeJSON(w, http.StatusCreated, t)
+}
+
+// checkColumnTypes refuses manual columns whose source is a typed column of
+// the table (primary key or defined column) with another type: every one of
+// its values would be dirty. Undefined attributes are untyped and accepted.
+func checkColumnTypes(cols []task.Column, table catalog.Table) *task.FieldError {
+	typed := map[string]task.ColumnType{}
+	for _, c := range table.Defined {
+		typed[c.Name] = c.Type
+	}
+	for _, c := range table.PrimaryKey {
+		typed[c.Name] = c.Type
+	}
+	for i, c := range cols {
+		if want, ok := typed[c.Source]; ok && want != c.Type {
+			return task.NewFieldError(fmt.Sprintf("columns[%d].type", i), task.RuleSourceType,
+				"%s does not match the type of source column %q, which is %s in table %s; every value would be dirty",
+				c.Type, c.Source, want, table.Name)
+		}
+	}
+	return nil
 }
 
 // listTasks: GET /v1/tasks[?table=T].

@@ -42,6 +42,7 @@ const (
 	RuleColumnName      Rule = "column_name"
 	RuleDuplicateColumn Rule = "duplicate_column"
 	RuleEncodingForType Rule = "encoding_for_type"
+	RuleSourceType      Rule = "source_type"
 	RuleRange           Rule = "range"
 	RuleImmutable       Rule = "immutable"
 	RuleUnknownField    Rule = "unknown_field"
