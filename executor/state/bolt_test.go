@@ -81,6 +81,9 @@ func TestTasksPersistAcrossReopen(t *testing.T) {
 	if len(all) != 4 {
 		t.Fatalf("ListTasks(\"\") has %d tasks, want 4", len(all))
 	}
+	if err := reg.UpdateStatus(ctx, "a", "nope", func(*task.Status) {}); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("UpdateStatus missing = %v, want ErrNotFound", err)
+	}
 	if _, err := reg.GetTask(ctx, "a", "nope"); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("GetTask missing = %v, want ErrNotFound", err)
 	}
