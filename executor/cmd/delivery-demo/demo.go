@@ -269,7 +269,7 @@ func (d *demo) startExecutor(ctx context.Context) error {
 		return nil
 	case err := <-d.exited:
 		d.exited <- err
-		return fmt.Errorf("executor exited before it was ready (%v); log:\n%s", err, tail(d.executorLog))
+		return fmt.Errorf("executor exited before it was ready (%w); log:\n%s", err, tail(d.executorLog))
 	case <-time.After(60 * time.Second):
 		return fmt.Errorf("executor not ready within 60 s; log:\n%s", tail(d.executorLog))
 	case <-ctx.Done():
@@ -401,7 +401,7 @@ func (d *demo) waitDelivered(ctx context.Context, want int64, fullSync bool) err
 			return fmt.Errorf("waiting for %d rows (task at %d, phase %s, error %q): %w", want, last.Status.RowsDelivered, last.Status.Phase, last.Status.ErrorCode, ctx.Err())
 		case err := <-d.exited:
 			d.exited <- err
-			return fmt.Errorf("executor exited (%v); log:\n%s", err, tail(d.executorLog))
+			return fmt.Errorf("executor exited (%w); log:\n%s", err, tail(d.executorLog))
 		case <-time.After(500 * time.Millisecond):
 		}
 	}
@@ -433,7 +433,9 @@ func (d *demo) cleanup() error {
 			}
 		case <-time.After(30 * time.Second):
 			_ = d.executor.Process.Kill()
-			<-d.exited
+			if err := <-d.exited; err != nil {
+				d.say("executor killed: %v", err)
+			}
 			errs = append(errs, errors.New("executor did not stop within 30 s of SIGTERM; killed"))
 		}
 	}

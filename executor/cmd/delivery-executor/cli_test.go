@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os/exec"
 	"strings"
@@ -98,7 +99,8 @@ func cli(t *testing.T, env []string, args ...string) (stdout, stderr string, cod
 	var out, errOut strings.Builder
 	cmd.Stdout, cmd.Stderr = &out, &errOut
 	err := cmd.Run()
-	if exitErr, ok := err.(*exec.ExitError); ok {
+	var exitErr *exec.ExitError
+	if errors.As(err, &exitErr) {
 		return out.String(), errOut.String(), exitErr.ExitCode()
 	} else if err != nil {
 		t.Fatalf("run %v: %v", args, err)
