@@ -244,7 +244,7 @@ func (s *Server) listParts(rc *requestContext) *apiError {
 		if err != nil || n < 0 {
 			return errInvalidArgument("part-number-marker must be a non-negative integer")
 		}
-		marker = n
+		marker = min(n, maxPartNumber)
 	}
 	if apiErr := s.checkUpload(t, uploadID); apiErr != nil {
 		return apiErr
