@@ -45,9 +45,9 @@ var (
 	methods   = []string{"alipay", "wechat", "card", "card", "bank_transfer"}
 )
 
-// orderRow builds order number i: deterministic, so a rerun writes the same
-// data.
-func orderRow(i int, since time.Time) *tablestore.PutRowChange {
+// orderRow builds order number i, ordered in [since, since+span):
+// deterministic, so a rerun writes the same data.
+func orderRow(i int, since time.Time, span time.Duration) *tablestore.PutRowChange {
 	rng := rand.New(rand.NewPCG(uint64(i), 0x5eed))
 	p := products[rng.IntN(len(products))]
 	qty := 1 + rng.IntN(4)
@@ -55,7 +55,7 @@ func orderRow(i int, since time.Time) *tablestore.PutRowChange {
 		qty += 5 + rng.IntN(20) // the odd bulk order
 	}
 	status := statuses[rng.IntN(len(statuses))]
-	orderedAt := since.Add(time.Duration(rng.Int64N(int64(time.Since(since)) + 1)))
+	orderedAt := since.Add(time.Duration(rng.Int64N(int64(max(span, 1)))))
 	pk := new(tablestore.PrimaryKey)
 	pk.AddPrimaryKeyColumn("order_id", fmt.Sprintf("ord-%08d", i))
 	row := &tablestore.PutRowChange{TableName: tableName, PrimaryKey: pk}
@@ -77,7 +77,7 @@ func orderRow(i int, since time.Time) *tablestore.PutRowChange {
 
 // writeOrders writes orders [from, from+n) in batches of 200 rows (the
 // service's limit per BatchWriteRow) from a few parallel writers.
-func (d *demo) writeOrders(ctx context.Context, from, n int, since time.Time) error {
+func (d *demo) writeOrders(ctx context.Context, from, n int, since time.Time, span time.Duration) error {
 	const batchSize, writers = 200, 4
 	batches := make(chan [2]int)
 	errs := make(chan error, writers)
@@ -89,7 +89,7 @@ func (d *demo) writeOrders(ctx context.Context, from, n int, since time.Time) er
 			for b := range batches {
 				req := &tablestore.BatchWriteRowRequest{}
 				for i := b[0]; i < b[1]; i++ {
-					req.AddRowChange(orderRow(i, since))
+					req.AddRowChange(orderRow(i, since, span))
 				}
 				if err := writeBatch(d.tablestore, req); err != nil {
 					errs <- err

@@ -86,7 +86,7 @@ func (d *demo) run(ctx context.Context) error {
 		return err
 	}
 	loadStart := time.Now()
-	if err := d.writeOrders(ctx, 0, d.opts.rows, time.Now().Add(-30*24*time.Hour)); err != nil {
+	if err := d.writeOrders(ctx, 0, d.opts.rows, time.Now().Add(-30*24*time.Hour), 30*24*time.Hour); err != nil {
 		return err
 	}
 	fmt.Fprintf(d.out, "wrote %s rows in %s\n", groupDigits(int64(d.opts.rows)), time.Since(loadStart).Round(time.Millisecond))
@@ -116,7 +116,7 @@ func (d *demo) run(ctx context.Context) error {
 	}
 
 	d.say("incremental phase: write %s more rows and watch them arrive", groupDigits(int64(d.opts.extraRows)))
-	if err := d.writeOrders(ctx, d.opts.rows, d.opts.extraRows, time.Now().Add(-time.Hour)); err != nil {
+	if err := d.writeOrders(ctx, d.opts.rows, d.opts.extraRows, time.Now().Add(-time.Hour), time.Hour); err != nil {
 		return err
 	}
 	total := int64(d.opts.rows + d.opts.extraRows)
@@ -434,7 +434,7 @@ func (d *demo) cleanup() error {
 		case <-time.After(30 * time.Second):
 			_ = d.executor.Process.Kill()
 			if err := <-d.exited; err != nil {
-				d.say("executor killed: %v", err)
+				fmt.Fprintf(d.errOut, "executor killed: %v\n", err)
 			}
 			errs = append(errs, errors.New("executor did not stop within 30 s of SIGTERM; killed"))
 		}
