@@ -126,75 +126,103 @@ func report(b *testing.B, rows int, sdk, baseline time.Duration) {
 	b.ReportMetric(sdkRate/baseRate, "ratio")
 }
 
-// BenchmarkPutRow: sequential PutRow calls, one row each (one fsync each).
-func BenchmarkPutRow(b *testing.B) {
-	e := newBenchEnv(b)
-	b.ResetTimer()
-	start := time.Now()
-	for i := range b.N {
-		if _, err := e.client.PutRow(&tablestore.PutRowRequest{PutRowChange: benchPut(i)}); err != nil {
-			b.Fatal(err)
-		}
+// alternate runs the SDK work and the baseline over the same index ranges
+// in alternating chunks, so that load from other processes on a shared
+// machine affects both sides alike.
+func alternate(n, chunk int, sdk, baseline func(from, to int)) (sdkDur, baseDur time.Duration) {
+	for from := 0; from < n; from += chunk {
+		to := min(from+chunk, n)
+		start := time.Now()
+		sdk(from, to)
+		sdkDur += time.Since(start)
+		start = time.Now()
+		baseline(from, to)
+		baseDur += time.Since(start)
 	}
-	sdk := time.Since(start)
-	b.StopTimer()
-	report(b, b.N, sdk, baselineWrite(b, e.kv, 0, b.N, 1, 1))
+	return sdkDur, baseDur
 }
 
-// BenchmarkPutRowParallel: 8 concurrent clients; the server coalesces their
-// transactions with kv Batch. Baseline: 8 goroutines using Batch directly.
-func BenchmarkPutRowParallel(b *testing.B) {
-	e := newBenchEnv(b)
-	const workers = 8
+// inParallel runs fn(i) for every i in [from, to) on `workers` goroutines.
+func inParallel(from, to, workers int, fn func(i int)) {
 	var next atomic.Int64
-	b.ResetTimer()
-	start := time.Now()
+	next.Store(int64(from))
 	var wg sync.WaitGroup
 	for range workers {
 		wg.Go(func() {
 			for {
 				i := int(next.Add(1)) - 1
-				if i >= b.N {
+				if i >= to {
 					return
 				}
-				if _, err := e.client.PutRow(&tablestore.PutRowRequest{PutRowChange: benchPut(i)}); err != nil {
-					b.Error(err)
-					return
-				}
+				fn(i)
 			}
 		})
 	}
 	wg.Wait()
-	sdk := time.Since(start)
+}
+
+func (e *benchEnv) putRow(b *testing.B, i int) {
+	if _, err := e.client.PutRow(&tablestore.PutRowRequest{PutRowChange: benchPut(i)}); err != nil {
+		b.Error(err)
+	}
+}
+
+// BenchmarkPutRow: sequential PutRow calls, one row each (one fsync each).
+// Baseline: one Update transaction per row.
+func BenchmarkPutRow(b *testing.B) {
+	e := newBenchEnv(b)
+	b.ResetTimer()
+	sdk, base := alternate(b.N, 50,
+		func(from, to int) {
+			for i := from; i < to; i++ {
+				e.putRow(b, i)
+			}
+		},
+		func(from, to int) { baselineWrite(b, e.kv, from, to-from, 1, 1) })
 	b.StopTimer()
-	report(b, b.N, sdk, baselineWrite(b, e.kv, 0, b.N, 1, workers))
+	report(b, b.N, sdk, base)
+}
+
+// BenchmarkPutRowParallel: 8 concurrent clients; the server group-commits
+// their writes. Baseline: 8 goroutines writing one row per kv Batch call.
+func BenchmarkPutRowParallel(b *testing.B) {
+	e := newBenchEnv(b)
+	const workers = 8
+	b.ResetTimer()
+	sdk, base := alternate(b.N, 200,
+		func(from, to int) { inParallel(from, to, workers, func(i int) { e.putRow(b, i) }) },
+		func(from, to int) { baselineWrite(b, e.kv, from, to-from, 1, workers) })
+	b.StopTimer()
+	report(b, b.N, sdk, base)
 }
 
 // BenchmarkBatchWriteRow: requests of 200 rows (the protocol's maximum).
+// Baseline: one Update transaction per 200 rows.
 func BenchmarkBatchWriteRow(b *testing.B) {
 	e := newBenchEnv(b)
 	const perBatch = 200
-	rows := b.N * perBatch
 	b.ResetTimer()
-	start := time.Now()
-	for i := range b.N {
-		req := &tablestore.BatchWriteRowRequest{}
-		for j := range perBatch {
-			req.AddRowChange(benchPut(i*perBatch + j))
-		}
-		resp, err := e.client.BatchWriteRow(req)
-		if err != nil {
-			b.Fatal(err)
-		}
-		for _, r := range resp.TableToRowsResult["bench"] {
-			if !r.IsSucceed {
-				b.Fatal(r.Error)
+	sdk, base := alternate(b.N, 5,
+		func(from, to int) {
+			for i := from; i < to; i++ {
+				req := &tablestore.BatchWriteRowRequest{}
+				for j := range perBatch {
+					req.AddRowChange(benchPut(i*perBatch + j))
+				}
+				resp, err := e.client.BatchWriteRow(req)
+				if err != nil {
+					b.Fatal(err)
+				}
+				for _, r := range resp.TableToRowsResult["bench"] {
+					if !r.IsSucceed {
+						b.Fatal(r.Error)
+					}
+				}
 			}
-		}
-	}
-	sdk := time.Since(start)
+		},
+		func(from, to int) { baselineWrite(b, e.kv, from*perBatch, (to-from)*perBatch, perBatch, 1) })
 	b.StopTimer()
-	report(b, rows, sdk, baselineWrite(b, e.kv, 0, rows, perBatch, 1))
+	report(b, b.N*perBatch, sdk, base)
 }
 
 // BenchmarkGetRange: full scans of a 20,000-row table through the SDK,
@@ -219,10 +247,8 @@ func BenchmarkGetRange(b *testing.B) {
 		}
 	}
 	lo, hi := infPK(true), infPK(false)
-	b.ResetTimer()
-	start := time.Now()
-	read := 0
-	for range b.N {
+	sdkScan := func() int {
+		read := 0
 		q := &tablestore.RangeRowQueryCriteria{TableName: "bench", StartPrimaryKey: lo, EndPrimaryKey: hi, MaxVersion: 1}
 		for {
 			resp, err := e.client.GetRange(&tablestore.GetRangeRequest{RangeRowQueryCriteria: q})
@@ -231,19 +257,13 @@ func BenchmarkGetRange(b *testing.B) {
 			}
 			read += len(resp.Rows)
 			if resp.NextStartPrimaryKey == nil {
-				break
+				return read
 			}
 			q.StartPrimaryKey = resp.NextStartPrimaryKey
 		}
 	}
-	sdk := time.Since(start)
-	b.StopTimer()
-	if read != total*b.N {
-		b.Fatalf("read %d rows, want %d", read, total*b.N)
-	}
-	start = time.Now()
-	seen, bytesRead := 0, 0
-	for range b.N {
+	baselineScan := func() int {
+		seen, bytesRead := 0, 0
 		err := e.kv.View(func(tx *bolt.Tx) error {
 			tb := tx.Bucket([]byte("ots/tables")).Bucket([]byte("local")).Bucket([]byte("bench"))
 			return tb.ForEachBucket(func(name []byte) error {
@@ -259,19 +279,15 @@ func BenchmarkGetRange(b *testing.B) {
 				return nil
 			})
 		})
-		if err != nil {
-			b.Fatal(err)
+		if err != nil || bytesRead == 0 {
+			b.Fatal(err, bytesRead)
 		}
-	}
-	baseline := time.Since(start)
-	if seen != read || bytesRead == 0 {
-		b.Fatalf("baseline saw %d rows, sdk %d", seen, read)
+		return seen
 	}
 	// The storage API in-process (decoding and projecting rows, no HTTP,
 	// protobuf or SDK): separates storage cost from protocol cost.
-	start = time.Now()
-	viaStorage := 0
-	for range b.N {
+	storageScan := func() int {
+		read := 0
 		req := storage.RangeRequest{Table: "bench",
 			Start: []pb.Cell{{Name: "id", Value: pb.InfMin()}, {Name: "n", Value: pb.InfMin()}},
 			End:   []pb.Cell{{Name: "id", Value: pb.InfMax()}, {Name: "n", Value: pb.InfMax()}}, ReadOptions: storage.ReadOptions{MaxVersions: 1}}
@@ -280,13 +296,28 @@ func BenchmarkGetRange(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			viaStorage += len(rr.Rows)
+			read += len(rr.Rows)
 			if rr.NextStart == nil {
-				break
+				return read
 			}
 			req.Start = rr.NextStart
 		}
 	}
-	b.ReportMetric(float64(viaStorage)/time.Since(start).Seconds(), "storage-rows/s")
-	report(b, read, sdk, baseline)
+	b.ResetTimer()
+	var sdk, base, stor time.Duration
+	for range b.N {
+		for _, step := range []struct {
+			scan func() int
+			dur  *time.Duration
+		}{{sdkScan, &sdk}, {baselineScan, &base}, {storageScan, &stor}} {
+			start := time.Now()
+			if n := step.scan(); n != total {
+				b.Fatalf("a scan returned %d rows, want %d", n, total)
+			}
+			*step.dur += time.Since(start)
+		}
+	}
+	b.StopTimer()
+	b.ReportMetric(float64(total*b.N)/stor.Seconds(), "storage-rows/s")
+	report(b, total*b.N, sdk, base)
 }
