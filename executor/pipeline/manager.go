@@ -1,16 +1,3 @@
-// Package pipeline delivers Tablestore tables to OSS as Parquet: for every
-// task it keeps a tunnel on the source table and consumes it with the
-// official SDK's tunnel worker. The record path, top to bottom:
-//
-//	tunnel record → row of typed values, or dirty with a reason (record.go)
-//	→ partition from the write time or the event time column (record.go)
-//	→ buffer per (channel, partition) (writer.go)
-//	→ Parquet bytes (parquet.go)
-//	→ object <prefix>/<task>_<ConcurrentID>_<prefix_>__<SequenceID>, uploaded
-//	  under a journal entry (journal.go, sink.go)
-//	→ tunnel checkpoint, only past records durably in OSS (writer.go).
-//
-// Manager implements the API's Runner.
 package pipeline
 
 import (

@@ -1,0 +1,56 @@
+// Package pipeline delivers Tablestore tables to OSS as Parquet. For every
+// task it keeps a tunnel on the source table (BaseData for full,
+// Stream for incremental, BaseAndStream for differential) and consumes it
+// with the official SDK's tunnel worker. The record path, top to bottom:
+//
+//	tunnel record → row of typed values, or dirty with a reason (record.go)
+//	→ partition from the write time or the event time column (record.go)
+//	→ buffer per (channel, kind, partition) (writer.go)
+//	→ Parquet bytes (parquet.go) or newline-delimited JSON for dirty rows
+//	→ object <prefix>/<task>_<ConcurrentID>_<prefix_>__<SequenceID>, uploaded
+//	  under a journal entry (journal.go, sink.go)
+//	→ tunnel checkpoint, only past records durably in OSS (writer.go).
+//
+// Manager implements the API's Runner (New, Start, Update, Stop, Close).
+//
+// # Decisions
+//
+//   - Writers. One writer per tunnel channel; its ConcurrentID is the table
+//     shard, parsed from the local tunnel service's channel ids
+//     ("<kind>_<tunnel>_<shard>"), so a shard's base and stream channels share
+//     it and a 4-shard table writes ConcurrentIDs 0–3. Channel ids without a
+//     shard number get a ConcurrentID recorded in the journal on first use.
+//     SequenceIDs count per writer from 1 (data and dirty objects each have
+//     their own series) and live in the journal, so they survive restarts.
+//   - Flushing. A buffer is written when its estimated size reaches
+//     target_object_size_mb, when its oldest row has waited
+//     flush_interval_seconds (checked by a ticker, with or without new
+//     records), when its channel finishes, or when the executor's buffered
+//     bytes exceed Config.MemoryBudgetBytes (then the writer that pushed
+//     past the budget writes its oldest buffers until under it).
+//   - Exactly once. The tunnel checkpoint never moves past a record still in
+//     a buffer. Before an upload the journal records an intent (writer, kind,
+//     SequenceID, key, partition, position of the buffer's newest record);
+//     after it, one atomic step drops the intent and moves the partition's
+//     watermark and the counters. A restarted writer resolves a leftover
+//     intent by looking at OSS (object there: commit; absent: drop it and
+//     reuse the SequenceID) and skips replayed records at or below their
+//     partition's watermark, comparing the (epoch, timestamp, row index)
+//     sequence info the tunnel service gives every record. Records without
+//     sequence info cannot be recognised when replayed (at least once).
+//   - Failures. Uploads retry with capped exponential backoff, blocking the
+//     channel (so nothing more is read or checkpointed). Rejected
+//     credentials or a missing role show as UnAuthorized, a missing bucket,
+//     a bucket in another region or a region without an OSS endpoint as
+//     InvalidOssBucket, at once; transient failures surface as InternalError
+//     only after Config.TransientGrace. Success clears the code.
+//   - Status. Counters come from the journal (exact across restarts);
+//     current_sync_timestamp_ns is the oldest, over the stream channels, of
+//     the write time up to which everything is in OSS; last_synced_at is the
+//     wall time of the last durable upload; the phase follows the tunnel
+//     (FULL→INCR when every base channel is terminated, FULL→FINISHED for a
+//     finished full sync, whose worker then stops).
+//   - Stopping. Close and SIGTERM abandon buffers (re-read from the
+//     checkpoints later); Stop also deletes the tunnel; objects are never
+//     deleted.
+package pipeline
