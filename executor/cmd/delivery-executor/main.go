@@ -25,6 +25,7 @@ commands:
   tasks              list, describe or delete the delivery tasks of a running executor
   roles              list the delivery roles of a running executor
   status             every task's phase, lag, error and full-sync progress (--watch to follow)
+  bench              benchmarks against same-run baselines (--quick, --json)
   version            print the version
 
 Run 'delivery-executor <command> -h' for the flags of a command. The client
@@ -55,6 +56,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return runRoles(args[1:], stdout, stderr)
 	case "status":
 		return runStatus(args[1:], stdout, stderr)
+	case "bench":
+		return runBench(args[1:], stdout, stderr)
 	case "version", "--version":
 		fmt.Fprintln(stdout, "delivery-executor", version)
 		return 0

@@ -1,0 +1,185 @@
+package bench
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"text/tabwriter"
+	"time"
+)
+
+// Report is the outcome of a run. Its JSON form carries issue 9's keys, and
+// a few more that explain them.
+type Report struct {
+	FullSync     FullSync     `json:"full_sync"`
+	Incremental  Incremental  `json:"incremental"`
+	MemoryGrowth MemoryGrowth `json:"memory_growth"`
+	// InitSeconds is from the full-sync task's creation to its first phase
+	// after INIT; InitSecondsEmptyTable the same for the latency task.
+	InitSeconds           float64 `json:"init_seconds"`
+	InitSecondsEmptyTable float64 `json:"init_seconds_empty_table"`
+
+	Load         LoadResult `json:"load"`
+	Targets      []Target   `json:"targets"`
+	TotalSeconds float64    `json:"total_seconds"`
+	Sizes        SizesJSON  `json:"sizes"`
+}
+
+// FullSync is the full-sync scenario and its baselines.
+type FullSync struct {
+	Rows          int     `json:"rows"`
+	RowBytes      float64 `json:"row_bytes"`
+	Shards        int     `json:"shards"`
+	Seconds       float64 `json:"seconds"`
+	RowsPerSec    float64 `json:"rows_per_sec"`
+	RowsDelivered int64   `json:"rows_delivered"`
+
+	RawTunnelRowsPerSec  float64 `json:"raw_tunnel_rows_per_sec"`
+	RatioVsRawTunnel     float64 `json:"ratio_vs_raw_tunnel"`
+	RawParquetRowsPerSec float64 `json:"raw_parquet_rows_per_sec"`
+	// ConversionRowsPerSec is the pipeline's conversion stage (tunnel
+	// record → row → Parquet bytes) on the same rows, in memory.
+	ConversionRowsPerSec float64 `json:"conversion_rows_per_sec"`
+	RatioVsRawParquet    float64 `json:"ratio_vs_raw_parquet"`
+	// RatioEndToEndVsRawParquet is the whole delivery's rate against the
+	// bare Parquet encoding.
+	RatioEndToEndVsRawParquet float64 `json:"ratio_end_to_end_vs_raw_parquet"`
+
+	Objects     int   `json:"objects"`
+	ObjectBytes int64 `json:"object_bytes"`
+	// Groups is the number of (ConcurrentID, partition) pairs; each has one tail.
+	Groups                         int    `json:"object_groups"`
+	MinObjectBytesExcludingTails   *int64 `json:"min_object_bytes_excluding_tails"`
+	ObjectsBelow4MiBExcludingTails int    `json:"objects_below_4mib_excluding_tails"`
+	RSS                            int64  `json:"executor_peak_rss_bytes"`
+}
+
+// Incremental is the latency scenario.
+type Incremental struct {
+	RateRowsPerSec       float64 `json:"rate_rows_per_sec"`
+	AchievedRowsPerSec   float64 `json:"achieved_rows_per_sec"`
+	FlushIntervalSeconds float64 `json:"flush_interval_seconds"`
+	Rows                 int     `json:"rows"`
+	RowsMissing          int     `json:"rows_missing"`
+	Objects              int     `json:"objects"`
+	P50Seconds           float64 `json:"p50_seconds"`
+	P99Seconds           float64 `json:"p99_seconds"`
+	MaxSeconds           float64 `json:"max_seconds"`
+}
+
+// MemoryGrowth compares the executor's peak RSS over two table sizes.
+type MemoryGrowth struct {
+	RowsSmall            int     `json:"rows_small"`
+	RSSSmall             int64   `json:"rss_small"`
+	RowsLarge            int     `json:"rows_large"`
+	RSSLarge             int64   `json:"rss_large"`
+	Ratio                float64 `json:"ratio"`
+	LargeFullSyncSeconds float64 `json:"large_full_sync_seconds"`
+}
+
+// Target is one of issue 9's targets and whether the run met it.
+type Target struct {
+	Name     string `json:"name"`
+	Goal     string `json:"goal"`
+	Measured string `json:"measured"`
+	Met      bool   `json:"met"`
+}
+
+// SizesJSON echoes the sizes the run used.
+type SizesJSON struct {
+	FullSyncRows               int     `json:"full_sync_rows"`
+	EventHours                 int     `json:"event_hours"`
+	TargetObjectSizeMB         int     `json:"target_object_size_mb"`
+	IncrementalDurationSeconds float64 `json:"incremental_duration_seconds"`
+	MemoryLargeRows            int     `json:"memory_large_rows"`
+}
+
+func newReport(s Sizes) *Report {
+	return &Report{Sizes: SizesJSON{
+		FullSyncRows: s.FullSyncRows, EventHours: s.EventHours, TargetObjectSizeMB: s.TargetObjectSizeMB,
+		IncrementalDurationSeconds: s.IncrementalDuration.Seconds(), MemoryLargeRows: s.MemoryLargeRows,
+	}}
+}
+
+func ratio(a, b float64) float64 {
+	if b <= 0 {
+		return 0
+	}
+	return a / b
+}
+
+const mib = 1 << 20
+
+// finish derives the ratios and evaluates the targets.
+func (r *Report) finish(total time.Duration) {
+	fs := &r.FullSync
+	fs.RatioVsRawTunnel = ratio(fs.RowsPerSec, fs.RawTunnelRowsPerSec)
+	fs.RatioVsRawParquet = ratio(fs.ConversionRowsPerSec, fs.RawParquetRowsPerSec)
+	fs.RatioEndToEndVsRawParquet = ratio(fs.RowsPerSec, fs.RawParquetRowsPerSec)
+	m := &r.MemoryGrowth
+	m.Ratio = ratio(float64(m.RSSLarge), float64(m.RSSSmall))
+	r.TotalSeconds = total.Seconds()
+
+	minObject := "no non-tail object"
+	minObjectMet := true
+	if fs.MinObjectBytesExcludingTails != nil {
+		minObject = fmt.Sprintf("min %.2f MiB, %d below", float64(*fs.MinObjectBytesExcludingTails)/mib, fs.ObjectsBelow4MiBExcludingTails)
+		minObjectMet = fs.ObjectsBelow4MiBExcludingTails == 0
+	}
+	inc := r.Incremental
+	r.Targets = []Target{
+		{"ratio_vs_raw_tunnel", "≥ 0.5", fmt.Sprintf("%.2f", fs.RatioVsRawTunnel), fs.RatioVsRawTunnel >= 0.5},
+		{"ratio_vs_raw_parquet", "≥ 0.4", fmt.Sprintf("%.2f", fs.RatioVsRawParquet), fs.RatioVsRawParquet >= 0.4},
+		{"incremental_p99", fmt.Sprintf("≤ %.0f s (flush + 1 s)", inc.FlushIntervalSeconds+1),
+			fmt.Sprintf("%.2f s", inc.P99Seconds), inc.Rows > 0 && inc.RowsMissing == 0 && inc.P99Seconds <= inc.FlushIntervalSeconds+1},
+		{"rss_large", "≤ 256 MiB", fmt.Sprintf("%.0f MiB", float64(m.RSSLarge)/mib), m.RSSLarge > 0 && m.RSSLarge <= 256*mib},
+		{"memory_growth_ratio", "≤ 1.10", fmt.Sprintf("%.2f", m.Ratio), m.Ratio > 0 && m.Ratio <= 1.10},
+		{"objects_excluding_tails", "every one ≥ 4 MiB", minObject, minObjectMet},
+		{"init_seconds", "≤ 5 s", fmt.Sprintf("%.2f s", r.InitSeconds), r.InitSeconds <= 5},
+	}
+}
+
+// WriteJSON writes the report as one indented JSON document.
+func (r *Report) WriteJSON(w io.Writer) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(r)
+}
+
+// WriteTable writes the report for people.
+func (r *Report) WriteTable(w io.Writer) error {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fs, inc, m := r.FullSync, r.Incremental, r.MemoryGrowth
+	minObj := "n/a (every group is one object)"
+	if fs.MinObjectBytesExcludingTails != nil {
+		minObj = fmt.Sprintf("%.2f MiB (%d below 4 MiB)", float64(*fs.MinObjectBytesExcludingTails)/mib, fs.ObjectsBelow4MiBExcludingTails)
+	}
+	rows := [][2]string{
+		{"full sync", fmt.Sprintf("%d rows × %.0f B, %d shards, %d hourly partitions", fs.Rows, fs.RowBytes, fs.Shards, r.Sizes.EventHours)},
+		{"  delivery", fmt.Sprintf("%.1f s, %.0f rows/s", fs.Seconds, fs.RowsPerSec)},
+		{"  raw SDK tunnel read", fmt.Sprintf("%.0f rows/s (ratio %.2f)", fs.RawTunnelRowsPerSec, fs.RatioVsRawTunnel)},
+		{"  parquet-go from memory", fmt.Sprintf("%.0f rows/s", fs.RawParquetRowsPerSec)},
+		{"  pipeline conversion stage", fmt.Sprintf("%.0f rows/s (ratio %.2f; end to end %.2f)", fs.ConversionRowsPerSec, fs.RatioVsRawParquet, fs.RatioEndToEndVsRawParquet)},
+		{"  objects", fmt.Sprintf("%d in %d (ConcurrentID, partition) groups, %.1f MiB", fs.Objects, fs.Groups, float64(fs.ObjectBytes)/mib)},
+		{"  min object excl. tails", minObj},
+		{"  executor peak RSS", fmt.Sprintf("%.0f MiB", float64(fs.RSS)/mib)},
+		{"incremental", fmt.Sprintf("%.0f rows/s (achieved %.0f) × %.0f s, flush %.0f s", inc.RateRowsPerSec, inc.AchievedRowsPerSec, r.Sizes.IncrementalDurationSeconds, inc.FlushIntervalSeconds)},
+		{"  write → visible", fmt.Sprintf("P50 %.2f s, P99 %.2f s, max %.2f s (%d rows, %d missing, %d objects)", inc.P50Seconds, inc.P99Seconds, inc.MaxSeconds, inc.Rows, inc.RowsMissing, inc.Objects)},
+		{"memory (peak RSS)", fmt.Sprintf("%d rows: %.0f MiB; %d rows: %.0f MiB; ratio %.2f", m.RowsSmall, float64(m.RSSSmall)/mib, m.RowsLarge, float64(m.RSSLarge)/mib, m.Ratio)},
+		{"initialization", fmt.Sprintf("%.2f s (%d-row table), %.2f s (empty table)", r.InitSeconds, fs.Rows, r.InitSecondsEmptyTable)},
+		{"load (BatchWriteRow)", fmt.Sprintf("%.0f rows/s", r.Load.RowsPerSec)},
+		{"total", fmt.Sprintf("%.0f s", r.TotalSeconds)},
+	}
+	for _, row := range rows {
+		fmt.Fprintf(tw, "%s\t%s\n", row[0], row[1])
+	}
+	fmt.Fprintln(tw, "\ntarget\tgoal\tmeasured\tmet")
+	for _, t := range r.Targets {
+		met := "yes"
+		if !t.Met {
+			met = "NO"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", t.Name, t.Goal, t.Measured, met)
+	}
+	return tw.Flush()
+}

@@ -1,0 +1,53 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/tablestore-delivery/terraform-provider-tablestore/executor/bench"
+)
+
+// runBench runs the benchmarks of executor/bench: a local cloud and an
+// executor started from this same binary as separate processes.
+func runBench(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
+	quick := fs.Bool("quick", false, "run every scenario at a size that finishes in under a minute")
+	asJSON := fs.Bool("json", false, "print one JSON document on stdout instead of a table")
+	workDir := fs.String("work-dir", "", "directory for the processes' data and logs (default: a temporary directory, removed afterwards)")
+	if ok, code := parseFlags(fs, args, stderr); !ok {
+		return code
+	}
+	binary, err := os.Executable()
+	if err != nil {
+		fmt.Fprintln(stderr, "delivery-executor bench:", err)
+		return 1
+	}
+	sizes := bench.FullSizes()
+	if *quick {
+		sizes = bench.QuickSizes()
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	report, err := bench.Run(ctx, bench.Config{
+		Binary: binary, Sizes: sizes, WorkDir: *workDir, KeepWorkDir: *workDir != "", Progress: stderr,
+	})
+	if err != nil {
+		fmt.Fprintln(stderr, "delivery-executor bench:", err)
+		return 1
+	}
+	if *asJSON {
+		err = report.WriteJSON(stdout)
+	} else {
+		err = report.WriteTable(stdout)
+	}
+	if err != nil {
+		fmt.Fprintln(stderr, "delivery-executor bench:", err)
+		return 1
+	}
+	return 0
+}
