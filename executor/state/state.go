@@ -4,13 +4,14 @@
 //
 // The Registry interface is what the API and the pipelines use; Bolt
 // implements it over the embedded kv store, in top-level buckets prefixed
-// "state/". A shared store (for several executors) can implement the same
-// interface later.
+// "state/" (the single-node default); Tablestore implements it over a
+// Tablestore table that several executors share.
 package state
 
 import (
 	"context"
 	"errors"
+	"time"
 
 	"github.com/tablestore-delivery/terraform-provider-tablestore/executor/task"
 )
@@ -81,4 +82,15 @@ type PipelineState interface {
 	// Scan calls fn for each key starting with prefix, in key order, until fn
 	// returns an error (which Scan returns). The value is only valid inside fn.
 	Scan(ctx context.Context, prefix string, fn func(key string, value []byte) error) error
+}
+
+// Claimer is implemented by registries that several executors share. A
+// claim lets one executor do a task's one-off work (its initialization)
+// while the others leave it alone; it is taken with a conditional write and
+// passes to another executor once its holder stops renewing it.
+type Claimer interface {
+	// Claim takes or renews the claim named what on a task for owner until
+	// ttl from now. It returns false when another owner holds it unexpired;
+	// ErrNotFound when the task does not exist.
+	Claim(ctx context.Context, table, name, what, owner string, ttl time.Duration) (bool, error)
 }

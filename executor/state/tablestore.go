@@ -1,0 +1,777 @@
+package state
+
+import (
+	"context"
+	"crypto/aes"
+	"crypto/cipher"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math/big"
+	"slices"
+	"sort"
+	"strings"
+	"time"
+
+	ots "github.com/aliyun/aliyun-tablestore-go-sdk/tablestore"
+
+	"github.com/tablestore-delivery/terraform-provider-tablestore/executor/task"
+)
+
+// DefaultTable is the Tablestore table of the shared registry.
+const DefaultTable = "delivery_state"
+
+// Layout of the shared registry's table. The primary key is (kind, id):
+//
+//	("task", "<table>/<name>")  task JSON, task_version, ps_version, claims,
+//	                            and one column per pipeline-state key
+//	("role", "<name>")          role JSON (secret sealed), version
+//
+// A task's pipeline state lives in the task's own row, so that a journal
+// step (several keys) is one single-row write — atomic in Tablestore, which
+// has no multi-row transactions — and deleting the task removes its
+// journal in the same write. The task definition and the pipeline state
+// carry separate version columns so that status updates and journal steps
+// do not make each other retry.
+const (
+	pkKind = "kind"
+	pkID   = "id"
+
+	kindTask = "task"
+	kindRole = "role"
+
+	colTask        = "task"
+	colTaskVersion = "task_version"
+	colPSVersion   = "ps_version"
+	colRole        = "role"
+	colVersion     = "version"
+	colClaimPrefix = "claim_"
+	colPSPrefix    = "j_" // + 32 hex digits of SHA-256(key)
+)
+
+// conflictRetries bounds how often a conditional write is retried after
+// another executor changed the row in between.
+const conflictRetries = 100
+
+// TablestoreConfig locates the shared registry's table.
+type TablestoreConfig struct {
+	Endpoint        string
+	Instance        string
+	AccessKeyID     string
+	AccessKeySecret string
+	// Table is created when missing; default DefaultTable.
+	Table string
+	// SecretKey (KeySize bytes) seals role secrets; every executor sharing
+	// the table must use the same key.
+	SecretKey []byte
+}
+
+// Tablestore is the Registry kept in a Tablestore table, shared by several
+// executors. Every change is a conditional write: creations expect the row
+// not to exist, updates expect it to exist with the version they read (and
+// write the next one), so concurrent executors never overwrite each other's
+// changes; a conflict re-reads and retries.
+type Tablestore struct {
+	client *ots.TableStoreClient
+	table  string
+	aead   cipher.AEAD
+}
+
+var (
+	_ Registry = (*Tablestore)(nil)
+	_ Claimer  = (*Tablestore)(nil)
+)
+
+// NewTablestore connects to the table, creating it when it does not exist.
+func NewTablestore(ctx context.Context, cfg TablestoreConfig) (*Tablestore, error) {
+	if cfg.Endpoint == "" || cfg.Instance == "" {
+		return nil, errors.New("state: tablestore endpoint and instance are required")
+	}
+	aead, err := newSealer(cfg.SecretKey)
+	if err != nil {
+		return nil, err
+	}
+	if cfg.Table == "" {
+		cfg.Table = DefaultTable
+	}
+	r := &Tablestore{
+		client: ots.NewClient(cfg.Endpoint, cfg.Instance, cfg.AccessKeyID, cfg.AccessKeySecret),
+		table:  cfg.Table,
+		aead:   aead,
+	}
+	if err := r.ensureTable(ctx); err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+func newSealer(secretKey []byte) (cipher.AEAD, error) {
+	if len(secretKey) != KeySize {
+		return nil, fmt.Errorf("state: secret key must be %d bytes, got %d", KeySize, len(secretKey))
+	}
+	block, err := aes.NewCipher(secretKey)
+	if err != nil {
+		return nil, fmt.Errorf("state: secret key: %w", err)
+	}
+	aead, err := cipher.NewGCM(block)
+	if err != nil {
+		return nil, fmt.Errorf("state: secret key: %w", err)
+	}
+	return aead, nil
+}
+
+func (r *Tablestore) ensureTable(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if _, err := r.client.DescribeTable(&ots.DescribeTableRequest{TableName: r.table}); err == nil {
+		return nil
+	} else if !isOTSCode(err, "OTSObjectNotExist") {
+		return fmt.Errorf("state: describe table %s: %w", r.table, err)
+	}
+	meta := &ots.TableMeta{TableName: r.table}
+	meta.AddPrimaryKeyColumn(pkKind, ots.PrimaryKeyType_STRING)
+	meta.AddPrimaryKeyColumn(pkID, ots.PrimaryKeyType_STRING)
+	_, err := r.client.CreateTable(&ots.CreateTableRequest{
+		TableMeta:          meta,
+		TableOption:        &ots.TableOption{TimeToAlive: -1, MaxVersion: 1},
+		ReservedThroughput: &ots.ReservedThroughput{},
+	})
+	if err != nil && !isOTSCode(err, "OTSObjectAlreadyExist") { // another executor created it
+		return fmt.Errorf("state: create table %s: %w", r.table, err)
+	}
+	return nil
+}
+
+func isOTSCode(err error, code string) bool {
+	var oe *ots.OtsError
+	return errors.As(err, &oe) && oe.Code == code
+}
+
+// isConflict reports a failed row or column condition: someone else wrote
+// the row since it was read (or created/deleted it).
+func isConflict(err error) bool { return isOTSCode(err, "OTSConditionCheckFail") }
+
+func primaryKey(kind, id string) *ots.PrimaryKey {
+	pk := &ots.PrimaryKey{}
+	pk.AddPrimaryKeyColumn(pkKind, kind)
+	pk.AddPrimaryKeyColumn(pkID, id)
+	return pk
+}
+
+func versionIs(column string, v int64) *ots.SingleColumnCondition {
+	c := ots.NewSingleColumnCondition(column, ots.CT_EQUAL, v)
+	c.FilterIfMissing = true // a row without the column fails the condition
+	c.LatestVersionOnly = true
+	return c
+}
+
+// getRow reads the named columns of a row; nil when the row (or all of
+// those columns) does not exist.
+func (r *Tablestore) getRow(ctx context.Context, kind, id string, columns ...string) (map[string]any, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	resp, err := r.client.GetRow(&ots.GetRowRequest{SingleRowQueryCriteria: &ots.SingleRowQueryCriteria{
+		TableName: r.table, PrimaryKey: primaryKey(kind, id), ColumnsToGet: columns, MaxVersion: 1,
+	}})
+	if err != nil {
+		return nil, fmt.Errorf("state: read %s %s: %w", kind, id, err)
+	}
+	if len(resp.Columns) == 0 {
+		return nil, nil
+	}
+	out := make(map[string]any, len(resp.Columns))
+	for _, c := range resp.Columns {
+		out[c.ColumnName] = c.Value
+	}
+	return out, nil
+}
+
+func int64Col(row map[string]any, name string) (int64, error) {
+	v, ok := row[name].(int64)
+	if !ok {
+		return 0, fmt.Errorf("state: column %s is missing or not an integer", name)
+	}
+	return v, nil
+}
+
+func stringCol(row map[string]any, name string) (string, error) {
+	v, ok := row[name].(string)
+	if !ok {
+		return "", fmt.Errorf("state: column %s is missing or not a string", name)
+	}
+	return v, nil
+}
+
+// conditionalUpdate runs read-modify-write rounds until one commits: read
+// returns the version the write is conditioned on (ErrNotFound when the row
+// is gone); write builds the change for that version.
+func conditionalUpdate(ctx context.Context, what string, round func() (done bool, err error)) error {
+	for attempt := 0; attempt < conflictRetries; attempt++ {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		done, err := round()
+		if done || err != nil {
+			return err
+		}
+		// Lost a race with another writer: back off a little, at random, so
+		// that the writers do not keep colliding.
+		n, _ := rand.Int(rand.Reader, big.NewInt(int64(5+min(attempt, 20)*5)))
+		t := time.NewTimer(time.Duration(n.Int64()+1) * time.Millisecond)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return ctx.Err()
+		case <-t.C:
+		}
+	}
+	return fmt.Errorf("state: %s: gave up after %d write conflicts", what, conflictRetries)
+}
+
+// ---- tasks ----
+
+// CreateTask implements Registry.
+func (r *Tablestore) CreateTask(ctx context.Context, t task.Task) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	data, err := json.Marshal(t)
+	if err != nil {
+		return fmt.Errorf("state: encode task %s: %w", t.ID(), err)
+	}
+	change := &ots.PutRowChange{TableName: r.table, PrimaryKey: primaryKey(kindTask, t.Table+"/"+t.Name)}
+	change.AddColumn(colTask, string(data))
+	change.AddColumn(colTaskVersion, int64(1))
+	change.AddColumn(colPSVersion, int64(0))
+	change.SetCondition(ots.RowExistenceExpectation_EXPECT_NOT_EXIST)
+	if _, err := r.client.PutRow(&ots.PutRowRequest{PutRowChange: change}); err != nil {
+		if isConflict(err) {
+			return fmt.Errorf("task %s: %w", t.ID(), ErrExists)
+		}
+		return fmt.Errorf("state: create task %s: %w", t.ID(), err)
+	}
+	return nil
+}
+
+// readTask returns a task and the version it was read at.
+func (r *Tablestore) readTask(ctx context.Context, table, name string) (task.Task, int64, error) {
+	var t task.Task
+	row, err := r.getRow(ctx, kindTask, table+"/"+name, colTask, colTaskVersion)
+	if err != nil {
+		return t, 0, err
+	}
+	if row == nil {
+		return t, 0, fmt.Errorf("task %s/%s: %w", table, name, ErrNotFound)
+	}
+	data, err := stringCol(row, colTask)
+	if err != nil {
+		return t, 0, fmt.Errorf("task %s/%s: %w", table, name, err)
+	}
+	version, err := int64Col(row, colTaskVersion)
+	if err != nil {
+		return t, 0, fmt.Errorf("task %s/%s: %w", table, name, err)
+	}
+	if err := json.Unmarshal([]byte(data), &t); err != nil {
+		return t, 0, fmt.Errorf("state: decode task %s/%s: %w", table, name, err)
+	}
+	return t, version, nil
+}
+
+// writeTaskAt writes the task if the row still has version; done is false
+// when it has not (the caller reads again).
+func (r *Tablestore) writeTaskAt(t task.Task, version int64, extra map[string]any) (done bool, err error) {
+	data, err := json.Marshal(t)
+	if err != nil {
+		return false, fmt.Errorf("state: encode task %s: %w", t.ID(), err)
+	}
+	change := &ots.UpdateRowChange{TableName: r.table, PrimaryKey: primaryKey(kindTask, t.Table+"/"+t.Name)}
+	change.PutColumn(colTask, string(data))
+	change.PutColumn(colTaskVersion, version+1)
+	for name, v := range extra {
+		change.PutColumn(name, v)
+	}
+	change.SetCondition(ots.RowExistenceExpectation_EXPECT_EXIST)
+	change.SetColumnCondition(versionIs(colTaskVersion, version))
+	if _, err := r.client.UpdateRow(&ots.UpdateRowRequest{UpdateRowChange: change}); err != nil {
+		if isConflict(err) {
+			return false, nil
+		}
+		return false, fmt.Errorf("state: write task %s: %w", t.ID(), err)
+	}
+	return true, nil
+}
+
+// GetTask implements Registry.
+func (r *Tablestore) GetTask(ctx context.Context, table, name string) (task.Task, error) {
+	t, _, err := r.readTask(ctx, table, name)
+	return t, err
+}
+
+// ListTasks implements Registry.
+func (r *Tablestore) ListTasks(ctx context.Context, table string) ([]task.Task, error) {
+	tasks := []task.Task{}
+	start, end := table+"/", table+"0" // '0' follows '/': the ids of that table
+	if table == "" {
+		start, end = "", ""
+	}
+	err := r.scanKind(ctx, kindTask, start, end, []string{colTask}, func(id string, row map[string]any) error {
+		data, err := stringCol(row, colTask)
+		if err != nil {
+			return fmt.Errorf("task %s: %w", id, err)
+		}
+		var t task.Task
+		if err := json.Unmarshal([]byte(data), &t); err != nil {
+			return fmt.Errorf("state: decode task %s: %w", id, err)
+		}
+		tasks = append(tasks, t)
+		return nil
+	})
+	return tasks, err
+}
+
+// scanKind reads the rows of one kind with ids in [start, end) ("" = no
+// bound), in id order.
+func (r *Tablestore) scanKind(ctx context.Context, kind, start, end string, columns []string, fn func(id string, row map[string]any) error) error {
+	startPK := &ots.PrimaryKey{}
+	startPK.AddPrimaryKeyColumn(pkKind, kind)
+	if start == "" {
+		startPK.AddPrimaryKeyColumnWithMinValue(pkID)
+	} else {
+		startPK.AddPrimaryKeyColumn(pkID, start)
+	}
+	endPK := &ots.PrimaryKey{}
+	endPK.AddPrimaryKeyColumn(pkKind, kind)
+	if end == "" {
+		endPK.AddPrimaryKeyColumnWithMaxValue(pkID)
+	} else {
+		endPK.AddPrimaryKeyColumn(pkID, end)
+	}
+	for startPK != nil {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		resp, err := r.client.GetRange(&ots.GetRangeRequest{RangeRowQueryCriteria: &ots.RangeRowQueryCriteria{
+			TableName: r.table, StartPrimaryKey: startPK, EndPrimaryKey: endPK,
+			ColumnsToGet: columns, MaxVersion: 1, Direction: ots.FORWARD, Limit: 500,
+		}})
+		if err != nil {
+			return fmt.Errorf("state: list %s rows: %w", kind, err)
+		}
+		for _, row := range resp.Rows {
+			if row.PrimaryKey == nil || len(row.PrimaryKey.PrimaryKeys) != 2 || len(row.Columns) == 0 {
+				continue
+			}
+			id, _ := row.PrimaryKey.PrimaryKeys[1].Value.(string)
+			cols := make(map[string]any, len(row.Columns))
+			for _, c := range row.Columns {
+				cols[c.ColumnName] = c.Value
+			}
+			if err := fn(id, cols); err != nil {
+				return err
+			}
+		}
+		startPK = resp.NextStartPrimaryKey
+	}
+	return nil
+}
+
+// UpdateTask implements Registry.
+func (r *Tablestore) UpdateTask(ctx context.Context, table, name string, fn func(*task.Task) error) (task.Task, error) {
+	var out task.Task
+	err := conditionalUpdate(ctx, "update task "+table+"/"+name, func() (bool, error) {
+		t, version, err := r.readTask(ctx, table, name)
+		if err != nil {
+			return false, err
+		}
+		if err := fn(&t); err != nil {
+			return false, err
+		}
+		// The key is the identity: a function must not rename the task.
+		t.Table, t.Name = table, name
+		out = t
+		return r.writeTaskAt(t, version, nil)
+	})
+	return out, err
+}
+
+// UpdateStatus implements Registry.
+func (r *Tablestore) UpdateStatus(ctx context.Context, table, name string, fn func(*task.Status)) error {
+	_, err := r.UpdateTask(ctx, table, name, func(t *task.Task) error {
+		fn(&t.Status)
+		return nil
+	})
+	return err
+}
+
+// DeleteTask implements Registry. The task's pipeline state lives in its
+// row and goes with it.
+func (r *Tablestore) DeleteTask(ctx context.Context, table, name string) error {
+	return conditionalUpdate(ctx, "delete task "+table+"/"+name, func() (bool, error) {
+		_, version, err := r.readTask(ctx, table, name)
+		if err != nil {
+			return false, err
+		}
+		change := &ots.DeleteRowChange{TableName: r.table, PrimaryKey: primaryKey(kindTask, table+"/"+name)}
+		change.SetCondition(ots.RowExistenceExpectation_EXPECT_EXIST)
+		change.SetColumnCondition(versionIs(colTaskVersion, version))
+		if _, err := r.client.DeleteRow(&ots.DeleteRowRequest{DeleteRowChange: change}); err != nil {
+			if isConflict(err) {
+				return false, nil
+			}
+			return false, fmt.Errorf("state: delete task %s/%s: %w", table, name, err)
+		}
+		return true, nil
+	})
+}
+
+// ---- claims ----
+
+type claimRecord struct {
+	Owner   string    `json:"owner"`
+	Expires time.Time `json:"expires"`
+}
+
+// Claim implements Claimer: the claim is a column of the task's row,
+// written under the task's version condition.
+func (r *Tablestore) Claim(ctx context.Context, table, name, what, owner string, ttl time.Duration) (bool, error) {
+	if what == "" || strings.ContainsFunc(what, func(c rune) bool {
+		return !(c == '_' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9')
+	}) {
+		return false, fmt.Errorf("state: claim name %q must be lower-case letters, digits and underscores", what)
+	}
+	column := colClaimPrefix + what
+	won := false
+	err := conditionalUpdate(ctx, "claim "+what+" of task "+table+"/"+name, func() (bool, error) {
+		row, err := r.getRow(ctx, kindTask, table+"/"+name, colTask, colTaskVersion, column)
+		if err != nil {
+			return false, err
+		}
+		if row == nil {
+			return false, fmt.Errorf("task %s/%s: %w", table, name, ErrNotFound)
+		}
+		version, err := int64Col(row, colTaskVersion)
+		if err != nil {
+			return false, err
+		}
+		now := time.Now()
+		if held, ok := row[column].(string); ok {
+			var c claimRecord
+			if json.Unmarshal([]byte(held), &c) == nil && c.Owner != owner && now.Before(c.Expires) {
+				won = false
+				return true, nil // someone else holds it
+			}
+		}
+		data, err := json.Marshal(claimRecord{Owner: owner, Expires: now.Add(ttl)})
+		if err != nil {
+			return false, err
+		}
+		change := &ots.UpdateRowChange{TableName: r.table, PrimaryKey: primaryKey(kindTask, table+"/"+name)}
+		change.PutColumn(column, string(data))
+		change.PutColumn(colTaskVersion, version+1)
+		change.SetCondition(ots.RowExistenceExpectation_EXPECT_EXIST)
+		change.SetColumnCondition(versionIs(colTaskVersion, version))
+		if _, err := r.client.UpdateRow(&ots.UpdateRowRequest{UpdateRowChange: change}); err != nil {
+			if isConflict(err) {
+				return false, nil
+			}
+			return false, fmt.Errorf("state: claim %s of task %s/%s: %w", what, table, name, err)
+		}
+		won = true
+		return true, nil
+	})
+	return won, err
+}
+
+// ---- roles ----
+
+func (r *Tablestore) seal(name, secret string) ([]byte, error) {
+	nonce := make([]byte, r.aead.NonceSize())
+	if _, err := rand.Read(nonce); err != nil {
+		return nil, fmt.Errorf("state: nonce: %w", err)
+	}
+	return r.aead.Seal(nonce, nonce, []byte(secret), []byte(name)), nil
+}
+
+func (r *Tablestore) decodeRole(data string) (RoleRecord, error) {
+	var sr storedRole
+	if err := json.Unmarshal([]byte(data), &sr); err != nil {
+		return RoleRecord{}, fmt.Errorf("state: decode role: %w", err)
+	}
+	ns := r.aead.NonceSize()
+	if len(sr.SealedSecret) < ns {
+		return RoleRecord{}, fmt.Errorf("state: role %s: sealed secret too short", sr.Name)
+	}
+	plain, err := r.aead.Open(nil, sr.SealedSecret[:ns], sr.SealedSecret[ns:], []byte(sr.Name))
+	if err != nil {
+		return RoleRecord{}, fmt.Errorf("state: role %s: cannot decrypt its secret (do all executors share the secret key?): %w", sr.Name, err)
+	}
+	return RoleRecord{Role: sr.Role, Credentials: Credentials{AccessKeyID: sr.AccessKeyID, AccessKeySecret: string(plain)}}, nil
+}
+
+// PutRole implements Registry: a new role expects no row, a replacement
+// expects the version it read.
+func (r *Tablestore) PutRole(ctx context.Context, rec RoleRecord) error {
+	sealed, err := r.seal(rec.Name, rec.Credentials.AccessKeySecret)
+	if err != nil {
+		return err
+	}
+	data, err := json.Marshal(storedRole{Role: rec.Role, AccessKeyID: rec.Credentials.AccessKeyID, SealedSecret: sealed})
+	if err != nil {
+		return fmt.Errorf("state: encode role %s: %w", rec.Name, err)
+	}
+	return conditionalUpdate(ctx, "put role "+rec.Name, func() (bool, error) {
+		row, err := r.getRow(ctx, kindRole, rec.Name, colVersion)
+		if err != nil {
+			return false, err
+		}
+		change := &ots.PutRowChange{TableName: r.table, PrimaryKey: primaryKey(kindRole, rec.Name)}
+		change.AddColumn(colRole, string(data))
+		if row == nil {
+			change.AddColumn(colVersion, int64(1))
+			change.SetCondition(ots.RowExistenceExpectation_EXPECT_NOT_EXIST)
+		} else {
+			version, err := int64Col(row, colVersion)
+			if err != nil {
+				return false, fmt.Errorf("role %s: %w", rec.Name, err)
+			}
+			change.AddColumn(colVersion, version+1)
+			change.SetCondition(ots.RowExistenceExpectation_EXPECT_EXIST)
+			change.SetColumnCondition(versionIs(colVersion, version))
+		}
+		if _, err := r.client.PutRow(&ots.PutRowRequest{PutRowChange: change}); err != nil {
+			if isConflict(err) {
+				return false, nil
+			}
+			return false, fmt.Errorf("state: put role %s: %w", rec.Name, err)
+		}
+		return true, nil
+	})
+}
+
+// GetRole implements Registry.
+func (r *Tablestore) GetRole(ctx context.Context, name string) (RoleRecord, error) {
+	row, err := r.getRow(ctx, kindRole, name, colRole)
+	if err != nil {
+		return RoleRecord{}, err
+	}
+	if row == nil {
+		return RoleRecord{}, fmt.Errorf("role %s: %w", name, ErrNotFound)
+	}
+	data, err := stringCol(row, colRole)
+	if err != nil {
+		return RoleRecord{}, fmt.Errorf("role %s: %w", name, err)
+	}
+	return r.decodeRole(data)
+}
+
+func (r *Tablestore) scanRoles(ctx context.Context, fn func(data string, sr storedRole) error) error {
+	return r.scanKind(ctx, kindRole, "", "", []string{colRole}, func(id string, row map[string]any) error {
+		data, err := stringCol(row, colRole)
+		if err != nil {
+			return fmt.Errorf("role %s: %w", id, err)
+		}
+		var sr storedRole
+		if err := json.Unmarshal([]byte(data), &sr); err != nil {
+			return fmt.Errorf("state: decode role %s: %w", id, err)
+		}
+		return fn(data, sr)
+	})
+}
+
+// RoleByARN implements Registry.
+func (r *Tablestore) RoleByARN(ctx context.Context, arn string) (RoleRecord, error) {
+	var found string
+	err := r.scanRoles(ctx, func(data string, sr storedRole) error {
+		if sr.ARN == arn && found == "" {
+			found = data
+		}
+		return nil
+	})
+	if err != nil {
+		return RoleRecord{}, err
+	}
+	if found == "" {
+		return RoleRecord{}, fmt.Errorf("role with ARN %s: %w", arn, ErrNotFound)
+	}
+	return r.decodeRole(found)
+}
+
+// ListRoles implements Registry.
+func (r *Tablestore) ListRoles(ctx context.Context) ([]task.Role, error) {
+	roles := []task.Role{}
+	err := r.scanRoles(ctx, func(_ string, sr storedRole) error {
+		roles = append(roles, sr.Role)
+		return nil
+	})
+	return roles, err
+}
+
+// DeleteRole implements Registry.
+func (r *Tablestore) DeleteRole(ctx context.Context, name string) error {
+	return conditionalUpdate(ctx, "delete role "+name, func() (bool, error) {
+		row, err := r.getRow(ctx, kindRole, name, colVersion)
+		if err != nil {
+			return false, err
+		}
+		if row == nil {
+			return false, fmt.Errorf("role %s: %w", name, ErrNotFound)
+		}
+		version, err := int64Col(row, colVersion)
+		if err != nil {
+			return false, fmt.Errorf("role %s: %w", name, err)
+		}
+		change := &ots.DeleteRowChange{TableName: r.table, PrimaryKey: primaryKey(kindRole, name)}
+		change.SetCondition(ots.RowExistenceExpectation_EXPECT_EXIST)
+		change.SetColumnCondition(versionIs(colVersion, version))
+		if _, err := r.client.DeleteRow(&ots.DeleteRowRequest{DeleteRowChange: change}); err != nil {
+			if isConflict(err) {
+				return false, nil
+			}
+			return false, fmt.Errorf("state: delete role %s: %w", name, err)
+		}
+		return true, nil
+	})
+}
+
+// ---- pipeline state ----
+
+// PipelineState implements Registry. The keys live as columns of the task's
+// row; the task must exist (ErrNotFound otherwise).
+func (r *Tablestore) PipelineState(table, name string) PipelineState {
+	return &tablestorePipelineState{r: r, id: table + "/" + name}
+}
+
+type tablestorePipelineState struct {
+	r  *Tablestore
+	id string
+}
+
+// psColumn names the column of a pipeline key. Keys may hold any bytes and
+// be long, while column names are short identifiers, so the name is a hash
+// and the value carries the key itself (see encodePSValue).
+func psColumn(key string) string {
+	sum := sha256.Sum256([]byte(key))
+	return colPSPrefix + hex.EncodeToString(sum[:16])
+}
+
+// encodePSValue is uvarint(len(key)) || key || value.
+func encodePSValue(key string, value []byte) []byte {
+	out := binary.AppendUvarint(make([]byte, 0, binary.MaxVarintLen64+len(key)+len(value)), uint64(len(key)))
+	out = append(out, key...)
+	return append(out, value...)
+}
+
+func decodePSValue(data []byte) (key string, value []byte, err error) {
+	n, size := binary.Uvarint(data)
+	if size <= 0 || n > uint64(len(data)-size) {
+		return "", nil, errors.New("state: corrupt pipeline-state cell")
+	}
+	return string(data[size : size+int(n)]), data[size+int(n):], nil
+}
+
+func (p *tablestorePipelineState) Get(ctx context.Context, key string) ([]byte, bool, error) {
+	row, err := p.r.getRow(ctx, kindTask, p.id, psColumn(key))
+	if err != nil || row == nil {
+		return nil, false, err
+	}
+	data, ok := row[psColumn(key)].([]byte)
+	if !ok {
+		return nil, false, fmt.Errorf("state: pipeline key %q of %s is not binary", key, p.id)
+	}
+	k, v, err := decodePSValue(data)
+	if err != nil {
+		return nil, false, fmt.Errorf("state: pipeline key %q of %s: %w", key, p.id, err)
+	}
+	if k != key {
+		return nil, false, fmt.Errorf("state: pipeline key %q of %s: cell holds key %q", key, p.id, k)
+	}
+	return v, true, nil
+}
+
+// Apply writes every put and delete in one single-row update, conditioned
+// on the pipeline-state version: atomic, and ordered after every step it
+// read past.
+func (p *tablestorePipelineState) Apply(ctx context.Context, puts map[string][]byte, deletes []string) error {
+	for k := range puts {
+		if k == "" {
+			return errors.New("state: empty pipeline key")
+		}
+	}
+	return conditionalUpdate(ctx, "pipeline state of "+p.id, func() (bool, error) {
+		row, err := p.r.getRow(ctx, kindTask, p.id, colPSVersion)
+		if err != nil {
+			return false, err
+		}
+		if row == nil {
+			return false, fmt.Errorf("pipeline state of task %s: %w", p.id, ErrNotFound)
+		}
+		version, err := int64Col(row, colPSVersion)
+		if err != nil {
+			return false, fmt.Errorf("task %s: %w", p.id, err)
+		}
+		change := &ots.UpdateRowChange{TableName: p.r.table, PrimaryKey: primaryKey(kindTask, p.id)}
+		for _, k := range deletes {
+			if _, put := puts[k]; !put {
+				change.DeleteColumn(psColumn(k))
+			}
+		}
+		keys := make([]string, 0, len(puts))
+		for k := range puts {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			change.PutColumn(psColumn(k), encodePSValue(k, puts[k]))
+		}
+		change.PutColumn(colPSVersion, version+1)
+		change.SetCondition(ots.RowExistenceExpectation_EXPECT_EXIST)
+		change.SetColumnCondition(versionIs(colPSVersion, version))
+		if _, err := p.r.client.UpdateRow(&ots.UpdateRowRequest{UpdateRowChange: change}); err != nil {
+			if isConflict(err) {
+				return false, nil
+			}
+			return false, fmt.Errorf("state: apply pipeline state of %s: %w", p.id, err)
+		}
+		return true, nil
+	})
+}
+
+// Scan reads the whole row once and returns the matching keys in order:
+// a consistent snapshot of the pipeline state.
+func (p *tablestorePipelineState) Scan(ctx context.Context, prefix string, fn func(key string, value []byte) error) error {
+	row, err := p.r.getRow(ctx, kindTask, p.id)
+	if err != nil || row == nil {
+		return err
+	}
+	type entry struct {
+		key   string
+		value []byte
+	}
+	var entries []entry
+	for name, v := range row {
+		data, ok := v.([]byte)
+		if !ok || !strings.HasPrefix(name, colPSPrefix) {
+			continue
+		}
+		k, value, err := decodePSValue(data)
+		if err != nil {
+			return fmt.Errorf("state: pipeline column %s of %s: %w", name, p.id, err)
+		}
+		if strings.HasPrefix(k, prefix) {
+			entries = append(entries, entry{k, value})
+		}
+	}
+	slices.SortFunc(entries, func(a, b entry) int { return strings.Compare(a.key, b.key) })
+	for _, e := range entries {
+		if err := fn(e.key, e.value); err != nil {
+			return err
+		}
+	}
+	return nil
+}
