@@ -87,6 +87,15 @@ func (s *Server) initialize(ctx context.Context, table, name string) error {
 		if t.Status.Phase != task.PhaseInit {
 			return nil
 		}
+		if won, err := s.claimInit(ctx, table, name); err != nil {
+			if errors.Is(err, state.ErrNotFound) {
+				return nil
+			}
+			s.log.Warn("task initialization: claim", "task", table+"/"+name, "error", err)
+			continue
+		} else if !won {
+			return nil // another executor initializes it
+		}
 		if len(t.Status.ResolvedColumns) == 0 {
 			cols, code, err := s.resolveColumns(ctx, t)
 			if err != nil {

@@ -69,6 +69,20 @@ type Config struct {
 	// RetryInterval is the first pause before initialization steps are
 	// retried (doubling up to 5 s); default 200 ms.
 	RetryInterval time.Duration
+
+	// Scale-out over a registry shared by several executors (see
+	// reconcile.go). ReconcileInterval > 0 makes the server read the
+	// registry that often: tasks in INIT get initialized (by the one
+	// executor that claims them, when the Registry is a state.Claimer), and
+	// a Runner that implements Reconciler gets the full task list to start
+	// and stop pipelines for tasks created or deleted elsewhere. 0: off
+	// (single executor).
+	ReconcileInterval time.Duration
+	// Owner names this executor in initialization claims; default a random id.
+	Owner string
+	// InitClaimTTL is how long an initialization claim lasts without being
+	// renewed (each attempt renews it); default 30 s.
+	InitClaimTTL time.Duration
 }
 
 // Server is the executor API. It is an http.Handler.
@@ -147,6 +161,12 @@ func New(cfg Config) (*Server, error) {
 	if cfg.RetryInterval <= 0 {
 		cfg.RetryInterval = 200 * time.Millisecond
 	}
+	if cfg.Owner == "" {
+		cfg.Owner = randomOwner()
+	}
+	if cfg.InitClaimTTL <= 0 {
+		cfg.InitClaimTTL = 30 * time.Second
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &Server{
 		cfg:        cfg,
@@ -189,6 +209,7 @@ func New(cfg Config) (*Server, error) {
 		cancel()
 		return nil, err
 	}
+	s.startReconcile()
 	return s, nil
 }
 
