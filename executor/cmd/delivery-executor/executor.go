@@ -1,10 +1,12 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -33,6 +35,32 @@ type executorDeps struct {
 	ossEndpoints       map[string]string
 	rowCounter         ui.RowCounter
 	log                *slog.Logger
+	// scaleOut, when set, keeps the registry in a Tablestore table shared
+	// with other executors instead of the kv store.
+	scaleOut *scaleOutDeps
+	// heartbeatInterval and heartbeatTimeout of the tunnel workers (0: the
+	// pipeline's defaults).
+	heartbeatInterval, heartbeatTimeout time.Duration
+}
+
+// scaleOutDeps configures an executor that shares its registry with others.
+type scaleOutDeps struct {
+	table             string
+	reconcileInterval time.Duration // default 2 s
+}
+
+// openRegistry returns the kv-store registry, or the shared Tablestore one.
+func openRegistry(d executorDeps) (state.Registry, error) {
+	if d.scaleOut == nil {
+		return state.NewBolt(d.store, d.secretKey)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	return state.NewTablestore(ctx, state.TablestoreConfig{
+		Endpoint: d.tablestoreEndpoint, Instance: d.instance,
+		AccessKeyID: d.accessKeyID, AccessKeySecret: d.accessKeySecret,
+		Table: d.scaleOut.table, SecretKey: d.secretKey,
+	})
 }
 
 // executor is the running control plane, pipelines and status page.
@@ -50,7 +78,7 @@ func startExecutor(d executorDeps) (ex *executor, err error) {
 			err = errors.Join(err, ex.Close())
 		}
 	}()
-	registry, err := state.NewBolt(d.store, d.secretKey)
+	registry, err := openRegistry(d)
 	if err != nil {
 		return nil, fmt.Errorf("open registry: %w", err)
 	}
@@ -65,7 +93,7 @@ func startExecutor(d executorDeps) (ex *executor, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("connect catalog: %w", err)
 	}
-	ex.pipelines, err = pipeline.New(pipeline.Config{
+	pipelineCfg := pipeline.Config{
 		Registry:           registry,
 		TablestoreEndpoint: d.tablestoreEndpoint,
 		Instance:           d.instance,
@@ -74,20 +102,30 @@ func startExecutor(d executorDeps) (ex *executor, err error) {
 		OSSEndpoints:       d.ossEndpoints,
 		Logger:             d.log.With("component", "pipeline"),
 		Metrics:            metrics,
-	})
-	if err != nil {
-		return nil, fmt.Errorf("start pipelines: %w", err)
+		HeartbeatInterval:  d.heartbeatInterval,
+		HeartbeatTimeout:   d.heartbeatTimeout,
 	}
-	ex.api, err = api.New(api.Config{
+	apiCfg := api.Config{
 		Token:     d.token,
 		Registry:  registry,
 		Catalog:   tables,
-		Runner:    ex.pipelines,
 		Region:    d.region,
 		AccountID: d.accountID,
 		Logger:    d.log.With("component", "api"),
 		Metrics:   metrics,
-	})
+	}
+	if so := d.scaleOut; so != nil {
+		apiCfg.ReconcileInterval = so.reconcileInterval
+		if apiCfg.ReconcileInterval <= 0 {
+			apiCfg.ReconcileInterval = 2 * time.Second
+		}
+	}
+	ex.pipelines, err = pipeline.New(pipelineCfg)
+	if err != nil {
+		return nil, fmt.Errorf("start pipelines: %w", err)
+	}
+	apiCfg.Runner = ex.pipelines
+	ex.api, err = api.New(apiCfg)
 	if err != nil {
 		return nil, fmt.Errorf("start api: %w", err)
 	}

@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"os"
 	"sort"
+	"time"
 )
 
 // Environment variables for the source instance's credentials in
@@ -51,6 +52,61 @@ type fileConfig struct {
 	OSS struct {
 		Endpoints map[string]string `json:"endpoints"`
 	} `json:"oss"`
+	State    stateFileConfig    `json:"state"`
+	Pipeline pipelineFileConfig `json:"pipeline"`
+}
+
+// stateFileConfig selects where tasks, roles and journals live:
+//
+//	"state": {"store": "embedded"}                                   (default: the kv store in data_dir)
+//	"state": {"store": "tablestore", "table": "delivery_state",
+//	          "reconcile_interval": "2s"}                            (shared by several executors)
+//
+// With "tablestore" the table is created in the source instance when
+// missing, every executor pointing at it runs a tunnel worker for every
+// task, and all of them must share the secret key (--secret-key or
+// DELIVERY_SECRET_KEY) that seals role secrets.
+type stateFileConfig struct {
+	Store             string `json:"store"`
+	Table             string `json:"table"`
+	ReconcileInterval string `json:"reconcile_interval"`
+}
+
+// Values of stateFileConfig.Store.
+const (
+	stateStoreEmbedded   = "embedded"
+	stateStoreTablestore = "tablestore"
+)
+
+// pipelineFileConfig tunes the tunnel workers, e.g. shorter heartbeats so
+// that the channels of a dead executor move on sooner:
+//
+//	"pipeline": {"heartbeat_interval": "1s", "heartbeat_timeout": "5s"}
+type pipelineFileConfig struct {
+	HeartbeatInterval string `json:"heartbeat_interval"`
+	HeartbeatTimeout  string `json:"heartbeat_timeout"`
+}
+
+// durations parses the state and pipeline durations ("" is 0: the default).
+func (c *fileConfig) durations() (reconcile, heartbeatInterval, heartbeatTimeout time.Duration, err error) {
+	var errs []error
+	parse := func(field, v string) time.Duration {
+		if v == "" {
+			return 0
+		}
+		d, err := time.ParseDuration(v)
+		if err != nil || d <= 0 {
+			errs = append(errs, fmt.Errorf("%s: %q is not a positive duration such as \"2s\"", field, v))
+		}
+		return d
+	}
+	reconcile = parse("state.reconcile_interval", c.State.ReconcileInterval)
+	heartbeatInterval = parse("pipeline.heartbeat_interval", c.Pipeline.HeartbeatInterval)
+	heartbeatTimeout = parse("pipeline.heartbeat_timeout", c.Pipeline.HeartbeatTimeout)
+	if heartbeatInterval > 0 && heartbeatTimeout > 0 && heartbeatTimeout <= heartbeatInterval {
+		errs = append(errs, errors.New("pipeline.heartbeat_timeout: must be longer than pipeline.heartbeat_interval"))
+	}
+	return reconcile, heartbeatInterval, heartbeatTimeout, errors.Join(errs...)
 }
 
 // loadFileConfig reads and validates a configuration file; errors name the field.
@@ -76,6 +132,9 @@ func loadFileConfig(path string) (*fileConfig, error) {
 	}
 	if c.DataDir == "" {
 		c.DataDir = "./.delivery-data"
+	}
+	if c.State.Store == "" {
+		c.State.Store = stateStoreEmbedded
 	}
 	if err := c.validate(); err != nil {
 		return nil, fmt.Errorf("--config %s: %w", path, err)
@@ -113,6 +172,18 @@ func (c *fileConfig) validate() error {
 	}
 	if _, ok := c.OSS.Endpoints[c.Tablestore.Region]; c.Tablestore.Region != "" && len(c.OSS.Endpoints) > 0 && !ok {
 		errs = append(errs, fmt.Errorf("oss.endpoints: no endpoint for the instance's region %q", c.Tablestore.Region))
+	}
+	switch c.State.Store {
+	case stateStoreEmbedded:
+		if c.State.Table != "" {
+			errs = append(errs, errors.New(`state.table: only used with "store": "tablestore"`))
+		}
+	case stateStoreTablestore:
+	default:
+		errs = append(errs, fmt.Errorf(`state.store: %q must be "embedded" or "tablestore"`, c.State.Store))
+	}
+	if _, _, _, err := c.durations(); err != nil {
+		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
 }

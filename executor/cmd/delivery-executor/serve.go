@@ -158,6 +158,14 @@ func serveWithConfig(cfg serveConfig, file *fileConfig, log *slog.Logger, stdout
 		return err
 	}
 	defer func() { err = errors.Join(err, store.Close()) }()
+	scaleOut, err := scaleOutFromFile(cfg, file)
+	if err != nil {
+		return err
+	}
+	_, heartbeatInterval, heartbeatTimeout, err := file.durations()
+	if err != nil {
+		return err
+	}
 	secretKey, err := loadSecretKey(cfg)
 	if err != nil {
 		return err
@@ -185,6 +193,9 @@ func serveWithConfig(cfg serveConfig, file *fileConfig, log *slog.Logger, stdout
 		ossEndpoints:       file.OSS.Endpoints,
 		rowCounter:         counter,
 		log:                log,
+		scaleOut:           scaleOut,
+		heartbeatInterval:  heartbeatInterval,
+		heartbeatTimeout:   heartbeatTimeout,
 	})
 	if err != nil {
 		_ = apiListener.Close()
@@ -212,4 +223,22 @@ func loadSecretKey(cfg serveConfig) ([]byte, error) {
 		return nil, fmt.Errorf("secret key: %w", err)
 	}
 	return key, nil
+}
+
+// scaleOutFromFile returns the shared-registry settings of a configuration
+// file whose state store is "tablestore" (nil for the embedded store).
+// Executors sharing a registry must seal role secrets with one key, so the
+// key must come from the configuration, not from each data dir.
+func scaleOutFromFile(cfg serveConfig, file *fileConfig) (*scaleOutDeps, error) {
+	reconcile, _, _, err := file.durations()
+	if err != nil {
+		return nil, err
+	}
+	if file.State.Store != stateStoreTablestore {
+		return nil, nil
+	}
+	if cfg.secretKey == "" {
+		return nil, fmt.Errorf(`state.store "tablestore": --secret-key (or %s) is required, the same for every executor`, envSecretKey)
+	}
+	return &scaleOutDeps{table: file.State.Table, reconcileInterval: reconcile}, nil
 }
