@@ -61,7 +61,7 @@ func QuickSizes() Sizes {
 	return Sizes{
 		FullSyncRows:        20_000,
 		Shards:              4,
-		EventHours:          2,
+		EventHours:          1,
 		TargetObjectSizeMB:  1,
 		IncrementalRate:     500,
 		IncrementalDuration: 8 * time.Second,

@@ -18,6 +18,10 @@ func runBench(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
 	quick := fs.Bool("quick", false, "run every scenario at a size that finishes in under a minute")
 	asJSON := fs.Bool("json", false, "print one JSON document on stdout instead of a table")
+	rows := fs.Int("rows", 0, "override the full sync's table size")
+	largeRows := fs.Int("large-rows", 0, "override the memory scenario's large table size")
+	rate := fs.Int("rate", 0, "override the incremental write rate (rows/s)")
+	duration := fs.Duration("duration", 0, "override how long the incremental scenario writes")
 	workDir := fs.String("work-dir", "", "directory for the processes' data and logs (default: a temporary directory, removed afterwards)")
 	if ok, code := parseFlags(fs, args, stderr); !ok {
 		return code
@@ -30,6 +34,17 @@ func runBench(args []string, stdout, stderr io.Writer) int {
 	sizes := bench.FullSizes()
 	if *quick {
 		sizes = bench.QuickSizes()
+	}
+	for _, o := range []struct {
+		dst *int
+		v   int
+	}{{&sizes.FullSyncRows, *rows}, {&sizes.MemoryLargeRows, *largeRows}, {&sizes.IncrementalRate, *rate}} {
+		if o.v > 0 {
+			*o.dst = o.v
+		}
+	}
+	if *duration > 0 {
+		sizes.IncrementalDuration = *duration
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()

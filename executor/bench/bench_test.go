@@ -1,0 +1,249 @@
+package bench
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/tablestore-delivery/terraform-provider-tablestore/executor/task"
+)
+
+func TestParseObjectKeyRoundTrip(t *testing.T) {
+	for _, c := range []struct {
+		prefix, task string
+		cid          int
+		seq          int64
+	}{
+		{"full/dt=2026-11-23/hour=07", "full", 3, 12},
+		{"a_b/c__d", "my_task", 0, 9_000_000_000},
+		{"x", "t", 63, 1},
+	} {
+		key := task.ObjectKey(c.prefix, c.task, c.cid, c.seq)
+		got, err := parseObjectKey(key, c.task)
+		if err != nil {
+			t.Fatalf("%s: %v", key, err)
+		}
+		want := objectName{partition: c.prefix, concurrentID: c.cid, sequenceID: c.seq}
+		if got != want {
+			t.Errorf("%s: got %+v, want %+v", key, got, want)
+		}
+	}
+	for _, bad := range []string{"noslash", "p/other_1_p__2", "p/t_x_p__2", "p/t_1_p_2", "p/t_1_p__y"} {
+		if _, err := parseObjectKey(bad, "t"); err == nil {
+			t.Errorf("%q: parsed without error", bad)
+		}
+	}
+}
+
+func TestObjectStatsExcludesTheTailOfEachGroup(t *testing.T) {
+	key := func(partition string, cid int, seq int64) string { return task.ObjectKey(partition, "t", cid, seq) }
+	objects := []objectInfo{
+		{key("p/h=01", 0, 1), 5 << 20},
+		{key("p/h=01", 0, 2), 6 << 20},
+		{key("p/h=01", 0, 3), 100}, // tail of (0, h=01)
+		{key("p/h=01", 1, 7), 3 << 20},
+		{key("p/h=01", 1, 9), 50}, // tail of (1, h=01)
+		{key("p/h=02", 0, 4), 10}, // a group of one: its own tail
+	}
+	st, err := objectStats(objects, "t")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.objects != 6 || st.groups != 3 {
+		t.Errorf("objects %d groups %d, want 6 and 3", st.objects, st.groups)
+	}
+	if st.minExcludingTails == nil || *st.minExcludingTails != 3<<20 {
+		t.Errorf("min excluding tails = %v, want %d", st.minExcludingTails, 3<<20)
+	}
+	if st.smallExcludingTails != 1 {
+		t.Errorf("small non-tail objects = %d, want 1", st.smallExcludingTails)
+	}
+	only, err := objectStats(objects[5:], "t")
+	if err != nil || only.minExcludingTails != nil {
+		t.Errorf("a single tail: min %v err %v, want nil", only.minExcludingTails, err)
+	}
+}
+
+func TestParseVmHWM(t *testing.T) {
+	status := []byte("Name:\tdelivery-executor\nVmPeak:\t  900000 kB\nVmHWM:\t   123456 kB\nVmRSS:\t  100000 kB\n")
+	got, err := parseVmHWM(status)
+	if err != nil || got != 123456<<10 {
+		t.Fatalf("got %d, %v; want %d", got, err, 123456<<10)
+	}
+	for _, bad := range []string{"", "VmHWM:\t12 MB\n", "VmHWM:\t-1 kB\n", "VmHWM:\n"} {
+		if _, err := parseVmHWM([]byte(bad)); err == nil {
+			t.Errorf("%q: parsed without error", bad)
+		}
+	}
+	if runtime.GOOS == "linux" {
+		own, err := readVmHWM("/proc/self/status")
+		if err != nil || own < 1<<20 {
+			t.Errorf("own VmHWM = %d, %v; want at least 1 MiB", own, err)
+		}
+	}
+}
+
+func TestPercentiles(t *testing.T) {
+	values := make([]float64, 0, 200)
+	for i := 200; i >= 1; i-- {
+		values = append(values, float64(i))
+	}
+	p50, p99, maxValue := percentiles(values)
+	if p50 != 100 || p99 != 198 || maxValue != 200 {
+		t.Errorf("p50 %v p99 %v max %v; want 100, 198, 200", p50, p99, maxValue)
+	}
+	if values[0] != 200 {
+		t.Error("percentiles sorted its input in place")
+	}
+}
+
+func TestRowsAreDeterministicAndIDsRoundTrip(t *testing.T) {
+	base := eventBase(2)
+	a, b := makeRow(42, base, 2), makeRow(42, base, 2)
+	if a.ID != b.ID || a.User != b.User || !bytes.Equal(a.Payload, b.Payload) || a.EventTime != b.EventTime {
+		t.Error("the same row index generated different rows")
+	}
+	if a.EventTime < base.Unix() || a.EventTime >= base.Add(2*time.Hour).Unix() {
+		t.Errorf("event time %d outside [%d, +2h)", a.EventTime, base.Unix())
+	}
+	if n := a.valueBytes(); n < 180 || n > 220 {
+		t.Errorf("row of %d value bytes, want about 200", n)
+	}
+	for _, i := range []int{0, 7, 999_999_999} {
+		if got := parseRowID(rowID(i)); got != i {
+			t.Errorf("parseRowID(rowID(%d)) = %d", i, got)
+		}
+	}
+	for _, bad := range []string{"", "r12", "x000000001", "r00000000a"} {
+		if parseRowID(bad) != -1 {
+			t.Errorf("parseRowID(%q) accepted", bad)
+		}
+	}
+}
+
+func TestConversionBaselinesMeasureTheSameRows(t *testing.T) {
+	rates, err := measureConversion(3*conversionChunk/2, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rates.rawParquetRowsPerSec <= 0 || rates.pipelineRowsPerSec <= 0 {
+		t.Errorf("rates %+v must be positive", rates)
+	}
+}
+
+// TestQuickBenchJSON builds delivery-executor, runs `bench --quick --json` at
+// a tiny size, and checks that the document has every key of issue 9 with
+// sane values.
+func TestQuickBenchJSON(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts processes; skipped with -short")
+	}
+	bin := filepath.Join(t.TempDir(), "delivery-executor")
+	build := exec.Command("go", "build", "-o", bin, "github.com/tablestore-delivery/terraform-provider-tablestore/executor/cmd/delivery-executor")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, bin, "bench", "--quick", "--json",
+		"--rows", "6000", "--large-rows", "12000", "--rate", "300", "--duration", "4s")
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("bench: %v\nstderr:\n%s", err, stderr.String())
+	}
+	var doc map[string]any
+	if err := json.Unmarshal(stdout.Bytes(), &doc); err != nil {
+		t.Fatalf("stdout is not one JSON document: %v\n%s", err, stdout.String())
+	}
+	section := func(name string) map[string]any {
+		m, ok := doc[name].(map[string]any)
+		if !ok {
+			t.Fatalf("key %q missing or not an object in %s", name, stdout.String())
+		}
+		return m
+	}
+	num := func(m map[string]any, key string) float64 {
+		t.Helper()
+		v, ok := m[key]
+		if !ok {
+			t.Errorf("key %q missing", key)
+			return 0
+		}
+		f, ok := v.(float64)
+		if !ok {
+			t.Errorf("key %q = %v, not a number", key, v)
+		}
+		return f
+	}
+	positive := func(m map[string]any, keys ...string) {
+		t.Helper()
+		for _, k := range keys {
+			if v := num(m, k); !(v > 0) {
+				t.Errorf("%s = %v, want > 0", k, v)
+			}
+		}
+	}
+
+	fs := section("full_sync")
+	positive(fs, "rows", "row_bytes", "shards", "seconds", "rows_per_sec", "raw_tunnel_rows_per_sec",
+		"ratio_vs_raw_tunnel", "raw_parquet_rows_per_sec", "ratio_vs_raw_parquet", "objects", "executor_peak_rss_bytes")
+	if num(fs, "rows") != 6000 || num(fs, "shards") != 4 {
+		t.Errorf("full sync rows %v shards %v, want 6000 and 4", fs["rows"], fs["shards"])
+	}
+	if rb := num(fs, "row_bytes"); rb < 150 || rb > 250 {
+		t.Errorf("row_bytes %v, want about 200", rb)
+	}
+	if got := num(fs, "ratio_vs_raw_tunnel"); abs(got-num(fs, "rows_per_sec")/num(fs, "raw_tunnel_rows_per_sec")) > 1e-9 {
+		t.Errorf("ratio_vs_raw_tunnel %v is not rows_per_sec / raw_tunnel_rows_per_sec", got)
+	}
+	if v, ok := fs["min_object_bytes_excluding_tails"]; !ok {
+		t.Error("key min_object_bytes_excluding_tails missing")
+	} else if v != nil && !(v.(float64) > 0) {
+		t.Errorf("min_object_bytes_excluding_tails = %v", v)
+	}
+	if rss := num(fs, "executor_peak_rss_bytes"); rss < 1<<20 || rss > 8<<30 {
+		t.Errorf("executor peak RSS %v not between 1 MiB and 8 GiB", rss)
+	}
+
+	inc := section("incremental")
+	positive(inc, "rate_rows_per_sec", "flush_interval_seconds", "rows", "p50_seconds", "p99_seconds")
+	if num(inc, "rows") != 1200 || num(inc, "flush_interval_seconds") != 5 {
+		t.Errorf("incremental rows %v flush %v, want 1200 and 5", inc["rows"], inc["flush_interval_seconds"])
+	}
+	if p50, p99 := num(inc, "p50_seconds"), num(inc, "p99_seconds"); p50 > p99 || p99 > 60 {
+		t.Errorf("p50 %v p99 %v: want p50 ≤ p99 ≤ 60 s", p50, p99)
+	}
+	if num(inc, "rows_missing") != 0 {
+		t.Errorf("%v incremental rows never became visible", inc["rows_missing"])
+	}
+
+	mem := section("memory_growth")
+	positive(mem, "rows_small", "rss_small", "rows_large", "rss_large", "ratio")
+	if num(mem, "rows_small") != 6000 || num(mem, "rows_large") != 12000 {
+		t.Errorf("memory rows %v/%v, want 6000/12000", mem["rows_small"], mem["rows_large"])
+	}
+	if got := num(mem, "ratio"); abs(got-num(mem, "rss_large")/num(mem, "rss_small")) > 1e-9 {
+		t.Errorf("memory ratio %v is not rss_large / rss_small", got)
+	}
+	if init := num(doc, "init_seconds"); init < 0 || init > 60 {
+		t.Errorf("init_seconds %v not in [0, 60]", init)
+	}
+	if !strings.Contains(stderr.String(), "bench: full sync") {
+		t.Errorf("no progress on stderr: %s", stderr.String())
+	}
+}
+
+func abs(x float64) float64 {
+	if x < 0 {
+		return -x
+	}
+	return x
+}
+
