@@ -246,4 +246,3 @@ func abs(x float64) float64 {
 	}
 	return x
 }
-
