@@ -5,10 +5,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"math/rand/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"strconv"
 	"sync"
 	"syscall"
@@ -16,6 +18,7 @@ import (
 	"time"
 
 	"github.com/tablestore-delivery/terraform-provider-tablestore/executor/localcloud/kv"
+	localoss "github.com/tablestore-delivery/terraform-provider-tablestore/executor/localcloud/oss"
 	"github.com/tablestore-delivery/terraform-provider-tablestore/executor/state"
 	"github.com/tablestore-delivery/terraform-provider-tablestore/executor/task"
 )
@@ -46,6 +49,9 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
+// logDir holds the children's logs of the running kill test.
+var logDir string
+
 var killColumns = []task.Column{
 	{Source: "id", Name: "id", Type: task.TypeInt64},
 	{Source: "ver", Name: "ver", Type: task.TypeInt64},
@@ -67,7 +73,7 @@ func runChildExecutor() error {
 		Registry: reg, TablestoreEndpoint: os.Getenv(childOTSEnv), Instance: stackInstance,
 		AccessKeyID: stackKeyID, AccessKeySecret: stackSecret,
 		OSSEndpoints:      map[string]string{stackRegion: os.Getenv(childOSSEnv)},
-		Logger:            quietLogger(),
+		Logger:            slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo})),
 		HeartbeatInterval: killHeartbeat, HeartbeatTimeout: 2 * time.Second,
 		StatusInterval: 200 * time.Millisecond, TickInterval: 50 * time.Millisecond,
 		RetryBase: 50 * time.Millisecond, RetryMax: 300 * time.Millisecond,
@@ -124,6 +130,18 @@ func TestKillNineExactlyOnce(t *testing.T) {
 	defer c.close()
 	c.createBucket(killBucket)
 	c.createTable(killTable)
+	// Slow uploads down so that kills often land while one is in flight.
+	var slowMu sync.Mutex
+	slow := rand.New(rand.NewPCG(3, 3))
+	c.oss.SetFault(func(r localoss.RequestInfo) *localoss.Fault {
+		if r.Method == "PUT" && r.Key != "" {
+			slowMu.Lock()
+			d := time.Duration(slow.IntN(300)) * time.Millisecond
+			slowMu.Unlock()
+			time.Sleep(d)
+		}
+		return nil
+	})
 
 	// The source: puts of new ids (ver 0) and updates of earlier ids (ver
 	// 1), written continuously by a goroutine.
@@ -162,6 +180,7 @@ func TestKillNineExactlyOnce(t *testing.T) {
 		writeBatch(seed, false)
 	}
 	execDir := filepath.Join(dir, "exec")
+	logDir = t.TempDir()
 	// The first start creates the tunnel; from then on every change is
 	// delivered as its own row.
 	first := startChild(t, c, execDir, 0)
@@ -235,7 +254,17 @@ func TestKillNineExactlyOnce(t *testing.T) {
 		return ""
 	})
 	checkObjectNames(t, c.objects(killBucket, "k/"), killTaskName)
-	t.Logf("%d kills, %d rows delivered exactly once", kills, total)
+	// How many restarts found an upload in flight (for the record: where
+	// the kills land is random).
+	committed, dropped := 0, 0
+	logs, _ := filepath.Glob(filepath.Join(logDir, "child-*.log"))
+	for _, name := range logs {
+		data, _ := os.ReadFile(name)
+		committed += strings.Count(string(data), "committed an upload found complete")
+		dropped += strings.Count(string(data), "dropped an upload that never completed")
+	}
+	t.Logf("%d kills, %d rows delivered exactly once; restarts found %d uploads complete and %d never completed",
+		kills, total, committed, dropped)
 }
 
 // startChild starts the executor process and waits for its ready line.
@@ -243,7 +272,7 @@ func startChild(t *testing.T, c *cloud, dir string, n int) *exec.Cmd {
 	t.Helper()
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
 	cmd.Env = append(os.Environ(), childEnv+"=1", childOTSEnv+"="+c.otsHTTP.URL, childOSSEnv+"="+c.ossHTTP.URL, childDirEnv+"="+dir)
-	logFile, err := os.Create(filepath.Join(t.TempDir(), fmt.Sprintf("child-%d.log", n)))
+	logFile, err := os.Create(filepath.Join(logDir, fmt.Sprintf("child-%d.log", n)))
 	if err != nil {
 		t.Fatal(err)
 	}
