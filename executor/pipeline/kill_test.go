@@ -7,11 +7,12 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strings"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -134,7 +135,7 @@ func TestKillNineExactlyOnce(t *testing.T) {
 	var slowMu sync.Mutex
 	slow := rand.New(rand.NewPCG(3, 3))
 	c.oss.SetFault(func(r localoss.RequestInfo) *localoss.Fault {
-		if r.Method == "PUT" && r.Key != "" {
+		if r.Method == http.MethodPut && r.Key != "" {
 			slowMu.Lock()
 			d := time.Duration(slow.IntN(300)) * time.Millisecond
 			slowMu.Unlock()
