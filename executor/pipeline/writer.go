@@ -95,6 +95,10 @@ func (b *buffer) key() string { return b.kind + "/" + b.partition }
 type batchMark struct {
 	no    int64
 	token string
+	// last is the position of the batch's newest record with sequence
+	// info; hasLast is false when it has none.
+	last    Position
+	hasLast bool
 }
 
 // writer turns one tunnel channel's records into objects, and advances the
@@ -258,6 +262,7 @@ func (w *writer) process(ctx context.Context, records []*tunnel.Record, nextToke
 	now := w.cfg.Now()
 	var newestWT time.Time
 	var buffered, dirty, ignored, replayed int
+	mark := batchMark{no: batch, token: nextToken}
 	defer func() {
 		w.cfg.Metrics.records(w.cfg.TaskName, w.cfg.Channel, "buffered", buffered)
 		w.cfg.Metrics.records(w.cfg.TaskName, w.cfg.Channel, "dirty", dirty)
@@ -270,6 +275,9 @@ func (w *writer) process(ctx context.Context, records []*tunnel.Record, nextToke
 		}
 		w.ordinal++
 		pos, stable := positionOf(rec, w.ordinal)
+		if stable {
+			mark.last, mark.hasLast = pos, true
+		}
 		wt := WriteTime(rec, stream)
 		if wt.After(newestWT) {
 			newestWT = wt
@@ -331,7 +339,7 @@ func (w *writer) process(ctx context.Context, records []*tunnel.Record, nextToke
 			return err
 		}
 	}
-	w.marks = append(w.marks, batchMark{no: batch, token: nextToken})
+	w.marks = append(w.marks, mark)
 	if len(w.buffers) == 0 {
 		// Nothing waits: everything read so far is settled. An empty read of
 		// a stream means the channel has caught up to about now.
@@ -577,8 +585,45 @@ func (w *writer) advanceCheckpoint(force bool) error {
 	w.lastCpNo = mark.no
 	w.lastCpAt = now
 	w.marks = append(w.marks[:0], w.marks[idx+1:]...)
+	if mark.hasLast {
+		w.pruneWatermarks(mark.last)
+	}
 	return nil
 }
+
+// pruneWatermarks forgets the watermarks below the checkpoint: records
+// replayed from it all come after it, so those watermarks can no longer
+// match anything. This keeps the journal from growing with every partition
+// ever written. A failure only postpones the pruning.
+func (w *writer) pruneWatermarks(checkpointed Position) {
+	if len(w.watermarks) < pruneThreshold {
+		return
+	}
+	var keys []string
+	var stale []string
+	for k, wm := range w.watermarks {
+		if wm.Less(checkpointed) {
+			stale = append(stale, k)
+			keys = append(keys, watermarkPrefix(w.cfg.Channel)+k)
+		}
+	}
+	if len(keys) == 0 {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := w.cfg.Journal.ps.Apply(ctx, nil, keys); err != nil {
+		w.cfg.Logger.Warn("pruning watermarks failed", "err", err)
+		return
+	}
+	for _, k := range stale {
+		delete(w.watermarks, k)
+	}
+}
+
+// pruneThreshold is the number of watermarks a writer keeps before it
+// prunes those below its checkpoint.
+var pruneThreshold = 64
 
 // progress reports the channel's durable write time and buffered rows.
 func (w *writer) progress() (durable time.Time, stream bool, buffered int) {

@@ -326,7 +326,13 @@ func checkExactlyOnce(t *testing.T, got map[int64]int, want map[int64]bool) {
 // checkpoint, until the channel finishes; then every row must be in exactly
 // one object.
 func TestWriterExactlyOnceAcrossCrashes(t *testing.T) {
+	defer func(n int) { pruneThreshold = n }(pruneThreshold)
 	for seed := uint64(1); seed <= 12; seed++ {
+		// Half of the runs prune watermarks at every checkpoint.
+		pruneThreshold = 64
+		if seed%2 == 0 {
+			pruneThreshold = 1
+		}
 		t.Run(fmt.Sprint("seed", seed), func(t *testing.T) {
 			rng := rand.New(rand.NewPCG(seed, 99))
 			recs := streamRecords(2500, 3, rng)
@@ -553,4 +559,39 @@ func TestAssignConcurrentIDIsStable(t *testing.T) {
 	if _, err := channelShard("no-shard"); err == nil {
 		t.Fatal("channel id without a shard accepted")
 	}
+}
+
+func TestWriterPrunesWatermarksBelowCheckpoint(t *testing.T) {
+	defer func(n int) { pruneThreshold = n }(pruneThreshold)
+	pruneThreshold = 2
+	rng := rand.New(rand.NewPCG(11, 12))
+	// 20 minutes of records: 20 partitions.
+	recs := streamRecords(3600, 1, rng)
+	ps, sink, ch, rep := newMemState(), newMemSink(), &fakeChannel{records: recs}, &countingReporter{}
+	cfg := testWriterConfig(t, ps, sink, ch, rep)
+	cfg.TargetBytes = 1 << 30
+	now := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
+	cfg.Now = func() time.Time { return now }
+	cfg.FlushInterval = time.Second
+	w := newWriter(cfg)
+	for i := 0; i < len(recs); i += 200 {
+		if err := w.process(context.Background(), recs[i:i+200], strconv.Itoa(i+200), true); err != nil {
+			t.Fatal(err)
+		}
+		now = now.Add(2 * time.Second)
+		if err := w.tick(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if ch.checkpoint != "3600" {
+		t.Fatalf("checkpoint %q", ch.checkpoint)
+	}
+	stored := 0
+	_ = ps.Scan(context.Background(), "wm/", func(string, []byte) error { stored++; return nil })
+	if stored > 3 || len(w.watermarks) > 3 {
+		t.Errorf("%d watermarks stored, %d in memory after checkpointing 20 partitions", stored, len(w.watermarks))
+	}
+	ids, _ := deliveredIDs(t, sink)
+	want, _ := expectedIDs(recs)
+	checkExactlyOnce(t, ids, want)
 }
