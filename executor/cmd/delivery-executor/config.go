@@ -8,6 +8,8 @@ import (
 	"net"
 	"os"
 	"strings"
+
+	"github.com/tablestore-delivery/terraform-provider-tablestore/executor/localcloud/fault"
 )
 
 // Development credentials of the embedded setup. They are printed at start and
@@ -36,6 +38,7 @@ type localCloudConfig struct {
 	shards           int
 	accessKeyID      string
 	accessKeySecret  string
+	faults           fault.Flags // --fault-*: failures injected into the local cloud (testing)
 }
 
 func (c *localCloudConfig) register(fs *flag.FlagSet) {
@@ -47,6 +50,7 @@ func (c *localCloudConfig) register(fs *flag.FlagSet) {
 	fs.IntVar(&c.shards, "tablestore-shards", 4, "number of shards (partitions) of every new table")
 	fs.StringVar(&c.accessKeyID, "access-key-id", envOr(envAccessKeyID, devAccessKeyID), "access key id accepted by the local Tablestore and OSS (env "+envAccessKeyID+")")
 	fs.StringVar(&c.accessKeySecret, "access-key-secret", envOr(envAccessKeySecret, devAccessKeySecret), "access key secret (env "+envAccessKeySecret+")")
+	c.faults.Register(fs)
 }
 
 func (c *localCloudConfig) validate() error {
@@ -55,6 +59,9 @@ func (c *localCloudConfig) validate() error {
 	}
 	if c.instance == "" {
 		return errors.New("--instance: must not be empty")
+	}
+	if _, err := c.faults.Rules(); err != nil {
+		return err
 	}
 	usesDevKeys := c.accessKeyID == devAccessKeyID || c.accessKeySecret == devAccessKeySecret
 	for _, l := range []struct{ flag, addr string }{{"--tablestore-listen", c.tablestoreListen}, {"--oss-listen", c.ossListen}} {

@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 
+	"github.com/tablestore-delivery/terraform-provider-tablestore/executor/localcloud/fault"
 	"github.com/tablestore-delivery/terraform-provider-tablestore/executor/localcloud/kv"
 	"github.com/tablestore-delivery/terraform-provider-tablestore/executor/localcloud/oss"
 	"github.com/tablestore-delivery/terraform-provider-tablestore/executor/localcloud/tablestore"
@@ -23,6 +24,9 @@ type localCloud struct {
 	tablestore         *tablestore.Server
 	tunnel             *tunnel.Service
 	oss                *oss.Server
+	// faults wraps both endpoints (no faults unless --fault-* flags or
+	// PUT /_admin/faults ask for them).
+	faults *fault.Injector
 }
 
 // startLocalCloud listens on the local cloud's addresses and builds its
@@ -42,6 +46,9 @@ func startLocalCloud(cfg localCloudConfig, store *kv.Store, log *slog.Logger) (l
 		return nil, err
 	}
 	credentials := map[string]string{cfg.accessKeyID: cfg.accessKeySecret}
+	if lc.faults, err = cfg.faults.Injector(fault.Options{Logger: log.With("component", "fault")}); err != nil {
+		return nil, err
+	}
 
 	// The tunnel service reads the Tablestore server's storage, and the server
 	// hands it the /tunnel/ requests it has authenticated: bind it late.
@@ -85,8 +92,8 @@ func (lc *localCloud) ossURL() string        { return baseURL(lc.ossListener) }
 
 func (lc *localCloud) endpoints() []endpoint {
 	return []endpoint{
-		{name: "tablestore", listener: lc.tablestoreListener, handler: withHealth(lc.tablestore)},
-		{name: "oss", listener: lc.ossListener, handler: withHealth(lc.oss)},
+		{name: "tablestore", listener: lc.tablestoreListener, handler: withHealth(lc.faults.TablestoreHandler(lc.tablestore))},
+		{name: "oss", listener: lc.ossListener, handler: withHealth(lc.faults.OSSHandler(lc.oss))},
 	}
 }
 
