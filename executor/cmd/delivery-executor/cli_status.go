@@ -99,7 +99,8 @@ func printStatus(w io.Writer, tasks []task.Task, estimates map[string]*int64, no
 func progressBar(done, total int64, width int) string {
 	filled := width
 	if total > 0 && done < total {
-		filled = int(int64(width) * max(done, 0) / total)
+		// In floating point: width*done may overflow int64 for huge counts.
+		filled = min(width, max(0, int(float64(width)*float64(done)/float64(total))))
 	}
 	return "[" + strings.Repeat("#", filled) + strings.Repeat(".", width-filled) + "]"
 }

@@ -199,6 +199,9 @@ func TestStatusProgressBar(t *testing.T) {
 	if got := progressBar(300, 200, 10); got != "[##########]" {
 		t.Errorf("progress past the estimate: %s, want a full bar", got)
 	}
+	if got := progressBar(1<<62, 1<<62+1, 30); got != "["+strings.Repeat("#", 29)+"."+"]" && got != "["+strings.Repeat("#", 30)+"]" {
+		t.Errorf("progress of huge counts: %s", got)
+	}
 	if got := groupDigits(-1234567); got != "-1,234,567" {
 		t.Errorf("groupDigits: %s", got)
 	}
