@@ -81,7 +81,7 @@ func deliveringTask(t *testing.T, ready map[string]string, table, taskName strin
 		if err != nil {
 			t.Fatalf("get task: %v", err)
 		}
-		if got.Status.Phase == task.PhaseIncr && got.Status.RowsDelivered == int64(rows) {
+		if got.Status.Phase == task.PhaseIncr && got.Status.RowsDelivered == int64(rows) && got.Status.CurrentSyncTimestampNs > 0 {
 			return api
 		}
 		if time.Now().After(deadline) {
