@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"maps"
@@ -491,7 +492,7 @@ func decodeObject(t *testing.T, key string, data []byte, out map[int64][]string)
 			}
 			out[id] = append(out[id], v)
 		}
-		if err == io.EOF {
+		if errors.Is(err, io.EOF) {
 			return
 		}
 		if err != nil {

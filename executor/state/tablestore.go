@@ -441,7 +441,7 @@ type claimRecord struct {
 // written under the task's version condition.
 func (r *Tablestore) Claim(ctx context.Context, table, name, what, owner string, ttl time.Duration) (bool, error) {
 	if what == "" || strings.ContainsFunc(what, func(c rune) bool {
-		return !(c == '_' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9')
+		return c != '_' && (c < 'a' || c > 'z') && (c < '0' || c > '9')
 	}) {
 		return false, fmt.Errorf("state: claim name %q must be lower-case letters, digits and underscores", what)
 	}
