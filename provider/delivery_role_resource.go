@@ -180,8 +180,8 @@ func (r *deliveryRoleResource) Read(ctx context.Context, req resource.ReadReques
 		addClientError(&resp.Diagnostics, "Reading delivery role "+state.Name.ValueString(), err)
 		return
 	}
-	// The key id and secret are not returned by the executor: they keep the
-	// values Terraform sent.
+	// The secret is never returned by the executor: it keeps the value
+	// Terraform sent. The key id is returned, so a changed key shows as drift.
 	state.fill(role)
 	resp.Diagnostics.Append(resp.State.Set(ctx, &state)...)
 	resp.Diagnostics.Append(resp.Identity.Set(ctx, deliveryRoleIdentity{Name: types.StringValue(role.Name)})...)
@@ -225,6 +225,9 @@ func (r *deliveryRoleResource) ImportState(ctx context.Context, req resource.Imp
 func (m *deliveryRoleModel) fill(role *task.Role) {
 	m.Name = types.StringValue(role.Name)
 	m.ARN = types.StringValue(role.ARN)
+	if role.OSSAccessKeyID != "" { // roles stored before the executor returned it keep state
+		m.OSSAccessKeyID = types.StringValue(role.OSSAccessKeyID)
+	}
 	m.Description = types.StringValue(role.Description)
 	m.OSSAccessKeySecretWO = types.StringNull()
 }

@@ -50,7 +50,7 @@ func TestAccDeliveryRole_lifecycle(t *testing.T) {
 				ImportStateId:                        task.DefaultRoleName,
 				ImportStateVerify:                    true,
 				ImportStateVerifyIdentifierAttribute: "name",
-				ImportStateVerifyIgnore:              []string{"oss_access_key_secret", "oss_access_key_id"},
+				ImportStateVerifyIgnore:              []string{"oss_access_key_secret"},
 			},
 			{
 				// The description updates in place.
@@ -111,6 +111,35 @@ func TestAccDeliveryRole_lifecycle(t *testing.T) {
   description                      = "writes the lake"`),
 				PlanOnly:           true,
 				ExpectNonEmptyPlan: true,
+			},
+			{
+				// The access key id changed through the REST API shows as drift
+				// too (the executor returns the id, never the secret).
+				PreConfig: func() {
+					if _, err := e.Client.PutRole(context.Background(), task.DefaultRoleName, task.RoleInput{
+						OSSAccessKeyID: "rotated-by-hand", OSSAccessKeySecret: testKeySecret, Description: "writes the lake",
+					}); err != nil {
+						t.Fatalf("out-of-band PUT: %v", err)
+					}
+				},
+				Config: roleConfig(e, `
+  oss_access_key_secret_wo         = "`+testKeySecret+`"
+  oss_access_key_secret_wo_version = 2
+  description                      = "writes the lake"`),
+				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
+					plancheck.ExpectResourceAction(roleAddr, plancheck.ResourceActionUpdate),
+					plancheck.ExpectKnownValue(roleAddr, tfjsonpath.New("oss_access_key_id"), knownvalue.StringExact(testKeyID)),
+				}},
+				Check: func(*terraform.State) error {
+					got, err := e.Client.GetRole(context.Background(), task.DefaultRoleName)
+					if err != nil {
+						return err
+					}
+					if got.OSSAccessKeyID != testKeyID {
+						return fmt.Errorf("key id on the executor after apply: %q, want %q", got.OSSAccessKeyID, testKeyID)
+					}
+					return nil
+				},
 			},
 			{
 				// Deleted outside Terraform: planned for creation again.

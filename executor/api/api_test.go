@@ -107,6 +107,11 @@ func TestRoles(t *testing.T) {
 	if err != nil || len(roles) != 2 || roles[0].Name != task.DefaultRoleName || roles[1].Name != "writer" {
 		t.Fatalf("ListRoles = %+v, %v", roles, err)
 	}
+	// The access key id (an identifier, not a credential) is returned, so
+	// that clients can see it drift.
+	if roles[0].OSSAccessKeyID != "k2" || roles[1].OSSAccessKeyID != "a" {
+		t.Fatalf("ListRoles key ids = %q, %q; want k2, a", roles[0].OSSAccessKeyID, roles[1].OSSAccessKeyID)
+	}
 	// A name differing only in case would share the ARN.
 	_, err = e.client.PutRole(ctx, "Writer", task.RoleInput{OSSAccessKeyID: "a", OSSAccessKeySecret: "b"})
 	if !client.IsConflict(err) || apiErr(t, err).Code != task.CodeRoleAlreadyExists || apiErr(t, err).Field != "name" {

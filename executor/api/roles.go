@@ -39,7 +39,7 @@ func (s *Server) putRole(w http.ResponseWriter, r *http.Request) {
 			"name: role "+other.Name+" already has the ARN "+arn+" (role names differing only in case share an ARN)", "name")
 		return
 	}
-	role := task.Role{Name: name, ARN: arn, Description: in.Description, CreatedAt: time.Now().UTC()}
+	role := task.Role{Name: name, ARN: arn, OSSAccessKeyID: in.OSSAccessKeyID, Description: in.Description, CreatedAt: time.Now().UTC()}
 	if old, err := s.cfg.Registry.GetRole(r.Context(), name); err == nil {
 		role.CreatedAt = old.CreatedAt
 	} else if !errors.Is(err, state.ErrNotFound) {

@@ -337,11 +337,14 @@ type Task struct {
 }
 
 // Role is a delivery service role as the API returns it: never its secret.
+// The access key id is returned (it is an identifier, not a credential) so
+// that a key changed outside Terraform shows as drift.
 type Role struct {
-	Name        string    `json:"name"`
-	ARN         string    `json:"arn"`
-	Description string    `json:"description"`
-	CreatedAt   time.Time `json:"created_at"`
+	Name           string    `json:"name"`
+	ARN            string    `json:"arn"`
+	OSSAccessKeyID string    `json:"oss_access_key_id"`
+	Description    string    `json:"description"`
+	CreatedAt      time.Time `json:"created_at"`
 }
 
 // RoleInput is the body of PUT /v1/roles/{name}.
