@@ -336,8 +336,13 @@ func (r *taskRunner) run() {
 	go func() { defer r.wg.Done(); r.statusLoop() }()
 }
 
+// stop ends the task's pipeline here. The writers stop first — an upload
+// in flight completes or fails before Shutdown returns — and only then does
+// the worker tell the tunnel service it leaves, which hands the channels to
+// other executors: a new owner never meets an upload still in flight.
 func (r *taskRunner) stop() {
 	r.cancel()
+	r.shutdownProcessors()
 	r.mu.Lock()
 	w := r.worker
 	r.mu.Unlock()
@@ -345,6 +350,10 @@ func (r *taskRunner) stop() {
 		w.Shutdown()
 	}
 	r.wg.Wait()
+	r.shutdownProcessors() // any the SDK created meanwhile (they stop at once)
+}
+
+func (r *taskRunner) shutdownProcessors() {
 	r.mu.Lock()
 	procs := make([]*channelProcessor, 0, len(r.processors))
 	for _, p := range r.processors {
