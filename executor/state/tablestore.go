@@ -46,12 +46,36 @@ const (
 
 	colTask        = "task"
 	colTaskVersion = "task_version"
+	colTaskWriters = "task_writers" // tokens of the latest task writes, see writeToken
 	colPSVersion   = "ps_version"
 	colRole        = "role"
 	colVersion     = "version"
 	colClaimPrefix = "claim_"
 	colPSPrefix    = "j_" // + 32 hex digits of SHA-256(key)
 )
+
+// maxWriters is how many write tokens a task row remembers.
+const maxWriters = 16
+
+// writeToken names one attempt at a task write. The SDK resends a write
+// whose connection broke, so a write can land and still come back as a
+// failed condition (its resend finds the version it wrote itself): the row
+// keeps the tokens of its latest writes, and a writer that finds its token
+// there knows its write landed instead of applying its change twice.
+func writeToken() string {
+	b := make([]byte, 9)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+func hasWriter(writers, token string) bool {
+	return slices.Contains(strings.Fields(writers), token)
+}
+
+func appendWriter(writers, token string) string {
+	list := append(strings.Fields(writers), token)
+	return strings.Join(list[max(0, len(list)-maxWriters):], " ")
+}
 
 // conflictRetries bounds how often a conditional write is retried after
 // another executor changed the row in between.
@@ -245,13 +269,18 @@ func (r *Tablestore) CreateTask(ctx context.Context, t task.Task) error {
 	if err != nil {
 		return fmt.Errorf("state: encode task %s: %w", t.ID(), err)
 	}
+	token := writeToken()
 	change := &ots.PutRowChange{TableName: r.table, PrimaryKey: primaryKey(kindTask, t.Table+"/"+t.Name)}
 	change.AddColumn(colTask, string(data))
 	change.AddColumn(colTaskVersion, int64(1))
+	change.AddColumn(colTaskWriters, token)
 	change.AddColumn(colPSVersion, int64(0))
 	change.SetCondition(ots.RowExistenceExpectation_EXPECT_NOT_EXIST)
 	if _, err := r.client.PutRow(&ots.PutRowRequest{PutRowChange: change}); err != nil {
 		if isConflict(err) {
+			if _, _, writers, rerr := r.readTask(ctx, t.Table, t.Name); rerr == nil && hasWriter(writers, token) {
+				return nil // our own write, resent by the SDK
+			}
 			return fmt.Errorf("task %s: %w", t.ID(), ErrExists)
 		}
 		return fmt.Errorf("state: create task %s: %w", t.ID(), err)
@@ -259,33 +288,35 @@ func (r *Tablestore) CreateTask(ctx context.Context, t task.Task) error {
 	return nil
 }
 
-// readTask returns a task and the version it was read at.
-func (r *Tablestore) readTask(ctx context.Context, table, name string) (task.Task, int64, error) {
+// readTask returns a task, the version it was read at and the tokens of
+// its latest writes.
+func (r *Tablestore) readTask(ctx context.Context, table, name string) (task.Task, int64, string, error) {
 	var t task.Task
-	row, err := r.getRow(ctx, kindTask, table+"/"+name, colTask, colTaskVersion)
+	row, err := r.getRow(ctx, kindTask, table+"/"+name, colTask, colTaskVersion, colTaskWriters)
 	if err != nil {
-		return t, 0, err
+		return t, 0, "", err
 	}
 	if row == nil {
-		return t, 0, fmt.Errorf("task %s/%s: %w", table, name, ErrNotFound)
+		return t, 0, "", fmt.Errorf("task %s/%s: %w", table, name, ErrNotFound)
 	}
 	data, err := stringCol(row, colTask)
 	if err != nil {
-		return t, 0, fmt.Errorf("task %s/%s: %w", table, name, err)
+		return t, 0, "", fmt.Errorf("task %s/%s: %w", table, name, err)
 	}
 	version, err := int64Col(row, colTaskVersion)
 	if err != nil {
-		return t, 0, fmt.Errorf("task %s/%s: %w", table, name, err)
+		return t, 0, "", fmt.Errorf("task %s/%s: %w", table, name, err)
 	}
 	if err := json.Unmarshal([]byte(data), &t); err != nil {
-		return t, 0, fmt.Errorf("state: decode task %s/%s: %w", table, name, err)
+		return t, 0, "", fmt.Errorf("state: decode task %s/%s: %w", table, name, err)
 	}
-	return t, version, nil
+	writers, _ := row[colTaskWriters].(string)
+	return t, version, writers, nil
 }
 
-// writeTaskAt writes the task if the row still has version; done is false
-// when it has not (the caller reads again).
-func (r *Tablestore) writeTaskAt(t task.Task, version int64, extra map[string]any) (done bool, err error) {
+// writeTaskAt writes the task if the row still has version, adding token
+// to its writers; done is false when it has not (the caller reads again).
+func (r *Tablestore) writeTaskAt(t task.Task, version int64, writers, token string) (done bool, err error) {
 	data, err := json.Marshal(t)
 	if err != nil {
 		return false, fmt.Errorf("state: encode task %s: %w", t.ID(), err)
@@ -293,9 +324,7 @@ func (r *Tablestore) writeTaskAt(t task.Task, version int64, extra map[string]an
 	change := &ots.UpdateRowChange{TableName: r.table, PrimaryKey: primaryKey(kindTask, t.Table+"/"+t.Name)}
 	change.PutColumn(colTask, string(data))
 	change.PutColumn(colTaskVersion, version+1)
-	for name, v := range extra {
-		change.PutColumn(name, v)
-	}
+	change.PutColumn(colTaskWriters, appendWriter(writers, token))
 	change.SetCondition(ots.RowExistenceExpectation_EXPECT_EXIST)
 	change.SetColumnCondition(versionIs(colTaskVersion, version))
 	if _, err := r.client.UpdateRow(&ots.UpdateRowRequest{UpdateRowChange: change}); err != nil {
@@ -309,7 +338,7 @@ func (r *Tablestore) writeTaskAt(t task.Task, version int64, extra map[string]an
 
 // GetTask implements Registry.
 func (r *Tablestore) GetTask(ctx context.Context, table, name string) (task.Task, error) {
-	t, _, err := r.readTask(ctx, table, name)
+	t, _, _, err := r.readTask(ctx, table, name)
 	return t, err
 }
 
@@ -384,18 +413,27 @@ func (r *Tablestore) scanKind(ctx context.Context, kind, start, end string, colu
 // UpdateTask implements Registry.
 func (r *Tablestore) UpdateTask(ctx context.Context, table, name string, fn func(*task.Task) error) (task.Task, error) {
 	var out task.Task
+	attempts := map[string]task.Task{} // token → the task that attempt wrote
 	err := conditionalUpdate(ctx, "update task "+table+"/"+name, func() (bool, error) {
-		t, version, err := r.readTask(ctx, table, name)
+		t, version, writers, err := r.readTask(ctx, table, name)
 		if err != nil {
 			return false, err
+		}
+		for token, wrote := range attempts {
+			if hasWriter(writers, token) { // an attempt that seemed to fail landed
+				out = wrote
+				return true, nil
+			}
 		}
 		if err := fn(&t); err != nil {
 			return false, err
 		}
 		// The key is the identity: a function must not rename the task.
 		t.Table, t.Name = table, name
+		token := writeToken()
+		attempts[token] = t
 		out = t
-		return r.writeTaskAt(t, version, nil)
+		return r.writeTaskAt(t, version, writers, token)
 	})
 	return out, err
 }
@@ -412,11 +450,16 @@ func (r *Tablestore) UpdateStatus(ctx context.Context, table, name string, fn fu
 // DeleteTask implements Registry. The task's pipeline state lives in its
 // row and goes with it.
 func (r *Tablestore) DeleteTask(ctx context.Context, table, name string) error {
+	attempted := false
 	return conditionalUpdate(ctx, "delete task "+table+"/"+name, func() (bool, error) {
-		_, version, err := r.readTask(ctx, table, name)
+		_, version, _, err := r.readTask(ctx, table, name)
+		if errors.Is(err, ErrNotFound) && attempted {
+			return true, nil // gone: our delete (resent by the SDK) or another executor's
+		}
 		if err != nil {
 			return false, err
 		}
+		attempted = true
 		change := &ots.DeleteRowChange{TableName: r.table, PrimaryKey: primaryKey(kindTask, table+"/"+name)}
 		change.SetCondition(ots.RowExistenceExpectation_EXPECT_EXIST)
 		change.SetColumnCondition(versionIs(colTaskVersion, version))
@@ -614,14 +657,19 @@ func (r *Tablestore) ListRoles(ctx context.Context) ([]task.Role, error) {
 
 // DeleteRole implements Registry.
 func (r *Tablestore) DeleteRole(ctx context.Context, name string) error {
+	attempted := false
 	return conditionalUpdate(ctx, "delete role "+name, func() (bool, error) {
 		row, err := r.getRow(ctx, kindRole, name, colVersion)
 		if err != nil {
 			return false, err
 		}
 		if row == nil {
+			if attempted {
+				return true, nil // gone: our delete (resent by the SDK) or another executor's
+			}
 			return false, fmt.Errorf("role %s: %w", name, ErrNotFound)
 		}
+		attempted = true
 		version, err := int64Col(row, colVersion)
 		if err != nil {
 			return false, fmt.Errorf("role %s: %w", name, err)

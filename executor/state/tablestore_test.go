@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"net/http/httptest"
 	"strings"
 	"sync"
@@ -143,15 +144,15 @@ func TestTablestoreUpdateRefusesStaleVersion(t *testing.T) {
 	if err := reg.CreateTask(ctx, sampleTask("tbl", "x")); err != nil {
 		t.Fatal(err)
 	}
-	tk, version, err := reg.readTask(ctx, "tbl", "x")
+	tk, version, writers, err := reg.readTask(ctx, "tbl", "x")
 	if err != nil || version != 1 {
 		t.Fatalf("readTask = version %d, %v; want 1", version, err)
 	}
-	if done, err := reg.writeTaskAt(tk, version, nil); !done || err != nil {
+	if done, err := reg.writeTaskAt(tk, version, writers, writeToken()); !done || err != nil {
 		t.Fatalf("write at the current version = %v, %v", done, err)
 	}
 	tk.FlushIntervalSeconds = 99
-	if done, err := reg.writeTaskAt(tk, version, nil); done || err != nil {
+	if done, err := reg.writeTaskAt(tk, version, writers, writeToken()); done || err != nil {
 		t.Fatalf("write at a stale version = %v, %v; want refused without error", done, err)
 	}
 	if got, _ := reg.GetTask(ctx, "tbl", "x"); got.FlushIntervalSeconds == 99 {
@@ -488,4 +489,113 @@ func BenchmarkTablestoreApply(b *testing.B) {
 	subject := time.Since(start)
 	b.ReportMetric(float64(baseline.Nanoseconds())/float64(b.N), "baseline-ns/op")
 	b.ReportMetric(float64(subject)/float64(baseline), "ratio-vs-unconditional-update")
+}
+
+// dropResponses serves the local Tablestore but, for the next drops
+// requests to an operation, executes the request and then breaks the
+// connection instead of answering: the write lands, and the SDK resends it.
+type dropResponses struct {
+	inner http.Handler
+	mu    sync.Mutex
+	drops map[string]int // operation path → responses still to drop
+	seen  map[string]int // operation path → requests executed
+}
+
+func (d *dropResponses) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	d.mu.Lock()
+	d.seen[r.URL.Path]++
+	drop := d.drops[r.URL.Path] > 0
+	if drop {
+		d.drops[r.URL.Path]--
+	}
+	d.mu.Unlock()
+	if !drop {
+		d.inner.ServeHTTP(w, r)
+		return
+	}
+	d.inner.ServeHTTP(httptest.NewRecorder(), r)
+	conn, _, err := http.NewResponseController(w).Hijack()
+	if err == nil {
+		_ = conn.Close()
+	}
+}
+
+func (d *dropResponses) dropNext(op string, n int) {
+	d.mu.Lock()
+	d.drops["/"+op] = n
+	d.mu.Unlock()
+}
+
+func (d *dropResponses) executed(op string) int {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.seen["/"+op]
+}
+
+// A write that lands but whose answer is lost is resent by the SDK and then
+// fails its condition (it meets its own version): the registry must notice
+// its own write instead of applying the change twice or reporting a
+// conflict.
+func TestTablestoreResentWritesApplyOnce(t *testing.T) {
+	ctx := context.Background()
+	store, err := kv.Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	srv, err := localtablestore.New(localtablestore.Config{Credentials: map[string]string{testKeyID: testKeySecret}, Store: store,
+		Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	proxy := &dropResponses{inner: srv, drops: map[string]int{}, seen: map[string]int{}}
+	hs := httptest.NewServer(proxy)
+	defer hs.Close()
+	reg := openTablestore(t, hs.URL, KeyFromPassphrase("k"))
+
+	proxy.dropNext("PutRow", 1)
+	if err := reg.CreateTask(ctx, sampleTask("tbl", "once")); err != nil {
+		t.Fatalf("CreateTask whose answer was lost = %v, want success", err)
+	}
+	if n := proxy.executed("PutRow"); n < 2 {
+		t.Fatalf("PutRow executed %d times; the test needs the SDK to resend it", n)
+	}
+	before := proxy.executed("UpdateRow")
+	proxy.dropNext("UpdateRow", 1)
+	if err := reg.UpdateStatus(ctx, "tbl", "once", func(s *task.Status) { s.RowsDelivered += 5 }); err != nil {
+		t.Fatal(err)
+	}
+	if n := proxy.executed("UpdateRow") - before; n < 2 {
+		t.Fatalf("UpdateRow executed %d times; the test needs the SDK to resend it", n)
+	}
+	got, err := reg.GetTask(ctx, "tbl", "once")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Status.RowsDelivered != 5 {
+		t.Fatalf("RowsDelivered = %d after one +5 whose answer was lost, want 5", got.Status.RowsDelivered)
+	}
+	// A journal step is a blind write: resending it is harmless.
+	ps := reg.PipelineState("tbl", "once")
+	proxy.dropNext("UpdateRow", 1)
+	if err := ps.Apply(ctx, map[string][]byte{"seq/0/data": []byte("1")}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if v, ok, _ := ps.Get(ctx, "seq/0/data"); !ok || string(v) != "1" {
+		t.Fatalf("seq/0/data = %q, %v", v, ok)
+	}
+	proxy.dropNext("DeleteRow", 1)
+	if err := reg.DeleteTask(ctx, "tbl", "once"); err != nil {
+		t.Fatalf("DeleteTask whose answer was lost = %v, want success", err)
+	}
+	if _, err := reg.GetTask(ctx, "tbl", "once"); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("task after delete: %v", err)
+	}
+	if err := reg.PutRole(ctx, RoleRecord{Role: task.Role{Name: "r", ARN: "arn"}, Credentials: Credentials{AccessKeyID: "a", AccessKeySecret: "s"}}); err != nil {
+		t.Fatal(err)
+	}
+	proxy.dropNext("DeleteRow", 1)
+	if err := reg.DeleteRole(ctx, "r"); err != nil {
+		t.Fatalf("DeleteRole whose answer was lost = %v, want success", err)
+	}
 }
