@@ -213,13 +213,28 @@ func (d *demo) findTerraform(ctx context.Context) (terraformCLI, error) {
 			}
 		}
 	}
-	out, err := exec.CommandContext(ctx, path, "version").Output()
+	if resolved, err := exec.LookPath(path); err == nil {
+		path = resolved
+	}
+	if abs, err := filepath.Abs(path); err == nil {
+		path = abs // terraform runs in another directory
+	}
+	version := exec.CommandContext(ctx, path, "version")
+	version.Env = append(os.Environ(), "CHECKPOINT_DISABLE=1")
+	out, err := version.Output()
 	if err != nil {
 		return terraformCLI{}, fmt.Errorf("%s version: %w", path, err)
 	}
-	first, _, _ := strings.Cut(string(out), "\n")
-	fmt.Fprintf(d.out, "using %s (%s)\n", path, strings.TrimSpace(first))
-	return terraformCLI{path: path, describe: strings.TrimSpace(first)}, nil
+	// The version line, past any warning about the user's CLI configuration.
+	describe := filepath.Base(path)
+	for _, line := range strings.Split(string(out), "\n") {
+		if strings.HasPrefix(line, "Terraform v") || strings.HasPrefix(line, "OpenTofu v") {
+			describe = strings.TrimSpace(line)
+			break
+		}
+	}
+	fmt.Fprintf(d.out, "using %s (%s)\n", path, describe)
+	return terraformCLI{path: path, describe: describe}, nil
 }
 
 // startExecutor starts the embedded executor on free ports and reads its

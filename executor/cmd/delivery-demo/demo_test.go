@@ -42,7 +42,7 @@ func TestPrefixWriterStopsAtOutputs(t *testing.T) {
 }
 
 func TestQueryHelpers(t *testing.T) {
-	if got := partitionOf("orders/year=2026/month=11/day=23/orders-lake_0_x__1"); got != "year=2026 month=11 day=23" {
+	if got := partitionOf("orders/year=2026/month=11/day=23/orders-lake_0_orders_year=2026_month=11_day=23__1"); got != "year=2026 month=11 day=23" {
 		t.Errorf("partitionOf: %q", got)
 	}
 	var n int64

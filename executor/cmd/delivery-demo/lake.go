@@ -267,10 +267,12 @@ func queryParquet(objects []deliveredObject) (queryResult, error) {
 	return res, nil
 }
 
-// partitionOf returns the key=value folders of an object key.
+// partitionOf returns the key=value folders of an object key (not its name,
+// which repeats the evaluated prefix).
 func partitionOf(key string) string {
 	var parts []string
-	for _, folder := range strings.Split(key, "/") {
+	folders := strings.Split(key, "/")
+	for _, folder := range folders[:len(folders)-1] {
 		if strings.Contains(folder, "=") {
 			parts = append(parts, folder)
 		}
