@@ -81,3 +81,136 @@ func deliverUnderFaults(t *testing.T, total int64, ossRule, tunnelRule fault.Rul
 		t.Errorf("rows_delivered = %d, want %d", st.RowsDelivered, total)
 	}
 }
+
+// TestOSSOutage makes OSS unavailable to the executor while rows keep
+// arriving: the task reports the error, the rows buffered in memory stay
+// within the memory budget (the pipelines stop reading instead of
+// buffering more), and every row is delivered once OSS is back.
+func TestOSSOutage(t *testing.T) {
+	const budget = 1 << 20
+	outage := pick(8*time.Second, 30*time.Second)
+	s := startStack(t, stackOptions{memoryBudget: budget, transientGrace: 2 * time.Second})
+	s.createTable("events")
+	s.createBucket("lake")
+	s.putRole()
+	want := s.putRows("events", 0, 2000, 1)
+	s.createTask("events-lake", "events", "lake", "events", task.SyncDifferential)
+	waitFor(t, time.Minute, "the first rows delivered", func() string {
+		if st := s.status("events", "events-lake"); st.RowsDelivered < 2000 {
+			return fmt.Sprintf("%d rows delivered", st.RowsDelivered)
+		}
+		return ""
+	})
+
+	// OSS goes away: half the calls answer 500, half have their connection reset.
+	s.setFaults(fault.OSS, fault.Rule{ErrorRate: 0.5, ResetRate: 0.5})
+	start := time.Now()
+	var maxBuffered float64
+	var reported task.Status
+	next := int64(2000)
+	const perRound = 2000
+	for time.Since(start) < outage {
+		// Far more than the budget arrives during the outage (about 60
+		// bytes a row in memory).
+		if next < 40_000 {
+			want = append(want, s.putRows("events", next, next+perRound, 1)...)
+			next += perRound
+		}
+		maxBuffered = max(maxBuffered, s.gauge("delivery_pipeline_buffered_bytes"))
+		if st := s.status("events", "events-lake"); st.ErrorCode != "" && reported.ErrorCode == "" {
+			reported = st
+			t.Logf("after %s the task reports %s: %s", time.Since(start).Round(time.Millisecond), st.ErrorCode, st.ErrorDetail)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if reported.ErrorCode != task.ErrInternal {
+		t.Errorf("during the outage the task reported %q, want %s", reported.ErrorCode, task.ErrInternal)
+	}
+	stalled := s.status("events", "events-lake").RowsDelivered
+	t.Logf("outage of %s: %d rows written, %d delivered, at most %.0f bytes buffered (budget %d)", outage, next, stalled, maxBuffered, budget)
+	// One read batch per channel may land before the budget check that
+	// stops the reading: 4 channels of at most 1000 small records each.
+	if maxBuffered > budget+4*1000*200 {
+		t.Errorf("buffered %.0f bytes during the outage, budget %d", maxBuffered, budget)
+	}
+	if maxBuffered < budget/2 {
+		t.Errorf("only %.0f bytes buffered: the outage did not fill the %d-byte budget, so it tested nothing", maxBuffered, budget)
+	}
+	if stalled >= next {
+		t.Errorf("all %d rows were delivered although OSS was down", next)
+	}
+
+	s.setFaults(fault.OSS, fault.Rule{})
+	back := time.Now()
+	waitFor(t, 2*time.Minute, "delivery to catch up", func() string {
+		st := s.status("events", "events-lake")
+		if st.RowsDelivered < next || st.ErrorCode != "" {
+			return fmt.Sprintf("%d of %d rows delivered, error %q", st.RowsDelivered, next, st.ErrorCode)
+		}
+		return ""
+	})
+	t.Logf("caught up %s after OSS returned; %s", time.Since(back).Round(time.Millisecond), s.faultSummary())
+	checkExactlyOnce(t, "delivery across an OSS outage", want, deliveredRows(t, s.objects("lake", "events/")))
+}
+
+// TestBucketDeletedMidway deletes the target bucket while a task delivers
+// into it (taking every object out first, as OSS refuses to delete a
+// non-empty bucket, and keeping what they held): the task reports
+// InvalidOssBucket, and once the bucket exists again every row written is
+// found exactly once across the objects taken out and those written after.
+func TestBucketDeletedMidway(t *testing.T) {
+	s := startStack(t, stackOptions{transientGrace: 2 * time.Second})
+	s.createTable("clicks")
+	s.createBucket("lake")
+	s.putRole()
+	want := s.putRows("clicks", 0, 3000, 1)
+	s.createTask("clicks-lake", "clicks", "lake", "clicks", task.SyncDifferential)
+	waitFor(t, time.Minute, "the first rows delivered", func() string {
+		if st := s.status("clicks", "clicks-lake"); st.RowsDelivered < 3000 {
+			return fmt.Sprintf("%d rows delivered", st.RowsDelivered)
+		}
+		return ""
+	})
+
+	// Empty the bucket object by object, keeping each object's rows, then
+	// delete it; objects the executor writes meanwhile are taken too.
+	var taken []row
+	bucket, err := s.oss0.Bucket("lake")
+	if err != nil {
+		t.Fatal(err)
+	}
+	deleted := false
+	for attempt := 0; attempt < 50 && !deleted; attempt++ {
+		for key, data := range s.objects("lake", "") {
+			taken = append(taken, parquetRows(t, key, data)...)
+			if err := bucket.DeleteObject(key); err != nil {
+				t.Fatal(err)
+			}
+		}
+		deleted = s.oss0.DeleteBucket("lake") == nil
+	}
+	if !deleted {
+		t.Fatal("could not delete the bucket")
+	}
+	t.Logf("bucket deleted after %d rows were delivered into it", len(taken))
+	want = append(want, s.putRows("clicks", 3000, 6000, 2)...)
+	waitFor(t, time.Minute, "InvalidOssBucket", func() string {
+		if st := s.status("clicks", "clicks-lake"); st.ErrorCode != task.ErrInvalidOssBucket {
+			return fmt.Sprintf("error %q %s", st.ErrorCode, st.ErrorDetail)
+		}
+		return ""
+	})
+	st := s.status("clicks", "clicks-lake")
+	t.Logf("task reports %s: %s", st.ErrorCode, st.ErrorDetail)
+
+	s.createBucket("lake")
+	waitFor(t, 2*time.Minute, "delivery after the bucket is back", func() string {
+		st := s.status("clicks", "clicks-lake")
+		if st.ErrorCode != "" || st.RowsDelivered < 6000 {
+			return fmt.Sprintf("%d rows delivered, error %q", st.RowsDelivered, st.ErrorCode)
+		}
+		return ""
+	})
+	got := append(taken, deliveredRows(t, s.objects("lake", "clicks/"))...)
+	checkExactlyOnce(t, "delivery across a deleted bucket", want, got)
+}
