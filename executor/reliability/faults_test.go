@@ -211,6 +211,6 @@ func TestBucketDeletedMidway(t *testing.T) {
 		}
 		return ""
 	})
-	got := append(taken, deliveredRows(t, s.objects("lake", "clicks/"))...)
-	checkExactlyOnce(t, "delivery across a deleted bucket", want, got)
+	taken = append(taken, deliveredRows(t, s.objects("lake", "clicks/"))...)
+	checkExactlyOnce(t, "delivery across a deleted bucket", want, taken)
 }
