@@ -30,6 +30,8 @@ const (
 	KindInvalidBucket
 	// KindNotFound means the object does not exist (only for reads and heads).
 	KindNotFound
+	// KindExists means a create-only upload found the key taken.
+	KindExists
 )
 
 func (k Kind) String() string {
@@ -40,6 +42,8 @@ func (k Kind) String() string {
 		return "invalid-bucket"
 	case KindNotFound:
 		return "not-found"
+	case KindExists:
+		return "exists"
 	default:
 		return "transient"
 	}
@@ -178,9 +182,24 @@ func sameRegion(location, region string) bool {
 	return strings.TrimPrefix(location, "oss-") == strings.TrimPrefix(region, "oss-")
 }
 
+// PutOptions qualify an upload.
+type PutOptions struct {
+	ContentType string
+	// CreateOnly refuses to replace an existing object (the error is of
+	// kind KindExists).
+	CreateOnly bool
+	// Metadata becomes x-oss-meta-* user metadata.
+	Metadata map[string]string
+}
+
 // Put stores data under key, in one request or, from the multipart threshold
 // on, in parts. The object becomes visible atomically when the call succeeds.
 func (c *Client) Put(ctx context.Context, bucket, key string, data []byte, contentType string) error {
+	return c.PutWith(ctx, bucket, key, data, PutOptions{ContentType: contentType})
+}
+
+// PutWith is Put with options.
+func (c *Client) PutWith(ctx context.Context, bucket, key string, data []byte, po PutOptions) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -189,8 +208,14 @@ func (c *Client) Put(ctx context.Context, bucket, key string, data []byte, conte
 		return classify("put", bucket, key, err)
 	}
 	opts := []oss.Option{}
-	if contentType != "" {
-		opts = append(opts, oss.ContentType(contentType))
+	if po.ContentType != "" {
+		opts = append(opts, oss.ContentType(po.ContentType))
+	}
+	if po.CreateOnly {
+		opts = append(opts, oss.ForbidOverWrite(true))
+	}
+	for k, v := range po.Metadata {
+		opts = append(opts, oss.Meta(k, v))
 	}
 	if int64(len(data)) < c.cfg.MultipartThreshold {
 		if err := b.PutObject(key, bytes.NewReader(data), opts...); err != nil {
@@ -242,6 +267,34 @@ func (c *Client) Exists(ctx context.Context, bucket, key string) (bool, error) {
 		return false, classify("head", bucket, key, err)
 	}
 	return ok, nil
+}
+
+// Metadata returns an object's user metadata (names lower-cased, without
+// the x-oss-meta- prefix); ok is false when the object does not exist.
+func (c *Client) Metadata(ctx context.Context, bucket, key string) (meta map[string]string, ok bool, err error) {
+	if err := ctx.Err(); err != nil {
+		return nil, false, err
+	}
+	b, err := c.client.Bucket(bucket)
+	if err != nil {
+		return nil, false, classify("head", bucket, key, err)
+	}
+	h, err := b.GetObjectDetailedMeta(key)
+	if err != nil {
+		if e := classify("head", bucket, key, err); KindOf(e) == KindNotFound {
+			return nil, false, nil
+		} else {
+			return nil, false, e
+		}
+	}
+	meta = map[string]string{}
+	for name, values := range h {
+		lower := strings.ToLower(name)
+		if strings.HasPrefix(lower, "x-oss-meta-") && len(values) > 0 {
+			meta[strings.TrimPrefix(lower, "x-oss-meta-")] = values[0]
+		}
+	}
+	return meta, true, nil
 }
 
 // Delete removes the object; deleting a missing object succeeds.
@@ -346,6 +399,8 @@ func kindOfService(code string, status int) Kind {
 		return KindInvalidBucket
 	case "NoSuchKey", "NoSuchUpload":
 		return KindNotFound
+	case "FileAlreadyExists":
+		return KindExists
 	}
 	switch status {
 	case http.StatusForbidden, http.StatusUnauthorized:

@@ -170,3 +170,35 @@ func TestKindOfServiceErrors(t *testing.T) {
 		t.Error("region comparison")
 	}
 }
+
+func TestCreateOnlyAndMetadata(t *testing.T) {
+	srv, url := startOSS(t)
+	if err := srv.CreateBucket("bucket1", "cn-hangzhou"); err != nil {
+		t.Fatal(err)
+	}
+	c := newClient(t, url, keyID, secret, 0)
+	ctx := context.Background()
+	first := PutOptions{CreateOnly: true, Metadata: map[string]string{"attempt": "a1"}}
+	if err := c.PutWith(ctx, "bucket1", "k", []byte("one"), first); err != nil {
+		t.Fatal(err)
+	}
+	second := PutOptions{CreateOnly: true, Metadata: map[string]string{"attempt": "a2"}}
+	if err := c.PutWith(ctx, "bucket1", "k", []byte("two"), second); KindOf(err) != KindExists {
+		t.Fatalf("second create-only put: %v (kind %v)", err, KindOf(err))
+	}
+	meta, ok, err := c.Metadata(ctx, "bucket1", "k")
+	if err != nil || !ok || meta["attempt"] != "a1" {
+		t.Fatalf("metadata = %v, %v, %v", meta, ok, err)
+	}
+	if got, _ := c.Get(ctx, "bucket1", "k"); string(got) != "one" {
+		t.Fatalf("object replaced: %q", got)
+	}
+	if _, ok, err := c.Metadata(ctx, "bucket1", "missing"); ok || err != nil {
+		t.Fatalf("missing object: ok=%v err=%v", ok, err)
+	}
+	// Multipart uploads honour create-only too.
+	big := newClient(t, url, keyID, secret, 150<<10)
+	if err := big.PutWith(ctx, "bucket1", "k", make([]byte, 300<<10), second); KindOf(err) != KindExists {
+		t.Fatalf("multipart create-only over an existing key: %v", err)
+	}
+}

@@ -43,6 +43,10 @@ type Intent struct {
 	Last      Position `json:"last"`
 	Rows      int64    `json:"rows"`
 	Bytes     int64    `json:"bytes"`
+	// Attempts are the ids of every upload tried for these rows, the
+	// current one last; the object is tagged with the id of the one that
+	// created it.
+	Attempts []string `json:"attempts,omitempty"`
 }
 
 // Counters are what a writer has delivered.
@@ -157,15 +161,16 @@ func (j journal) commit(ctx context.Context, in Intent) (Counters, error) {
 	return delta, nil
 }
 
-// abandon drops an intent whose object never appeared and frees its
-// SequenceID, so that numbering stays dense.
-func (j journal) abandon(ctx context.Context, in Intent) error {
+// abandon drops an intent whose upload did not land. When reuse is set (no
+// object at all) its SequenceID is freed so that numbering stays dense;
+// otherwise the key is taken and the SequenceID stays used.
+func (j journal) abandon(ctx context.Context, in Intent, reuse bool) error {
 	puts := map[string][]byte{}
 	last, err := j.lastSeq(ctx, in.Shard, in.Kind)
 	if err != nil {
 		return err
 	}
-	if last == in.Seq {
+	if reuse && last == in.Seq {
 		puts[seqKey(in.Shard, in.Kind)] = []byte(strconv.FormatInt(in.Seq-1, 10))
 	}
 	if err := j.ps.Apply(ctx, puts, []string{intentKey(in.Shard, in.Kind)}); err != nil {

@@ -73,28 +73,35 @@ func (s *ossSink) failed() {
 	s.mu.Unlock()
 }
 
-func (s *ossSink) Put(ctx context.Context, key string, data []byte, contentType string) error {
+// attemptMeta is the user metadata naming the upload attempt that created
+// a delivered object.
+const attemptMeta = "delivery-attempt"
+
+func (s *ossSink) Put(ctx context.Context, key string, data []byte, contentType, attempt string) error {
 	c, err := s.get(ctx)
 	if err != nil {
 		return err
 	}
-	if err := c.Put(ctx, s.bucket, key, data, contentType); err != nil {
+	err = c.PutWith(ctx, s.bucket, key, data, objectstore.PutOptions{
+		ContentType: contentType, CreateOnly: true, Metadata: map[string]string{attemptMeta: attempt},
+	})
+	if err != nil && objectstore.KindOf(err) != objectstore.KindExists {
 		s.failed()
-		return err
 	}
-	return nil
+	return err
 }
 
-func (s *ossSink) Exists(ctx context.Context, key string) (bool, error) {
+func (s *ossSink) Attempt(ctx context.Context, key string) (string, bool, error) {
 	c, err := s.get(ctx)
 	if err != nil {
-		return false, err
+		return "", false, err
 	}
-	ok, err := c.Exists(ctx, s.bucket, key)
+	meta, ok, err := c.Metadata(ctx, s.bucket, key)
 	if err != nil {
 		s.failed()
+		return "", false, err
 	}
-	return ok, err
+	return meta[attemptMeta], ok, nil
 }
 
 // lookupRole returns the OSS credentials of a role ARN.

@@ -3,10 +3,13 @@ package pipeline
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"log/slog"
 	"math"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -18,8 +21,13 @@ import (
 
 // Sink stores one task's objects in its bucket.
 type Sink interface {
-	Put(ctx context.Context, key string, data []byte, contentType string) error
-	Exists(ctx context.Context, key string) (bool, error)
+	// Put creates the object, tagged with the upload attempt's id; it must
+	// never replace an existing object (a late upload of a writer that lost
+	// its channel must not overwrite a committed one).
+	Put(ctx context.Context, key string, data []byte, contentType, attempt string) error
+	// Attempt returns the attempt id an object was tagged with; exists is
+	// false when there is no object.
+	Attempt(ctx context.Context, key string) (attempt string, exists bool, err error)
 }
 
 // reporter learns about the outcome of uploads, to keep the task's status.
@@ -88,6 +96,14 @@ type buffer struct {
 	createdAt  time.Time
 	oldestWT   time.Time
 	last       Position
+	// attempts are the ids of the uploads tried for this buffer.
+	attempts []string
+}
+
+func newAttemptID() string {
+	var b [12]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
 }
 
 func (b *buffer) key() string { return b.kind + "/" + b.partition }
@@ -189,24 +205,31 @@ func (w *writer) start(ctx context.Context) error {
 	return nil
 }
 
-// resolvePending settles the writer's leftover intent of a kind: if the
-// object made it to OSS the upload is committed, else the intent is dropped
-// and its SequenceID reused. It returns the resolved intent and whether it
-// was committed.
+// resolvePending settles the writer's leftover intent of a kind. If the
+// object made it to OSS from one of the intent's attempts (all of which
+// carried the same bytes) the upload is committed. If there is no object
+// the intent is dropped and its SequenceID reused. If the key holds an
+// object of some other writer (one that lost the channel and uploaded
+// late), that object is left alone and the SequenceID skipped. It returns
+// the intent when it was committed.
 func (w *writer) resolvePending(ctx context.Context, kind string) (*Intent, error) {
 	in, err := w.cfg.Journal.pending(ctx, w.cfg.Shard, kind)
 	if err != nil || in == nil {
 		return nil, err
 	}
-	exists, err := w.cfg.Sink.Exists(ctx, in.Key)
+	attempt, exists, err := w.cfg.Sink.Attempt(ctx, in.Key)
 	if err != nil {
 		return nil, fmt.Errorf("resolve upload in flight %s: %w", in.Key, err)
 	}
-	if !exists {
-		if err := w.cfg.Journal.abandon(ctx, *in); err != nil {
+	if !exists || !slices.Contains(in.Attempts, attempt) {
+		if err := w.cfg.Journal.abandon(ctx, *in, !exists); err != nil {
 			return nil, err
 		}
-		w.cfg.Logger.Info("dropped an upload that never completed", "key", in.Key)
+		if exists {
+			w.cfg.Logger.Warn("an upload in flight found its key taken by another writer; skipping that SequenceID", "key", in.Key)
+		} else {
+			w.cfg.Logger.Info("dropped an upload that never completed", "key", in.Key)
+		}
 		return nil, nil
 	}
 	delta, err := w.cfg.Journal.commit(ctx, *in)
@@ -516,6 +539,11 @@ func (w *writer) flushOnce(ctx context.Context, b *buffer, data []byte, contentT
 	if resolved != nil && resolved.Channel == w.cfg.Channel && resolved.Partition == b.partition && resolved.Last == b.last {
 		return nil // that attempt delivered this very buffer
 	}
+	// Every attempt at this buffer uploads the same bytes; the intent lists
+	// them all, so an earlier attempt that lands late still counts as ours.
+	attempt := newAttemptID()
+	b.attempts = append(b.attempts, attempt)
+	in.Attempts = append([]string(nil), b.attempts...)
 	prefix := b.partition
 	in, err = w.cfg.Journal.begin(ctx, in, func(seq int64) string {
 		return task.ObjectKey(prefix, w.cfg.TaskName, w.cfg.Shard, seq)
@@ -523,7 +551,7 @@ func (w *writer) flushOnce(ctx context.Context, b *buffer, data []byte, contentT
 	if err != nil {
 		return err
 	}
-	if err := w.cfg.Sink.Put(ctx, in.Key, data, contentType); err != nil {
+	if err := w.cfg.Sink.Put(ctx, in.Key, data, contentType, attempt); err != nil {
 		return err
 	}
 	delta, err := w.cfg.Journal.commit(ctx, in)

@@ -15,6 +15,7 @@ import (
 
 	"github.com/aliyun/aliyun-tablestore-go-sdk/tunnel"
 
+	"github.com/tablestore-delivery/terraform-provider-tablestore/executor/objectstore"
 	"github.com/tablestore-delivery/terraform-provider-tablestore/executor/task"
 )
 
@@ -82,41 +83,51 @@ func (s *memState) Scan(_ context.Context, prefix string, fn func(string, []byte
 // memSink is an in-memory bucket for unit tests; fail, when set, decides
 // per call whether a Put fails and whether the object lands anyway.
 type memSink struct {
-	mu      sync.Mutex
-	objects map[string][]byte
-	puts    int
-	fail    func(key string) (err error, stored bool)
+	mu       sync.Mutex
+	objects  map[string][]byte
+	attempts map[string]string
+	puts     int
+	fail     func(key string) (err error, stored bool)
 }
 
-func newMemSink() *memSink { return &memSink{objects: map[string][]byte{}} }
+func newMemSink() *memSink {
+	return &memSink{objects: map[string][]byte{}, attempts: map[string]string{}}
+}
 
-func (s *memSink) Put(ctx context.Context, key string, data []byte, _ string) error {
+func (s *memSink) Put(ctx context.Context, key string, data []byte, _, attempt string) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.puts++
+	if _, taken := s.objects[key]; taken {
+		return &objectstore.Error{Kind: objectstore.KindExists, Op: "put", Key: key, Err: errors.New("FileAlreadyExists")}
+	}
+	store := func() {
+		s.objects[key] = append([]byte(nil), data...)
+		s.attempts[key] = attempt
+	}
 	if s.fail != nil {
 		if err, stored := s.fail(key); err != nil {
 			if stored {
-				s.objects[key] = append([]byte(nil), data...)
+				store()
 			}
 			return err
 		}
 	}
-	s.objects[key] = append([]byte(nil), data...)
+	store()
 	return nil
 }
 
-func (s *memSink) Exists(ctx context.Context, key string) (bool, error) {
+func (s *memSink) Attempt(ctx context.Context, key string) (string, bool, error) {
 	if err := ctx.Err(); err != nil {
-		return false, err
+		return "", false, err
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	_, ok := s.objects[key]
-	return ok, nil
+	return s.attempts[key], ok, nil
 }
 
 type countingReporter struct {
@@ -594,4 +605,40 @@ func TestWriterPrunesWatermarksBelowCheckpoint(t *testing.T) {
 	ids, _ := deliveredIDs(t, sink)
 	want, _ := expectedIDs(recs)
 	checkExactlyOnce(t, ids, want)
+}
+
+// TestWriterNeverOverwritesAForeignObject: a key taken by another writer's
+// late upload is left alone and its SequenceID skipped.
+func TestWriterNeverOverwritesAForeignObject(t *testing.T) {
+	rng := rand.New(rand.NewPCG(13, 14))
+	recs := streamRecords(100, 1, rng)
+	ps, sink, ch, rep := newMemState(), newMemSink(), &fakeChannel{records: recs}, &countingReporter{}
+	const zombieKey = "lake/2020/08/31/16/00/t1_2_lake_2020_08_31_16_00__1"
+	sink.objects[zombieKey] = []byte("a late upload of another writer")
+	sink.attempts[zombieKey] = "zombie"
+	cfg := testWriterConfig(t, ps, sink, ch, rep)
+	cfg.TargetBytes = 1 << 30
+	w := newWriter(cfg)
+	if err := w.process(context.Background(), recs, tunnel.FinishTag, true); err != nil {
+		t.Fatal(err)
+	}
+	if string(sink.objects[zombieKey]) != "a late upload of another writer" {
+		t.Fatal("the foreign object was overwritten")
+	}
+	delete(sink.objects, zombieKey)
+	ids, _ := deliveredIDs(t, sink)
+	want, _ := expectedIDs(recs)
+	checkExactlyOnce(t, ids, want)
+	if _, ok := sink.objects["lake/2020/08/31/16/00/t1_2_lake_2020_08_31_16_00__2"]; !ok {
+		t.Errorf("the rows did not move to the next SequenceID: %v", keysOf(sink.objects))
+	}
+}
+
+func keysOf(m map[string][]byte) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
 }
