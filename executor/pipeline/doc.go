@@ -32,12 +32,18 @@
 //     a buffer. Before an upload the journal records an intent (writer, kind,
 //     SequenceID, key, partition, position of the buffer's newest record);
 //     after it, one atomic step drops the intent and moves the partition's
-//     watermark and the counters. A restarted writer resolves a leftover
-//     intent by looking at OSS (object there: commit; absent: drop it and
-//     reuse the SequenceID) and skips replayed records at or below their
-//     partition's watermark, comparing the (epoch, timestamp, row index)
-//     sequence info the tunnel service gives every record. Records without
-//     sequence info cannot be recognised when replayed (at least once).
+//     watermark and the counters. Uploads are create-only (never replace an
+//     object) and tagged with an attempt id listed in the intent. A
+//     restarted writer resolves a leftover intent by looking at OSS (an
+//     object of one of its attempts: commit; no object: drop it and reuse
+//     the SequenceID; another writer's object: leave it, skip the
+//     SequenceID) and skips replayed records at or below their partition's
+//     watermark, comparing the (epoch, timestamp, row index) sequence info
+//     the tunnel service gives every record. Watermarks below the tunnel
+//     checkpoint are pruned. Records without sequence info cannot be
+//     recognised when replayed (at least once). A stopping executor ends its
+//     writers before it leaves the tunnel, so a channel's next owner never
+//     meets an upload in flight.
 //   - Failures. Uploads retry with capped exponential backoff, blocking the
 //     channel (so nothing more is read or checkpointed). Rejected
 //     credentials or a missing role show as UnAuthorized, a missing bucket,
