@@ -23,6 +23,7 @@ type serveConfig struct {
 	token      string
 	secretKey  string
 	logLevel   string
+	tls        apiTLS // --tls-cert, --tls-key
 }
 
 func runServe(args []string, stdout, stderr io.Writer) int {
@@ -35,6 +36,7 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&cfg.token, "token", envOr(envAPIToken, devAPIToken), "bearer token of the executor API (env "+envAPIToken+")")
 	fs.StringVar(&cfg.secretKey, "secret-key", envOr(envSecretKey, ""), "passphrase that encrypts role secrets at rest (env "+envSecretKey+"); default: a random key kept in the data dir")
 	fs.StringVar(&cfg.logLevel, "log-level", "info", "log level: debug, info, warn, error")
+	cfg.tls.register(fs)
 	if ok, code := parseFlags(fs, args, stderr); !ok {
 		return code
 	}
@@ -66,6 +68,9 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 func (c *serveConfig) resolve(explicit map[string]bool) (*fileConfig, error) {
 	if c.token == "" {
 		return nil, errors.New("--token: must not be empty")
+	}
+	if err := c.tls.load(); err != nil {
+		return nil, err
 	}
 	devToken := subtle.ConstantTimeCompare([]byte(c.token), []byte(devAPIToken)) == 1
 	switch {
@@ -118,6 +123,7 @@ func serveEmbedded(cfg serveConfig, log *slog.Logger, stdout io.Writer) (err err
 	if err != nil {
 		return err
 	}
+	apiListener = cfg.tls.wrap(apiListener)
 	// The executor reaches the local cloud over HTTP like any client: serve it
 	// first, and stop it last (deferred calls run last-in first-out), after
 	// the pipelines have drained.
@@ -174,6 +180,7 @@ func serveWithConfig(cfg serveConfig, file *fileConfig, log *slog.Logger, stdout
 	if err != nil {
 		return err
 	}
+	apiListener = cfg.tls.wrap(apiListener)
 	ts := file.Tablestore
 	counter, err := ui.NewTablestoreCounter(ts.Endpoint, ts.Instance, ts.AccessKeyID, ts.AccessKeySecret)
 	if err != nil {

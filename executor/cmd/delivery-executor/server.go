@@ -32,7 +32,7 @@ func listen(name, addr string) (net.Listener, error) {
 }
 
 // baseURL is the http URL of a listener, with port 0 resolved.
-func baseURL(l net.Listener) string { return "http://" + l.Addr().String() }
+func baseURL(l net.Listener) string { return listenerScheme(l) + "://" + l.Addr().String() }
 
 // serving is a set of endpoints being served.
 type serving struct {
