@@ -46,3 +46,33 @@ func (c *Client) ListInfo(ctx context.Context, bucket, prefix string, limit int)
 	}
 	return objects, true, nil
 }
+
+// ListFolders returns the folders directly under prefix (which should end in
+// "/"), in key order, each with its trailing "/": a delimiter listing, so the
+// cost is the number of folders, not of the objects inside them.
+func (c *Client) ListFolders(ctx context.Context, bucket, prefix string) ([]string, error) {
+	b, err := c.client.Bucket(bucket)
+	if err != nil {
+		return nil, classify("list", bucket, prefix, err)
+	}
+	var folders []string
+	token := ""
+	for {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		opts := []oss.Option{oss.Prefix(prefix), oss.Delimiter("/"), oss.MaxKeys(1000)}
+		if token != "" {
+			opts = append(opts, oss.ContinuationToken(token))
+		}
+		res, err := b.ListObjectsV2(opts...)
+		if err != nil {
+			return nil, classify("list", bucket, prefix, err)
+		}
+		folders = append(folders, res.CommonPrefixes...)
+		if !res.IsTruncated || res.NextContinuationToken == "" {
+			return folders, nil
+		}
+		token = res.NextContinuationToken
+	}
+}

@@ -47,6 +47,9 @@ type TaskView struct {
 	Objects  []Object `json:"latest_objects"`
 	// ObjectsError says why the latest objects could not be listed.
 	ObjectsError string `json:"latest_objects_error,omitempty"`
+	// ObjectsPartial is true when the task has too many objects to list:
+	// the latest objects are then those of the newest time partition.
+	ObjectsPartial bool `json:"latest_objects_partial,omitempty"`
 }
 
 // InFullSync reports whether the task is scanning the table's existing rows.
@@ -83,7 +86,7 @@ func (p *Page) snapshot(ctx context.Context) (Status, error) {
 			v.EstimatedRows, v.Counting = st.estimate, st.counting
 			v.History = append(v.History, st.history...)
 			v.Objects = append(v.Objects, st.objects...)
-			v.ObjectsError = st.objectsErr
+			v.ObjectsError, v.ObjectsPartial = st.objectsErr, st.objectsTruncate
 		}
 		out.Tasks = append(out.Tasks, v)
 	}

@@ -77,6 +77,7 @@ const pageHTML = `{{define "page"}}<!doctype html>
   </svg>{{end}}
   <h3>Latest objects</h3>
   {{if .ObjectsError}}<div class="error">cannot list objects: {{.ObjectsError}}</div>{{end}}
+  {{if .ObjectsPartial}}<p class="muted" data-objects="partial">Too many objects to list them all: showing the newest partition's.</p>{{end}}
   {{if .Objects}}<table class="objects"><tr><th>key</th><th>size</th><th>written</th></tr>
   {{range .Objects}}<tr class="object"><td><code>{{.Key}}</code></td><td class="size">{{bytes .Size}}</td><td>{{stamp .LastModified}}</td></tr>
   {{end}}</table>{{else}}<p class="muted">none yet</p>{{end}}

@@ -237,7 +237,13 @@ func (p *Page) sampleOnce(ctx context.Context) {
 	p.mu.Unlock()
 
 	for _, t := range toList {
-		objects, truncated, err := p.latestObjects(ctx, t)
+		p.mu.Lock()
+		knownLarge := false
+		if st := p.tasks[t.ID()]; st != nil {
+			knownLarge = st.objectsTruncate
+		}
+		p.mu.Unlock()
+		objects, truncated, err := p.latestObjects(ctx, t, knownLarge)
 		p.mu.Lock()
 		if st := p.tasks[t.ID()]; st != nil {
 			if err != nil {
@@ -274,7 +280,10 @@ func (p *Page) count(ctx context.Context, id, table string) {
 
 // latestObjects lists the task's static prefix with its role's credentials
 // and returns the most recently written objects, newest first.
-func (p *Page) latestObjects(ctx context.Context, t task.Task) ([]Object, bool, error) {
+//
+// Past ListLimit objects (truncated is then true, and knownLarge skips the
+// full listing next time), only the newest time partition is listed.
+func (p *Page) latestObjects(ctx context.Context, t task.Task, knownLarge bool) (objects []Object, truncated bool, err error) {
 	endpoint, ok := p.cfg.OSSEndpoints[t.Region]
 	if !ok {
 		return nil, false, fmt.Errorf("no OSS endpoint for region %q", t.Region)
@@ -295,18 +304,41 @@ func (p *Page) latestObjects(ctx context.Context, t task.Task) ([]Object, bool, 
 	if err != nil {
 		return nil, false, err
 	}
-	prefix := t.Prefix
+	prefix, depth := t.Prefix, 0
 	if tmpl, err := task.ParsePrefix(t.Prefix); err == nil {
-		prefix = tmpl.StaticPrefix()
+		prefix, depth = tmpl.StaticPrefix(), tmpl.DynamicFolders()
 	}
 	listCtx, cancel := context.WithTimeout(ctx, 15*time.Second)
 	defer cancel()
-	infos, truncated, err := client.ListInfo(listCtx, t.Bucket, prefix+"/", p.cfg.ListLimit)
-	if err != nil {
-		return nil, false, err
+	var infos []objectstore.ObjectInfo
+	truncated = knownLarge
+	if !knownLarge {
+		if infos, truncated, err = client.ListInfo(listCtx, t.Bucket, prefix+"/", p.cfg.ListLimit); err != nil {
+			return nil, false, err
+		}
+	}
+	if truncated && depth > 0 {
+		// Too many objects to list them all: time-partitioned folders sort
+		// by time, so descend into the newest folder at each level and list
+		// that partition. (Rows partitioned by an event time may also land
+		// in older partitions; those are not shown then.)
+		folder := prefix + "/"
+		for range depth {
+			folders, err := client.ListFolders(listCtx, t.Bucket, folder)
+			if err != nil {
+				return nil, false, err
+			}
+			if len(folders) == 0 {
+				break
+			}
+			folder = folders[len(folders)-1]
+		}
+		if infos, _, err = client.ListInfo(listCtx, t.Bucket, folder, p.cfg.ListLimit); err != nil {
+			return nil, false, err
+		}
 	}
 	// Only this task's objects: their names start with "<task>_".
-	objects := make([]Object, 0, len(infos))
+	objects = make([]Object, 0, len(infos))
 	for _, o := range infos {
 		name := o.Key[strings.LastIndexByte(o.Key, '/')+1:]
 		if strings.HasPrefix(name, t.Name+"_") {

@@ -126,6 +126,11 @@ func (s *stack) setStatus(t *testing.T, name string, fn func(*task.Status)) {
 
 func (s *stack) page(t *testing.T) (*Page, *httptest.Server) {
 	t.Helper()
+	return s.pageWithListLimit(t, 0)
+}
+
+func (s *stack) pageWithListLimit(t *testing.T, listLimit int) (*Page, *httptest.Server) {
+	t.Helper()
 	counter, err := NewTablestoreCounter(s.tablestoreURL, "local", keyID, keySecret)
 	if err != nil {
 		t.Fatal(err)
@@ -137,6 +142,7 @@ func (s *stack) page(t *testing.T) (*Page, *httptest.Server) {
 		SampleInterval: 50 * time.Millisecond,
 		HistorySize:    5,
 		LatestObjects:  2,
+		ListLimit:      listLimit,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -295,5 +301,40 @@ func TestFormatting(t *testing.T) {
 	c := lagChart([]Sample{{At: now, LagSeconds: nil}, {At: now, LagSeconds: lag(10)}, {At: now.Add(10 * time.Second), LagSeconds: lag(5)}})
 	if c.Samples != 2 || c.Points != fmt.Sprintf("0.0,10.0 %d.0,60.0", chartWidth) || c.MaxLabel != "10s" || c.SpanLabel != "10s" {
 		t.Errorf("chart: %+v", c)
+	}
+}
+
+// With more objects than the page lists, the latest objects come from the
+// newest time partition (found with delimiter listings), and the page says so.
+func TestManyObjectsShowNewestPartition(t *testing.T) {
+	s := newStack(t, 10)
+	s.createTask(t, "lake-c", task.Status{Phase: task.PhaseIncr, ObjectsWritten: 7})
+	keys := []string{
+		"orders/year=2025/month=12/lake-c_0_orders_year=2025_month=12__1",
+		"orders/year=2025/month=12/lake-c_0_orders_year=2025_month=12__2",
+		"orders/year=2026/month=10/lake-c_0_orders_year=2026_month=10__1",
+		"orders/year=2026/month=10/lake-c_0_orders_year=2026_month=10__2",
+		"orders/year=2026/month=10/lake-c_1_orders_year=2026_month=10__1",
+		"orders/year=2026/month=11/lake-c_0_orders_year=2026_month=11__1",
+		"orders/year=2026/month=11/lake-c_1_orders_year=2026_month=11__1",
+	}
+	for _, key := range keys {
+		if err := s.bucket.PutObject(key, strings.NewReader("x")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_, srv := s.pageWithListLimit(t, 3)
+	waitFor(t, "the objects", func() bool { return len(status(t, srv).Tasks[0].Objects) == 2 })
+	v := status(t, srv).Tasks[0]
+	if !v.ObjectsPartial {
+		t.Fatal("listing of 7 objects with a limit of 3: want latest_objects_partial")
+	}
+	for _, o := range v.Objects {
+		if !strings.HasPrefix(o.Key, "orders/year=2026/month=11/") {
+			t.Fatalf("object %s is not from the newest partition", o.Key)
+		}
+	}
+	if _, html := get(t, srv.URL+"/ui"); !strings.Contains(html, `data-objects="partial"`) {
+		t.Fatalf("page lacks the partial-listing note:\n%s", html)
 	}
 }
