@@ -59,6 +59,9 @@ func (r *runner) incremental(ctx context.Context) error {
 	}()
 
 	seen := map[string]bool{}
+	// objectAges: per object, from its oldest row's write to its listing —
+	// the flush interval plus the read and upload delays of the executor.
+	var objectAges []float64
 	var pollErr error
 	poll := func() {
 		objs, err := r.cloud.listObjects(bucketName, spec.Name+"/")
@@ -77,10 +80,21 @@ func (r *runner) incremental(ctx context.Context) error {
 				pollErr = err
 				return
 			}
+			var oldest time.Time
 			for _, id := range ids {
-				if i := parseRowID(id); i >= 0 && i < total && visible[i].IsZero() {
+				i := parseRowID(id)
+				if i < 0 || i >= total {
+					continue
+				}
+				if visible[i].IsZero() {
 					visible[i] = listedAt
 				}
+				if w := written[i]; !w.IsZero() && (oldest.IsZero() || w.Before(oldest)) {
+					oldest = w
+				}
+			}
+			if !oldest.IsZero() {
+				objectAges = append(objectAges, listedAt.Sub(oldest).Seconds())
 			}
 		}
 	}
@@ -115,6 +129,12 @@ func (r *runner) incremental(ctx context.Context) error {
 	}
 	inc.P50Seconds, inc.P99Seconds, inc.MaxSeconds = percentiles(delays)
 	inc.Objects = len(seen)
+	inc.ObjectAgeP50Seconds, _, inc.ObjectAgeMaxSeconds = percentiles(objectAges)
+	for _, age := range objectAges {
+		if age > flush.Seconds()+1 {
+			inc.ObjectsOlderThanFlushPlus1s++
+		}
+	}
 	return nil
 }
 

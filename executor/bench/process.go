@@ -138,7 +138,7 @@ func parseVmHWM(status []byte) (int64, error) {
 			return 0, fmt.Errorf("bench: unexpected VmHWM line %q", line)
 		}
 		kb, err := strconv.ParseInt(fields[0], 10, 64)
-		if err != nil || kb < 0 {
+		if err != nil || kb < 0 || kb > 1<<40 { // beyond 1 PiB: not a real figure, and << 10 would overflow
 			return 0, fmt.Errorf("bench: unexpected VmHWM line %q", line)
 		}
 		return kb << 10, nil

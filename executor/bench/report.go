@@ -68,6 +68,10 @@ type Incremental struct {
 	P50Seconds           float64 `json:"p50_seconds"`
 	P99Seconds           float64 `json:"p99_seconds"`
 	MaxSeconds           float64 `json:"max_seconds"`
+	// Per object: from the write of its oldest row to its listing.
+	ObjectAgeP50Seconds         float64 `json:"object_age_p50_seconds"`
+	ObjectAgeMaxSeconds         float64 `json:"object_age_max_seconds"`
+	ObjectsOlderThanFlushPlus1s int     `json:"objects_older_than_flush_plus_1s"`
 }
 
 // MemoryGrowth compares the executor's peak RSS over two table sizes.
@@ -168,6 +172,7 @@ func (r *Report) WriteTable(w io.Writer) error {
 		{"  executor peak RSS", fmt.Sprintf("%.0f MiB", float64(fs.RSS)/mib)},
 		{"incremental", fmt.Sprintf("%.0f rows/s (achieved %.0f) × %.0f s, flush %.0f s", inc.RateRowsPerSec, inc.AchievedRowsPerSec, r.Sizes.IncrementalDurationSeconds, inc.FlushIntervalSeconds)},
 		{"  write → visible", fmt.Sprintf("P50 %.2f s, P99 %.2f s, max %.2f s (%d rows, %d missing, %d objects)", inc.P50Seconds, inc.P99Seconds, inc.MaxSeconds, inc.Rows, inc.RowsMissing, inc.Objects)},
+		{"  per object", fmt.Sprintf("oldest row's age at listing: P50 %.2f s, max %.2f s; %d objects older than flush + 1 s", inc.ObjectAgeP50Seconds, inc.ObjectAgeMaxSeconds, inc.ObjectsOlderThanFlushPlus1s)},
 		{"memory (peak RSS)", fmt.Sprintf("%d rows: %.0f MiB; %d rows: %.0f MiB; ratio %.2f", m.RowsSmall, float64(m.RSSSmall)/mib, m.RowsLarge, float64(m.RSSLarge)/mib, m.Ratio)},
 		{"initialization", fmt.Sprintf("%.2f s (%d-row table), %.2f s (empty table)", r.InitSeconds, fs.Rows, r.InitSecondsEmptyTable)},
 		{"load (BatchWriteRow)", fmt.Sprintf("%.0f rows/s", r.Load.RowsPerSec)},
