@@ -100,6 +100,10 @@ type Config struct {
 	// temporary directory, removed at the end unless KeepWorkDir.
 	WorkDir     string
 	KeepWorkDir bool
+	// ExecutorEnv is added to the executors' environment (KEY=VALUE), for
+	// experiments such as GOMEMLIMIT or GODEBUG=gctrace=1 (which logs into
+	// the executor's log in the work dir).
+	ExecutorEnv []string
 	// Progress receives one line per step (nil: discarded).
 	Progress io.Writer
 	// Logger receives details (nil: discarded).

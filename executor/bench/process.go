@@ -237,6 +237,7 @@ func (r *runner) startExecutor(ctx context.Context, name string) (*executorProce
 		"ALIBABA_CLOUD_ACCESS_KEY_SECRET=" + accessKeySecret,
 		"DELIVERY_SECRET_KEY=", // a random key kept in the fresh data dir
 	}
+	env = append(env, r.cfg.ExecutorEnv...)
 	p, err := startProcess(ctx, "executor "+name, r.cfg.Binary, filepath.Join(r.work, name+".log"), env,
 		"serve", "--config", configPath, "--token", apiToken, "--log-level", "warn")
 	if err != nil {

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 
 	"github.com/tablestore-delivery/terraform-provider-tablestore/executor/bench"
@@ -22,6 +23,8 @@ func runBench(args []string, stdout, stderr io.Writer) int {
 	largeRows := fs.Int("large-rows", 0, "override the memory scenario's large table size")
 	rate := fs.Int("rate", 0, "override the incremental write rate (rows/s)")
 	duration := fs.Duration("duration", 0, "override how long the incremental scenario writes")
+	var executorEnv repeatedFlag
+	fs.Var(&executorEnv, "executor-env", "KEY=VALUE added to the executors' environment, e.g. GOMEMLIMIT=200MiB (repeatable)")
 	workDir := fs.String("work-dir", "", "directory for the processes' data and logs (default: a temporary directory, removed afterwards)")
 	if ok, code := parseFlags(fs, args, stderr); !ok {
 		return code
@@ -49,7 +52,8 @@ func runBench(args []string, stdout, stderr io.Writer) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	report, err := bench.Run(ctx, bench.Config{
-		Binary: binary, Sizes: sizes, WorkDir: *workDir, KeepWorkDir: *workDir != "", Progress: stderr,
+		Binary: binary, Sizes: sizes, WorkDir: *workDir, KeepWorkDir: *workDir != "",
+		ExecutorEnv: executorEnv, Progress: stderr,
 	})
 	if err != nil {
 		fmt.Fprintln(stderr, "delivery-executor bench:", err)
@@ -65,4 +69,17 @@ func runBench(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	return 0
+}
+
+// repeatedFlag collects every occurrence of a flag.
+type repeatedFlag []string
+
+func (f *repeatedFlag) String() string { return strings.Join(*f, ",") }
+
+func (f *repeatedFlag) Set(v string) error {
+	if !strings.Contains(v, "=") {
+		return fmt.Errorf("%q is not KEY=VALUE", v)
+	}
+	*f = append(*f, v)
+	return nil
 }
