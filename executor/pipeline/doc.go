@@ -26,8 +26,10 @@
 //     target_object_size_mb, when its oldest row has waited
 //     flush_interval_seconds (checked by a ticker, with or without new
 //     records), when its channel finishes, or when the executor's buffered
-//     bytes exceed Config.MemoryBudgetBytes (then the writer that pushed
-//     past the budget writes its oldest buffers until under it).
+//     bytes exceed Config.MemoryBudgetBytes: then the writer holding the
+//     executor's oldest buffer is asked to write it, and if that does not
+//     bring the total under the budget within half a second, the writer that
+//     pushed past it writes its own oldest buffers.
 //   - Exactly once. The tunnel checkpoint never moves past a record still in
 //     a buffer. Before an upload the journal records an intent (writer, kind,
 //     SequenceID, key, partition, position of the buffer's newest record);

@@ -30,6 +30,7 @@ var _ tunnel.ChannelProcessor = (*channelProcessor)(nil)
 func newChannelProcessor(r *taskRunner, channelID string, w *writer, tickEvery time.Duration) *channelProcessor {
 	ctx, cancel := context.WithCancel(r.ctx)
 	p := &channelProcessor{runner: r, channelID: channelID, w: w, ctx: ctx, cancel: cancel, done: make(chan struct{})}
+	w.cfg.Budget.register(w)
 	go p.tickLoop(tickEvery)
 	return p
 }
@@ -46,6 +47,10 @@ func (p *channelProcessor) tickLoop(every time.Duration) {
 		case <-t.C:
 			if err := p.w.tick(p.ctx); err != nil && !errors.Is(err, errStopped) {
 				p.runner.log.Warn("age-based flush failed", "channel", p.channelID, "err", err)
+			}
+		case <-p.w.flushRequested():
+			if err := p.w.flushOldest(p.ctx); err != nil && !errors.Is(err, errStopped) {
+				p.runner.log.Warn("memory-budget flush failed", "channel", p.channelID, "err", err)
 			}
 		}
 	}

@@ -40,7 +40,57 @@ type reporter interface {
 type memoryBudget struct {
 	limit int64
 	used  atomic.Int64
+
+	mu      sync.Mutex
+	writers map[*writer]struct{}
 }
+
+// register makes a writer a candidate when the budget looks for the
+// oldest buffer; writers register while their channel runs.
+func (m *memoryBudget) register(w *writer) {
+	if m == nil {
+		return
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.writers == nil {
+		m.writers = map[*writer]struct{}{}
+	}
+	m.writers[w] = struct{}{}
+}
+
+func (m *memoryBudget) unregister(w *writer) {
+	if m == nil {
+		return
+	}
+	m.mu.Lock()
+	delete(m.writers, w)
+	m.mu.Unlock()
+}
+
+// oldestWriter returns the registered writer holding the oldest buffer.
+func (m *memoryBudget) oldestWriter() *writer {
+	if m == nil {
+		return nil
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var best *writer
+	var bestAt time.Time
+	for w := range m.writers {
+		w.progressMu.Lock()
+		at := w.progOldest
+		w.progressMu.Unlock()
+		if !at.IsZero() && (best == nil || at.Before(bestAt)) {
+			best, bestAt = w, at
+		}
+	}
+	return best
+}
+
+// budgetWait is how long a writer over the budget waits for the writer with
+// the oldest buffer to write it before it writes its own oldest instead.
+var budgetWait = 500 * time.Millisecond
 
 func (m *memoryBudget) add(n int64) int64 {
 	if m == nil {
@@ -145,16 +195,23 @@ type writer struct {
 	progDurable time.Time
 	progStream  bool
 	progRows    int
+	progOldest  time.Time // creation of the oldest buffer; zero when none
+
+	flushReq chan struct{}
 }
 
 // publishProgress copies the progress figures; callers hold mu.
 func (w *writer) publishProgress() {
 	rows := 0
+	var oldest time.Time
 	for _, b := range w.buffers {
 		rows += b.count
+		if oldest.IsZero() || b.createdAt.Before(oldest) {
+			oldest = b.createdAt
+		}
 	}
 	w.progressMu.Lock()
-	w.progDurable, w.progStream, w.progRows = w.durableThrough, w.stream, rows
+	w.progDurable, w.progStream, w.progRows, w.progOldest = w.durableThrough, w.stream, rows, oldest
 	w.progressMu.Unlock()
 }
 
@@ -171,7 +228,7 @@ func newWriter(cfg writerConfig) *writer {
 	if cfg.RetryMax <= 0 {
 		cfg.RetryMax = 10 * time.Second
 	}
-	return &writer{cfg: cfg, buffers: map[string]*buffer{}}
+	return &writer{cfg: cfg, buffers: map[string]*buffer{}, flushReq: make(chan struct{}, 1)}
 }
 
 // start resolves what a previous run of this writer left in flight and loads
@@ -353,14 +410,8 @@ func (w *writer) process(ctx context.Context, records []*tunnel.Record, nextToke
 			}
 		}
 	}
-	for w.cfg.Budget.over() {
-		oldest := w.oldestBuffer()
-		if oldest == nil {
-			break
-		}
-		if err := w.flush(ctx, oldest); err != nil {
-			return err
-		}
+	if err := w.relieveBudget(ctx); err != nil {
+		return err
 	}
 	w.marks = append(w.marks, mark)
 	if len(w.buffers) == 0 {
@@ -386,6 +437,66 @@ func (w *writer) process(ctx context.Context, records []*tunnel.Record, nextToke
 	}
 	_ = w.advanceCheckpoint(false)
 	return nil
+}
+
+// relieveBudget brings the buffered bytes of all writers back under the
+// budget, oldest buffers first: the writer holding the executor's oldest
+// buffer is asked to write it; if that does not help soon enough (or this
+// writer holds it), this writer writes its own oldest buffers.
+func (w *writer) relieveBudget(ctx context.Context) error {
+	if !w.cfg.Budget.over() {
+		return nil
+	}
+	w.publishProgress()
+	if other := w.cfg.Budget.oldestWriter(); other != nil && other != w {
+		other.requestFlush()
+		deadline := time.Now().Add(budgetWait)
+		for w.cfg.Budget.over() && time.Now().Before(deadline) {
+			select {
+			case <-ctx.Done():
+				return errStopped
+			case <-time.After(5 * time.Millisecond):
+			}
+		}
+	}
+	for w.cfg.Budget.over() {
+		oldest := w.oldestBuffer()
+		if oldest == nil {
+			break
+		}
+		if err := w.flush(ctx, oldest); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// requestFlush asks the writer to write its oldest buffer (see
+// flushRequested); it never blocks.
+func (w *writer) requestFlush() {
+	select {
+	case w.flushReq <- struct{}{}:
+	default:
+	}
+}
+
+// flushRequested delivers the budget's requests to write the oldest buffer.
+func (w *writer) flushRequested() <-chan struct{} { return w.flushReq }
+
+// flushOldest writes the writer's oldest buffer, on the budget's request.
+func (w *writer) flushOldest(ctx context.Context) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	defer w.publishProgress()
+	if !w.started || ctx.Err() != nil {
+		return nil
+	}
+	if b := w.oldestBuffer(); b != nil {
+		if err := w.flush(ctx, b); err != nil {
+			return err
+		}
+	}
+	return w.advanceCheckpoint(false)
 }
 
 // evaluate returns the evaluated prefix, cached per minute (the finest
@@ -663,10 +774,12 @@ func (w *writer) progress() (durable time.Time, stream bool, buffered int) {
 // release gives the writer's buffered bytes back to the budget when it is
 // abandoned; the rows are read again from the checkpoint.
 func (w *writer) release() {
+	w.cfg.Budget.unregister(w)
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	for k, b := range w.buffers {
 		w.cfg.Budget.add(-int64(b.size))
 		delete(w.buffers, k)
 	}
+	w.publishProgress()
 }

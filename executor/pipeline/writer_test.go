@@ -642,3 +642,55 @@ func keysOf(m map[string][]byte) []string {
 	sort.Strings(out)
 	return out
 }
+
+// TestMemoryBudgetFlushesTheExecutorsOldestBuffer: when one writer pushes
+// the executor past its budget, the oldest buffer of all writers goes
+// first, even if another writer holds it.
+func TestMemoryBudgetFlushesTheExecutorsOldestBuffer(t *testing.T) {
+	rng := rand.New(rand.NewPCG(15, 16))
+	recs := streamRecords(200, 1, rng)
+	budget := &memoryBudget{limit: 12000}
+	start := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
+	newTestWriter := func(channel string, shard int, now time.Time) (*writer, *memSink, *fakeChannel) {
+		sink, ch := newMemSink(), &fakeChannel{records: recs}
+		cfg := testWriterConfig(t, newMemState(), sink, ch, &countingReporter{})
+		cfg.Channel, cfg.Shard, cfg.TargetBytes, cfg.Budget = channel, shard, 1<<30, budget
+		cfg.Now = func() time.Time { return now }
+		w := newWriter(cfg)
+		budget.register(w)
+		return w, sink, ch
+	}
+	older, olderSink, _ := newTestWriter("ch-old", 0, start)
+	newer, newerSink, _ := newTestWriter("ch-new", 1, start.Add(time.Minute))
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() {
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-older.flushRequested():
+				_ = older.flushOldest(ctx)
+			}
+		}
+	}()
+	if err := older.process(ctx, recs[:100], "100", true); err != nil {
+		t.Fatal(err)
+	}
+	if len(olderSink.objects) != 0 || budget.over() {
+		t.Fatalf("flushed before the budget was reached (used %d)", budget.used.Load())
+	}
+	if err := newer.process(ctx, recs[:100], "100", true); err != nil {
+		t.Fatal(err)
+	}
+	if len(olderSink.objects) == 0 {
+		t.Fatal("the oldest buffer (another writer's) was not written")
+	}
+	if len(newerSink.objects) != 0 {
+		t.Fatalf("the newer writer wrote its own buffer although the oldest one relieved the budget (used %d of %d)",
+			budget.used.Load(), budget.limit)
+	}
+	if budget.over() {
+		t.Fatalf("still over budget: %d of %d", budget.used.Load(), budget.limit)
+	}
+}
