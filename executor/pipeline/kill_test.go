@@ -187,9 +187,10 @@ func TestKillNineExactlyOnce(t *testing.T) {
 	first := startChild(t, c, execDir, 0)
 	stopWriting := make(chan struct{})
 	writerDone := make(chan struct{})
+	writerSeed := rng.Uint64()
 	go func() {
 		defer close(writerDone)
-		wr := rand.New(rand.NewPCG(rng.Uint64(), 2))
+		wr := rand.New(rand.NewPCG(writerSeed, 2))
 		for {
 			select {
 			case <-stopWriting:

@@ -571,10 +571,13 @@ func (w *writer) tick(ctx context.Context) error {
 	return w.advanceCheckpoint(false)
 }
 
+// oldestBuffer returns the buffer created first; among buffers created by
+// the same batch, the biggest (it relieves the memory budget most).
 func (w *writer) oldestBuffer() *buffer {
 	var oldest *buffer
 	for _, b := range w.buffers {
-		if oldest == nil || b.createdAt.Before(oldest.createdAt) {
+		if oldest == nil || b.createdAt.Before(oldest.createdAt) ||
+			b.createdAt.Equal(oldest.createdAt) && b.size > oldest.size {
 			oldest = b
 		}
 	}

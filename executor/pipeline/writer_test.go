@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -655,7 +656,8 @@ func TestMemoryBudgetFlushesTheExecutorsOldestBuffer(t *testing.T) {
 		sink, ch := newMemSink(), &fakeChannel{records: recs}
 		cfg := testWriterConfig(t, newMemState(), sink, ch, &countingReporter{})
 		cfg.Channel, cfg.Shard, cfg.TargetBytes, cfg.Budget = channel, shard, 1<<30, budget
-		cfg.Now = func() time.Time { return now }
+		var ticks atomic.Int64
+		cfg.Now = func() time.Time { return now.Add(time.Duration(ticks.Add(1)) * time.Millisecond) }
 		w := newWriter(cfg)
 		budget.register(w)
 		return w, sink, ch
