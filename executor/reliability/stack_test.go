@@ -104,6 +104,7 @@ type stack struct {
 }
 
 type stackOptions struct {
+	shards         int // of new tables; default 4
 	memoryBudget   int64
 	transientGrace time.Duration
 }
@@ -121,7 +122,11 @@ func startStack(t *testing.T, opts stackOptions) *stack {
 	}
 	t.Cleanup(func() { _ = s.store.Close() })
 	creds := map[string]string{cloudKeyID: cloudSecret, roleKeyID: roleSecret}
-	s.ots, err = localots.New(localots.Config{Instance: instance, Region: region, Credentials: creds, Shards: 4,
+	shards := opts.shards
+	if shards == 0 {
+		shards = 4
+	}
+	s.ots, err = localots.New(localots.Config{Instance: instance, Region: region, Credentials: creds, Shards: shards,
 		Store: s.store, Logger: log.With("component", "tablestore"),
 		Tunnel: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { s.tunnels.ServeHTTP(w, r) })})
 	if err != nil {
