@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/aliyun/aliyun-tablestore-go-sdk/tunnel"
+	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 
 	"github.com/tablestore-delivery/terraform-provider-tablestore/executor/localcloud/tablestore/plainbuffer"
@@ -92,7 +93,7 @@ func rawTunnelRead(b testing.TB, c *cloud, table, name string, want int) time.Du
 		HeartbeatInterval: 500 * time.Millisecond, HeartbeatTimeout: 5 * time.Second,
 		LogConfig: &quietZapConfig, LogWriteSyncer: zapcore.AddSync(discard{}),
 		ProcessorFactory: &tunnel.SimpleProcessFactory{
-			Logger: nil, CpInterval: time.Second,
+			Logger: zap.NewNop(), CpInterval: time.Second,
 			ProcessFunc: func(_ *tunnel.ChannelContext, records []*tunnel.Record) error {
 				if got.Add(int64(len(records))) >= int64(want) {
 					once.Do(func() { close(done) })
