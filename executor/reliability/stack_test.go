@@ -97,10 +97,12 @@ type stack struct {
 	pipelines *pipeline.Manager
 	api       *api.Server
 
-	apiURL string
-	api0   *client.Client               // the executor API client
-	ots0   *tablestore.TableStoreClient // source writes, no faults
-	oss0   *oss.Client                  // object reads, no faults
+	apiURL   string
+	cleanOTS string                       // Tablestore without faults
+	cleanOSS string                       // OSS without faults
+	api0     *client.Client               // the executor API client
+	ots0     *tablestore.TableStoreClient // source writes, no faults
+	oss0     *oss.Client                  // object reads, no faults
 }
 
 type stackOptions struct {
@@ -152,7 +154,8 @@ func startStack(t *testing.T, opts stackOptions) *stack {
 		return srv.URL
 	}
 	faultyOTS, faultyOSS := serve(s.faults.TablestoreHandler(s.ots)), serve(s.faults.OSSHandler(s.oss))
-	cleanOTS, cleanOSS := serve(s.ots), serve(s.oss)
+	s.cleanOTS, s.cleanOSS = serve(s.ots), serve(s.oss)
+	cleanOTS, cleanOSS := s.cleanOTS, s.cleanOSS
 
 	if s.registry, err = state.NewBolt(s.store, state.KeyFromPassphrase(secretPass)); err != nil {
 		t.Fatal(err)
