@@ -58,7 +58,8 @@
 //     wall time of the last durable upload; the phase follows the tunnel
 //     (FULL→INCR when every base channel is terminated, FULL→FINISHED for a
 //     finished full sync, whose worker then stops).
-//   - Stopping. Close and SIGTERM abandon buffers (re-read from the
-//     checkpoints later); Stop also deletes the tunnel; objects are never
-//     deleted.
+//   - Stopping. Close (SIGTERM) first writes what is buffered and
+//     checkpoints it, for at most Config.DrainTimeout; whatever is left is
+//     abandoned and read again from the checkpoints later. Stop also deletes
+//     the tunnel; objects are never deleted.
 package pipeline

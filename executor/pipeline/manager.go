@@ -62,6 +62,10 @@ type Config struct {
 	// (the SDK backs off up to this long when a read returns little);
 	// default 500 ms. It bounds the delay a change waits before it is read.
 	StreamPollMax time.Duration
+	// DrainTimeout bounds how long Close spends writing buffered rows (and
+	// checkpointing them) before it abandons the rest to be read again from
+	// the checkpoints; default 10 s, negative: abandon at once.
+	DrainTimeout time.Duration
 	// TransientGrace is how long transient failures are retried before the
 	// task shows InternalError; default 1 minute.
 	TransientGrace time.Duration
@@ -105,6 +109,9 @@ func New(cfg Config) (*Manager, error) {
 	}
 	if cfg.StreamPollMax <= 0 {
 		cfg.StreamPollMax = 500 * time.Millisecond
+	}
+	if cfg.DrainTimeout == 0 {
+		cfg.DrainTimeout = 10 * time.Second
 	}
 	if cfg.TransientGrace <= 0 {
 		cfg.TransientGrace = time.Minute
@@ -201,7 +208,11 @@ func (m *Manager) Close() error {
 	var wg sync.WaitGroup
 	for _, r := range runners {
 		wg.Add(1)
-		go func() { defer wg.Done(); r.stop() }()
+		go func() {
+			defer wg.Done()
+			r.drain(m.cfg.DrainTimeout)
+			r.stop()
+		}()
 	}
 	wg.Wait()
 	return nil
@@ -351,6 +362,33 @@ func (r *taskRunner) stop() {
 	}
 	r.wg.Wait()
 	r.shutdownProcessors() // any the SDK created meanwhile (they stop at once)
+}
+
+// drain writes what the task's writers buffer and checkpoints it, giving
+// up (safely: the rest is read again later) when the timeout passes.
+func (r *taskRunner) drain(timeout time.Duration) {
+	if timeout <= 0 {
+		return
+	}
+	ctx, cancel := context.WithTimeout(r.ctx, timeout)
+	defer cancel()
+	r.mu.Lock()
+	procs := make([]*channelProcessor, 0, len(r.processors))
+	for _, p := range r.processors {
+		procs = append(procs, p)
+	}
+	r.mu.Unlock()
+	var wg sync.WaitGroup
+	for _, p := range procs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := p.w.drain(ctx); err != nil {
+				r.log.Info("shutdown left buffered rows to be read again", "channel", p.channelID, "err", err)
+			}
+		}()
+	}
+	wg.Wait()
 }
 
 func (r *taskRunner) shutdownProcessors() {

@@ -471,6 +471,22 @@ func (w *writer) relieveBudget(ctx context.Context) error {
 	return nil
 }
 
+// drain writes every buffer and checkpoints, for a graceful shutdown.
+func (w *writer) drain(ctx context.Context) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	defer w.publishProgress()
+	if !w.started || w.finished {
+		return nil
+	}
+	for _, b := range w.sortedBuffers() {
+		if err := w.flush(ctx, b); err != nil {
+			return err
+		}
+	}
+	return w.advanceCheckpoint(true)
+}
+
 // requestFlush asks the writer to write its oldest buffer (see
 // flushRequested); it never blocks.
 func (w *writer) requestFlush() {
