@@ -367,7 +367,7 @@ func TestAdminEndpoint(t *testing.T) {
 	post := httptest.NewRequest(http.MethodPost, fault.AdminPath, nil)
 	post.RemoteAddr = "127.0.0.1:40000"
 	c.inj.AdminHandler().ServeHTTP(rec, post)
-	if rec.Code != http.StatusMethodNotAllowed {
-		t.Fatalf("POST: %d", rec.Code)
+	if rec.Code != http.StatusMethodNotAllowed || rec.Header().Get("Allow") != "GET, PUT, DELETE" {
+		t.Fatalf("POST: %d, Allow %q", rec.Code, rec.Header().Get("Allow"))
 	}
 }
