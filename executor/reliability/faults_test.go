@@ -24,13 +24,14 @@ func TestDeliveryUnderFaults(t *testing.T) {
 }
 
 // TestDeliveryUnderHeavyFaults is the same with 40% of the OSS calls
-// and a sixth of the tunnel calls failing, so that a short run meets every
-// kind of fault many times.
+// and a fifth of the tunnel calls failing, so that a short run meets every
+// kind of fault many times; tunnel answers are lost too (a checkpoint or
+// heartbeat that took effect, a read whose records never arrive).
 func TestDeliveryUnderHeavyFaults(t *testing.T) {
 	deliverUnderFaults(t, pick[int64](10_000, 100_000),
 		fault.Rule{ErrorRate: 0.1, ThrottleRate: 0.1, ResetRate: 0.1, LostResponseRate: 0.1,
 			LatencyRate: 0.1, Latency: fault.Duration(50 * time.Millisecond)},
-		fault.Rule{ErrorRate: 0.08, ThrottleRate: 0.04, ResetRate: 0.04}, true)
+		fault.Rule{ErrorRate: 0.08, ThrottleRate: 0.04, ResetRate: 0.04, LostResponseRate: 0.04}, true)
 }
 
 func deliverUnderFaults(t *testing.T, total int64, ossRule, tunnelRule fault.Rule, requireEach bool) {
