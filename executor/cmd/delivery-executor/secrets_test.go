@@ -47,6 +47,7 @@ func (b *syncBuffer) String() string {
 // not in /metrics, not in the process's logs, and not in any file of the
 // data dir (it is stored encrypted).
 func TestRoleSecretNeverLeaks(t *testing.T) {
+	t.Parallel() // its own process, data dir and ports
 	const (
 		keyID  = "leak-test-key"
 		secret = "leak-test-secret-5b9d1e7f0a2c4e68"

@@ -64,6 +64,7 @@ func selfSignedCert(t *testing.T, dir string) (certFile, keyFile string, pool *x
 }
 
 func TestServeAPIOverTLS(t *testing.T) {
+	t.Parallel() // its own process, data dir and ports
 	dir := t.TempDir()
 	certFile, keyFile, pool := selfSignedCert(t, dir)
 	args := append([]string{"serve", "--embedded", "--data-dir", filepath.Join(dir, "data"), "--tls-cert", certFile, "--tls-key", keyFile}, freeAddrs()...)
