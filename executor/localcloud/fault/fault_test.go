@@ -37,10 +37,11 @@ type cloud struct {
 	ossURL  string
 	ots     *tablestore.TableStoreClient
 	ossc    *oss.Client
+	bare    *oss.Client // the same OSS server without the injector
 	tunnels sdktunnel.TunnelClient
 }
 
-func startCloud(t *testing.T) *cloud {
+func startCloud(t testing.TB) *cloud {
 	t.Helper()
 	dir := t.TempDir()
 	store, err := kv.Open(dir)
@@ -69,13 +70,18 @@ func startCloud(t *testing.T) *cloud {
 	c := &cloud{inj: fault.New(fault.Options{Seed: 7, Logger: log}), oss: ossSrv}
 	otsHTTP := httptest.NewServer(c.inj.TablestoreHandler(ots))
 	ossHTTP := httptest.NewServer(c.inj.OSSHandler(ossSrv))
+	bareHTTP := httptest.NewServer(ossSrv)
 	t.Cleanup(otsHTTP.Close)
 	t.Cleanup(ossHTTP.Close)
+	t.Cleanup(bareHTTP.Close)
 	c.otsURL, c.ossURL = otsHTTP.URL, ossHTTP.URL
 	cfg := tablestore.NewDefaultTableStoreConfig()
 	cfg.MaxRetryTime = 300 * time.Millisecond
 	c.ots = tablestore.NewClientWithConfig(otsHTTP.URL, instance, keyID, secret, "", cfg)
 	if c.ossc, err = oss.New(ossHTTP.URL, keyID, secret, oss.Timeout(5, 10)); err != nil {
+		t.Fatal(err)
+	}
+	if c.bare, err = oss.New(bareHTTP.URL, keyID, secret, oss.Timeout(5, 10)); err != nil {
 		t.Fatal(err)
 	}
 	c.tunnels = sdktunnel.NewTunnelClientWithConfig(otsHTTP.URL, instance, keyID, secret,
