@@ -89,30 +89,51 @@ func rawTunnelRead(b testing.TB, c *cloud, table, name string, want int) time.Du
 	done := make(chan struct{})
 	var once sync.Once
 	start := time.Now()
-	w, err := tc.NewTunnelWorker(resp.TunnelId, &tunnel.TunnelWorkerConfig{
-		HeartbeatInterval: 500 * time.Millisecond, HeartbeatTimeout: 5 * time.Second,
-		LogConfig: &quietZapConfig, LogWriteSyncer: zapcore.AddSync(discard{}),
-		ProcessorFactory: &tunnel.SimpleProcessFactory{
-			Logger: zap.NewNop(), CpInterval: time.Second,
-			ProcessFunc: func(_ *tunnel.ChannelContext, records []*tunnel.Record) error {
-				if got.Add(int64(len(records))) >= int64(want) {
-					once.Do(func() { close(done) })
-				}
-				return nil
-			},
-		},
-	})
-	if err != nil {
-		b.Fatal(err)
-	}
-	go func() { _ = w.ConnectAndWorking() }()
+	// Like the SDK's daemon: a worker whose heartbeat fails (a loaded
+	// machine) is replaced; the checkpoints make the new one resume.
+	stop := make(chan struct{})
+	var current sync.Mutex
+	var worker tunnel.TunnelWorker
+	go func() {
+		for {
+			w, err := tc.NewTunnelWorker(resp.TunnelId, &tunnel.TunnelWorkerConfig{
+				HeartbeatInterval: 500 * time.Millisecond, HeartbeatTimeout: 60 * time.Second,
+				LogConfig: &quietZapConfig, LogWriteSyncer: zapcore.AddSync(discard{}),
+				ProcessorFactory: &tunnel.SimpleProcessFactory{
+					Logger: zap.NewNop(), CpInterval: time.Second,
+					ProcessFunc: func(_ *tunnel.ChannelContext, records []*tunnel.Record) error {
+						if got.Add(int64(len(records))) >= int64(want) {
+							once.Do(func() { close(done) })
+						}
+						return nil
+					},
+				},
+			})
+			if err != nil {
+				b.Error(err)
+				return
+			}
+			current.Lock()
+			worker = w
+			current.Unlock()
+			_ = w.ConnectAndWorking()
+			select {
+			case <-stop:
+				return
+			case <-time.After(200 * time.Millisecond):
+			}
+		}
+	}()
 	select {
 	case <-done:
 	case <-time.After(10 * time.Minute):
 		b.Fatalf("raw read got %d of %d records", got.Load(), want)
 	}
 	elapsed := time.Since(start)
-	w.Shutdown()
+	close(stop)
+	current.Lock()
+	worker.Shutdown()
+	current.Unlock()
 	return elapsed
 }
 
