@@ -23,6 +23,7 @@ import (
 
 // TestBadInputAPI sends bad requests to the executor API.
 func TestBadInputAPI(t *testing.T) {
+	t.Parallel()
 	s := startStack(t, stackOptions{})
 	s.createTable("orders")
 	s.createBucket("lake")
@@ -125,6 +126,7 @@ func (s *stack) rawAPI(t *testing.T, method, path, body, token string, status in
 // TestBadInputTablestore sends bad requests to the local Tablestore and
 // Tunnel endpoints with the official SDK, and a few raw ones.
 func TestBadInputTablestore(t *testing.T) {
+	t.Parallel()
 	s := startStack(t, stackOptions{})
 	s.createTable("orders")
 	cfg := tablestore.NewDefaultTableStoreConfig()
@@ -193,6 +195,7 @@ func TestBadInputTablestore(t *testing.T) {
 
 // TestBadInputOSS sends bad requests to the local OSS with the official SDK.
 func TestBadInputOSS(t *testing.T) {
+	t.Parallel()
 	s := startStack(t, stackOptions{})
 	s.createBucket("lake")
 	bucket, err := s.oss0.Bucket("lake")

@@ -5,7 +5,7 @@
 // an OSS outage and a bucket deleted mid-way; role secrets absent from logs,
 // API answers, metrics and the data file; and many tasks on one executor.
 //
-// The default `go test` runs short variants (20,000 rows, an 8 s outage, 8
+// The default `go test` runs short variants (20,000 rows, a 5 s outage, 8
 // tables); DELIVERY_LONG=1 runs the sizes of the acceptance criteria
 // (200,000 rows, a 30 s outage, 50 tables).
 package reliability

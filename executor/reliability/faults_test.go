@@ -15,6 +15,7 @@ import (
 // tunnel calls fail, and reads every object back: each row must arrive
 // exactly once.
 func TestDeliveryUnderFaults(t *testing.T) {
+	t.Parallel()
 	// 5% of each target's calls fail, spread over every kind of failure:
 	// OSS also loses answers to requests that took effect.
 	deliverUnderFaults(t, pick[int64](20_000, 200_000),
@@ -28,7 +29,8 @@ func TestDeliveryUnderFaults(t *testing.T) {
 // kind of fault many times; tunnel answers are lost too (a checkpoint or
 // heartbeat that took effect, a read whose records never arrive).
 func TestDeliveryUnderHeavyFaults(t *testing.T) {
-	deliverUnderFaults(t, pick[int64](10_000, 100_000),
+	t.Parallel()
+	deliverUnderFaults(t, pick[int64](6_000, 100_000),
 		fault.Rule{ErrorRate: 0.1, ThrottleRate: 0.1, ResetRate: 0.1, LostResponseRate: 0.1,
 			LatencyRate: 0.1, Latency: fault.Duration(50 * time.Millisecond)},
 		fault.Rule{ErrorRate: 0.08, ThrottleRate: 0.04, ResetRate: 0.04, LostResponseRate: 0.04}, true)
@@ -94,8 +96,8 @@ func deliverUnderFaults(t *testing.T, total int64, ossRule, tunnelRule fault.Rul
 // buffering more), and every row is delivered once OSS is back.
 func TestOSSOutage(t *testing.T) {
 	const budget = 1 << 20
-	outage := pick(8*time.Second, 30*time.Second)
-	s := startStack(t, stackOptions{memoryBudget: budget, transientGrace: 2 * time.Second})
+	outage := pick(5*time.Second, 30*time.Second)
+	s := startStack(t, stackOptions{memoryBudget: budget, transientGrace: time.Second})
 	s.createTable("events")
 	s.createBucket("lake")
 	s.putRole()
@@ -165,6 +167,7 @@ func TestOSSOutage(t *testing.T) {
 // InvalidOssBucket, and once the bucket exists again every row written is
 // found exactly once across the objects taken out and those written after.
 func TestBucketDeletedMidway(t *testing.T) {
+	t.Parallel()
 	s := startStack(t, stackOptions{transientGrace: 2 * time.Second})
 	s.createTable("clicks")
 	s.createBucket("lake")

@@ -80,6 +80,10 @@ func TestPercentile(t *testing.T) {
 // that each table's rows all arrive exactly once. It reports the API's
 // latency percentiles.
 func TestManyTasksUnderWrites(t *testing.T) {
+	if !long() {
+		// The long run reports the latency without other tests competing.
+		t.Parallel()
+	}
 	tables := pick(8, 50)
 	rowsPerRound := int64(pick(100, 200))
 	rounds := int64(pick(10, 15))
