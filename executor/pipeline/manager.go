@@ -325,6 +325,12 @@ type taskRunner struct {
 	errDetail    string
 	failingSince time.Time
 	lastSynced   time.Time
+	// uploadedSincePublish is this executor's evidence that the task's
+	// destination works now: an upload succeeded since the last status
+	// publication. Only such evidence clears a stored error, so that with
+	// several executors one that has not tried (yet) does not clear the
+	// error another one is seeing.
+	uploadedSincePublish bool
 }
 
 func newTaskRunner(m *Manager, t task.Task, p *plan, tunnelID string) *taskRunner {
@@ -535,6 +541,7 @@ func (r *taskRunner) uploadSucceeded(Counters) {
 	r.errMu.Lock()
 	r.errCode, r.errDetail, r.failingSince = task.ErrNone, "", time.Time{}
 	r.lastSynced = time.Now()
+	r.uploadedSincePublish = true
 	r.errMu.Unlock()
 }
 
@@ -578,7 +585,8 @@ func (r *taskRunner) publishStatus() error {
 	}
 	r.mu.Unlock()
 	r.errMu.Lock()
-	code, detail, lastSynced := r.errCode, r.errDetail, r.lastSynced
+	code, detail, lastSynced, uploaded := r.errCode, r.errDetail, r.lastSynced, r.uploadedSincePublish
+	r.uploadedSincePublish = false
 	r.errMu.Unlock()
 	err = r.m.cfg.Registry.UpdateStatus(ctx, r.t.Table, r.t.Name, func(s *task.Status) {
 		s.RowsDelivered = counters.RowsDelivered
@@ -595,11 +603,19 @@ func (r *taskRunner) publishStatus() error {
 		if ns := syncedThrough.UnixNano(); !syncedThrough.IsZero() && ns > s.CurrentSyncTimestampNs {
 			s.CurrentSyncTimestampNs = ns
 		}
-		if code != task.ErrNone || isPipelineError(s.ErrorCode) {
+		switch {
+		case code != task.ErrNone:
 			s.SetError(code, detail)
+		case uploaded && isPipelineError(s.ErrorCode):
+			s.ClearError()
 		}
 	})
 	if err != nil {
+		if uploaded { // keep the evidence for the next publication
+			r.errMu.Lock()
+			r.uploadedSincePublish = true
+			r.errMu.Unlock()
+		}
 		return err
 	}
 	if finishedAll && r.t.SyncMode == task.SyncFull {
