@@ -153,15 +153,23 @@ func TestKillNineUnderFaults(t *testing.T) {
 		return got.Status.RowsDelivered
 	}
 	next := perPhase
+	var before int64
 	for k := 1; k <= kills; k++ {
-		// Rows arrive in a few batches; the kill lands while some are in
-		// flight.
+		// Rows arrive in a few batches; once this process has delivered
+		// some of them, the kill lands while the rest are in flight.
 		for range 4 {
 			want = append(want, s.putRows("orders", next, next+perPhase/4, int64(k))...)
 			next += perPhase / 4
-			time.Sleep(300 * time.Millisecond)
+			time.Sleep(200 * time.Millisecond)
 		}
-		t.Logf("kill %d: SIGKILL with %d of %d rows reported delivered", k, delivered(), next)
+		waitFor(t, time.Minute, "progress before the kill", func() string {
+			if n := delivered(); n <= before {
+				return fmt.Sprintf("%d rows delivered, %d before this process", n, before)
+			}
+			return ""
+		})
+		before = delivered()
+		t.Logf("kill %d: SIGKILL with %d of %d rows reported delivered", k, before, next)
 		p.kill(t)
 		p = startProcess(t, dataDir, faultFlags...)
 		s.ots0 = p.ots
