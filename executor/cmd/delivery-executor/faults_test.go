@@ -81,6 +81,12 @@ func TestFaultFlagsValidated(t *testing.T) {
 	if code != 2 || !strings.Contains(stderr.String(), "--fault-tunnel") {
 		t.Fatalf("exit %d, stderr %q: want 2 naming --fault-tunnel", code, stderr.String())
 	}
+	// With --config there is no local cloud to inject faults into.
+	stderr.Reset()
+	code = run([]string{"serve", "--config", "does-not-matter.json", "--listen", "127.0.0.1:0", "--fault-oss-error-rate", "0.1"}, io.Discard, &stderr)
+	if code != 2 || !strings.Contains(stderr.String(), "only with --embedded") {
+		t.Fatalf("serve --config with a fault flag: exit %d, stderr %q", code, stderr.String())
+	}
 }
 
 // TestEmbeddedDeliveryUnderFaultFlags runs `serve --embedded` with 5% of

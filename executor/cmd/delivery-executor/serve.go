@@ -82,6 +82,9 @@ func (c *serveConfig) resolve(explicit map[string]bool) (*fileConfig, error) {
 		}
 		return nil, c.validate()
 	case c.configFile != "":
+		if rules, err := c.faults.Rules(); err != nil || len(rules) > 0 {
+			return nil, errors.New("--fault-*: only with --embedded (faults are injected into the embedded local cloud)")
+		}
 		file, err := loadFileConfig(c.configFile)
 		if err != nil {
 			return nil, err
