@@ -67,7 +67,7 @@ type Config struct {
 	// the checkpoints; default 10 s, negative: abandon at once.
 	DrainTimeout time.Duration
 	// TransientGrace is how long transient failures are retried before the
-	// task shows InternalError; default 1 minute.
+	// task shows InternalError; default 15 s.
 	TransientGrace time.Duration
 }
 
@@ -114,7 +114,10 @@ func New(cfg Config) (*Manager, error) {
 		cfg.DrainTimeout = 10 * time.Second
 	}
 	if cfg.TransientGrace <= 0 {
-		cfg.TransientGrace = time.Minute
+		// Long enough to ride out a blip (the SDKs and our own backoff
+		// retry meanwhile), short enough that an outage shows in the
+		// status well within the default two-minute flush interval.
+		cfg.TransientGrace = 15 * time.Second
 	}
 	budget := &memoryBudget{limit: cfg.MemoryBudgetBytes}
 	met, err := newMetrics(cfg.Metrics, budget)
