@@ -3,7 +3,6 @@ package state
 import (
 	"bytes"
 	"context"
-	"crypto/aes"
 	"crypto/cipher"
 	"crypto/rand"
 	"crypto/sha256"
@@ -42,16 +41,9 @@ var _ Registry = (*Bolt)(nil)
 // NewBolt returns the registry kept in store; secretKey (KeySize bytes)
 // encrypts role secrets at rest. The store is not closed by the registry.
 func NewBolt(store *kv.Store, secretKey []byte) (*Bolt, error) {
-	if len(secretKey) != KeySize {
-		return nil, fmt.Errorf("state: secret key must be %d bytes, got %d", KeySize, len(secretKey))
-	}
-	block, err := aes.NewCipher(secretKey)
+	aead, err := newSealer(secretKey)
 	if err != nil {
-		return nil, fmt.Errorf("state: secret key: %w", err)
-	}
-	aead, err := cipher.NewGCM(block)
-	if err != nil {
-		return nil, fmt.Errorf("state: secret key: %w", err)
+		return nil, err
 	}
 	err = store.Update(func(tx *bolt.Tx) error {
 		for _, b := range []string{bucketTasks, bucketRoles, bucketPipeline} {
@@ -257,32 +249,12 @@ type storedRole struct {
 	SealedSecret []byte `json:"sealed_secret"` // nonce || ciphertext
 }
 
-func (b *Bolt) seal(name, secret string) ([]byte, error) {
-	nonce := make([]byte, b.aead.NonceSize())
-	if _, err := rand.Read(nonce); err != nil {
-		return nil, fmt.Errorf("state: nonce: %w", err)
-	}
-	return b.aead.Seal(nonce, nonce, []byte(secret), []byte(name)), nil
-}
-
-func (b *Bolt) open(name string, sealed []byte) (string, error) {
-	ns := b.aead.NonceSize()
-	if len(sealed) < ns {
-		return "", fmt.Errorf("state: role %s: sealed secret too short", name)
-	}
-	plain, err := b.aead.Open(nil, sealed[:ns], sealed[ns:], []byte(name))
-	if err != nil {
-		return "", fmt.Errorf("state: role %s: cannot decrypt its secret (was the secret key changed?): %w", name, err)
-	}
-	return string(plain), nil
-}
-
 func (b *Bolt) decodeRole(data []byte) (RoleRecord, error) {
 	var sr storedRole
 	if err := json.Unmarshal(data, &sr); err != nil {
 		return RoleRecord{}, fmt.Errorf("state: decode role: %w", err)
 	}
-	secret, err := b.open(sr.Name, sr.SealedSecret)
+	secret, err := openSecret(b.aead, sr.Name, sr.SealedSecret, "was the secret key changed?")
 	if err != nil {
 		return RoleRecord{}, err
 	}
@@ -294,7 +266,7 @@ func (b *Bolt) PutRole(ctx context.Context, r RoleRecord) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	sealed, err := b.seal(r.Name, r.Credentials.AccessKeySecret)
+	sealed, err := sealSecret(b.aead, r.Name, r.Credentials.AccessKeySecret)
 	if err != nil {
 		return err
 	}

@@ -2,7 +2,6 @@ package state
 
 import (
 	"context"
-	"crypto/aes"
 	"crypto/cipher"
 	"crypto/rand"
 	"crypto/sha256"
@@ -131,21 +130,6 @@ func NewTablestore(ctx context.Context, cfg TablestoreConfig) (*Tablestore, erro
 		return nil, err
 	}
 	return r, nil
-}
-
-func newSealer(secretKey []byte) (cipher.AEAD, error) {
-	if len(secretKey) != KeySize {
-		return nil, fmt.Errorf("state: secret key must be %d bytes, got %d", KeySize, len(secretKey))
-	}
-	block, err := aes.NewCipher(secretKey)
-	if err != nil {
-		return nil, fmt.Errorf("state: secret key: %w", err)
-	}
-	aead, err := cipher.NewGCM(block)
-	if err != nil {
-		return nil, fmt.Errorf("state: secret key: %w", err)
-	}
-	return aead, nil
 }
 
 func (r *Tablestore) ensureTable(ctx context.Context) error {
@@ -533,34 +517,22 @@ func (r *Tablestore) Claim(ctx context.Context, table, name, what, owner string,
 
 // ---- roles ----
 
-func (r *Tablestore) seal(name, secret string) ([]byte, error) {
-	nonce := make([]byte, r.aead.NonceSize())
-	if _, err := rand.Read(nonce); err != nil {
-		return nil, fmt.Errorf("state: nonce: %w", err)
-	}
-	return r.aead.Seal(nonce, nonce, []byte(secret), []byte(name)), nil
-}
-
 func (r *Tablestore) decodeRole(data string) (RoleRecord, error) {
 	var sr storedRole
 	if err := json.Unmarshal([]byte(data), &sr); err != nil {
 		return RoleRecord{}, fmt.Errorf("state: decode role: %w", err)
 	}
-	ns := r.aead.NonceSize()
-	if len(sr.SealedSecret) < ns {
-		return RoleRecord{}, fmt.Errorf("state: role %s: sealed secret too short", sr.Name)
-	}
-	plain, err := r.aead.Open(nil, sr.SealedSecret[:ns], sr.SealedSecret[ns:], []byte(sr.Name))
+	secret, err := openSecret(r.aead, sr.Name, sr.SealedSecret, "do all executors share the secret key?")
 	if err != nil {
-		return RoleRecord{}, fmt.Errorf("state: role %s: cannot decrypt its secret (do all executors share the secret key?): %w", sr.Name, err)
+		return RoleRecord{}, err
 	}
-	return RoleRecord{Role: sr.Role, Credentials: Credentials{AccessKeyID: sr.AccessKeyID, AccessKeySecret: string(plain)}}, nil
+	return RoleRecord{Role: sr.Role, Credentials: Credentials{AccessKeyID: sr.AccessKeyID, AccessKeySecret: secret}}, nil
 }
 
 // PutRole implements Registry: a new role expects no row, a replacement
 // expects the version it read.
 func (r *Tablestore) PutRole(ctx context.Context, rec RoleRecord) error {
-	sealed, err := r.seal(rec.Name, rec.Credentials.AccessKeySecret)
+	sealed, err := sealSecret(r.aead, rec.Name, rec.Credentials.AccessKeySecret)
 	if err != nil {
 		return err
 	}
