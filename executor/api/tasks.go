@@ -23,6 +23,21 @@ func (s *Server) taskNotFound(w http.ResponseWriter, table, name string) {
 	writeError(w, http.StatusNotFound, task.CodeTaskNotFound, "task "+table+"/"+name+" does not exist", "")
 }
 
+// readTask reads the task table/name for a handler; when it cannot, it has
+// answered the request (404 TaskNotFound or 500) and returns false.
+func (s *Server) readTask(w http.ResponseWriter, r *http.Request, table, name string) (task.Task, bool) {
+	t, err := s.cfg.Registry.GetTask(r.Context(), table, name)
+	if err != nil {
+		if errors.Is(err, state.ErrNotFound) {
+			s.taskNotFound(w, table, name)
+			return task.Task{}, false
+		}
+		s.internalError(w, r, "read task", err)
+		return task.Task{}, false
+	}
+	return t, true
+}
+
 // createTask: POST /v1/tasks.
 func (s *Server) createTask(w http.ResponseWriter, r *http.Request) {
 	var spec task.Spec
@@ -126,13 +141,8 @@ func (s *Server) listTasks(w http.ResponseWriter, r *http.Request) {
 // getTask: GET /v1/tasks/{table}/{name}.
 func (s *Server) getTask(w http.ResponseWriter, r *http.Request) {
 	table, name := r.PathValue("table"), r.PathValue("name")
-	t, err := s.cfg.Registry.GetTask(r.Context(), table, name)
-	if err != nil {
-		if errors.Is(err, state.ErrNotFound) {
-			s.taskNotFound(w, table, name)
-			return
-		}
-		s.internalError(w, r, "read task", err)
+	t, ok := s.readTask(w, r, table, name)
+	if !ok {
 		return
 	}
 	writeJSON(w, http.StatusOK, t)
@@ -150,13 +160,8 @@ func (s *Server) patchTask(w http.ResponseWriter, r *http.Request) {
 	}
 	unlock := s.lockTask(table, name)
 	defer unlock()
-	current, err := s.cfg.Registry.GetTask(r.Context(), table, name)
-	if err != nil {
-		if errors.Is(err, state.ErrNotFound) {
-			s.taskNotFound(w, table, name)
-			return
-		}
-		s.internalError(w, r, "read task", err)
+	current, ok := s.readTask(w, r, table, name)
+	if !ok {
 		return
 	}
 	currentFields, err := specFields(current.Spec)
@@ -262,13 +267,8 @@ func (s *Server) deleteTask(w http.ResponseWriter, r *http.Request) {
 	table, name := r.PathValue("table"), r.PathValue("name")
 	unlock := s.lockTask(table, name)
 	defer unlock()
-	t, err := s.cfg.Registry.GetTask(r.Context(), table, name)
-	if err != nil {
-		if errors.Is(err, state.ErrNotFound) {
-			s.taskNotFound(w, table, name)
-			return
-		}
-		s.internalError(w, r, "read task", err)
+	t, ok := s.readTask(w, r, table, name)
+	if !ok {
 		return
 	}
 	if t.Status.Phase == task.PhaseInit && t.Status.ErrorCode == task.ErrNone {
@@ -301,13 +301,8 @@ func (s *Server) getDDL(w http.ResponseWriter, r *http.Request) {
 		writeFieldError(w, task.NewFieldError("dialect", task.RuleOneOf, "%q must be one of hive, spark, trino, duckdb", dialect))
 		return
 	}
-	t, err := s.cfg.Registry.GetTask(r.Context(), table, name)
-	if err != nil {
-		if errors.Is(err, state.ErrNotFound) {
-			s.taskNotFound(w, table, name)
-			return
-		}
-		s.internalError(w, r, "read task", err)
+	t, ok := s.readTask(w, r, table, name)
+	if !ok {
 		return
 	}
 	if len(t.Status.ResolvedColumns) == 0 {
