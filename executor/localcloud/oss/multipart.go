@@ -47,12 +47,8 @@ func (s *Server) initiateMultipartUpload(rc *requestContext) *apiError {
 		return apiErr
 	}
 	if forbidOverwrite(rc.r) {
-		exists, err := s.objectExists(t.Bucket, t.Key)
-		if err != nil {
-			return errInternal(err)
-		}
-		if exists {
-			return errObjectExists()
+		if apiErr := s.refuseExisting(t.Bucket, t.Key); apiErr != nil {
+			return apiErr
 		}
 	}
 	headers, apiErr := objectHeadersFrom(rc.r)
@@ -384,12 +380,8 @@ func (s *Server) completeMultipartUpload(rc *requestContext) *apiError {
 		}
 	}
 	if refuse {
-		exists, err := s.objectExists(t.Bucket, t.Key)
-		if err != nil {
-			return errInternal(err)
-		}
-		if exists {
-			return errObjectExists()
+		if apiErr := s.refuseExisting(t.Bucket, t.Key); apiErr != nil {
+			return apiErr
 		}
 	}
 

@@ -112,8 +112,10 @@ func (s *Server) readBody(r *http.Request) (*pendingBlob, *apiError) {
 	return p, nil
 }
 
-// objectExists reports whether bucket/key exists.
-func (s *Server) objectExists(bucket, key string) (bool, error) {
+// refuseExisting answers FileAlreadyExists when bucket/key exists. Requests
+// with x-oss-forbid-overwrite call it before they do any work; the commit
+// checks again in its own transaction.
+func (s *Server) refuseExisting(bucket, key string) *apiError {
 	found := false
 	err := s.index.store.View(func(tx *bolt.Tx) error {
 		objects, err := objectsOf(tx, bucket)
@@ -123,7 +125,13 @@ func (s *Server) objectExists(bucket, key string) (bool, error) {
 		found = objects.Get([]byte(key)) != nil
 		return nil
 	})
-	return found, err
+	if err != nil {
+		return errInternal(err)
+	}
+	if found {
+		return errObjectExists()
+	}
+	return nil
 }
 
 // commitObject makes rec visible at bucket/key, replacing any previous
@@ -178,12 +186,8 @@ func (s *Server) putObject(rc *requestContext) *apiError {
 	}
 	refuse := forbidOverwrite(rc.r)
 	if refuse {
-		exists, err := s.objectExists(t.Bucket, t.Key)
-		if err != nil {
-			return errInternal(err)
-		}
-		if exists {
-			return errObjectExists()
+		if apiErr := s.refuseExisting(t.Bucket, t.Key); apiErr != nil {
+			return apiErr
 		}
 	}
 	headers, apiErr := objectHeadersFrom(rc.r)
@@ -538,12 +542,8 @@ func (s *Server) copyObject(rc *requestContext) *apiError {
 	}
 	refuse := forbidOverwrite(rc.r)
 	if refuse && (src != dst) {
-		exists, err := s.objectExists(dst.Bucket, dst.Key)
-		if err != nil {
-			return errInternal(err)
-		}
-		if exists {
-			return errObjectExists()
+		if apiErr := s.refuseExisting(dst.Bucket, dst.Key); apiErr != nil {
+			return apiErr
 		}
 	}
 	srcRec, blob, apiErr := s.snapshotObject(src.Bucket, src.Key)
