@@ -175,16 +175,22 @@ func buildMutation(table string, t storage.ChangeType, rowBuf []byte, cond *otsp
 	return m, nil
 }
 
-// writeOne applies a single mutation and maps its error.
-func (s *Server) writeOne(req *request, m storage.Mutation) (storage.MutationResult, *Error) {
+// writeOne decodes and applies the one row change of a PutRow, UpdateRow or
+// DeleteRow request, mapping its error; it returns the row the request's
+// ReturnContent asks for (nil when none).
+func (s *Server) writeOne(req *request, table string, t storage.ChangeType, rowBuf []byte, cond *otsprotocol.Condition, rc *otsprotocol.ReturnContent) ([]byte, *Error) {
+	m, e := buildMutation(table, t, rowBuf, cond)
+	if e != nil {
+		return nil, e
+	}
 	res, err := s.store.Write(req.instance, []storage.Mutation{m})
 	if err != nil {
-		return storage.MutationResult{}, storageError(err)
+		return nil, storageError(err)
 	}
 	if res[0].Err != nil {
-		return res[0], storageError(res[0].Err)
+		return nil, storageError(res[0].Err)
 	}
-	return res[0], nil
+	return returnRow(rc, &res[0]), nil
 }
 
 // returnRow builds the row returned for a ReturnContent request, nil when
@@ -219,15 +225,11 @@ func (s *Server) putRow(req *request) (protoadapt.MessageV1, *Error) {
 	if e := decode(req, &in); e != nil {
 		return nil, e
 	}
-	m, e := buildMutation(in.GetTableName(), storage.ChangePut, in.GetRow(), in.GetCondition())
+	row, e := s.writeOne(req, in.GetTableName(), storage.ChangePut, in.GetRow(), in.GetCondition(), in.GetReturnContent())
 	if e != nil {
 		return nil, e
 	}
-	res, e := s.writeOne(req, m)
-	if e != nil {
-		return nil, e
-	}
-	return &otsprotocol.PutRowResponse{Consumed: consumed(0, 1), Row: returnRow(in.GetReturnContent(), &res)}, nil
+	return &otsprotocol.PutRowResponse{Consumed: consumed(0, 1), Row: row}, nil
 }
 
 func (s *Server) updateRow(req *request) (protoadapt.MessageV1, *Error) {
@@ -235,15 +237,11 @@ func (s *Server) updateRow(req *request) (protoadapt.MessageV1, *Error) {
 	if e := decode(req, &in); e != nil {
 		return nil, e
 	}
-	m, e := buildMutation(in.GetTableName(), storage.ChangeUpdate, in.GetRowChange(), in.GetCondition())
+	row, e := s.writeOne(req, in.GetTableName(), storage.ChangeUpdate, in.GetRowChange(), in.GetCondition(), in.GetReturnContent())
 	if e != nil {
 		return nil, e
 	}
-	res, e := s.writeOne(req, m)
-	if e != nil {
-		return nil, e
-	}
-	return &otsprotocol.UpdateRowResponse{Consumed: consumed(0, 1), Row: returnRow(in.GetReturnContent(), &res)}, nil
+	return &otsprotocol.UpdateRowResponse{Consumed: consumed(0, 1), Row: row}, nil
 }
 
 func (s *Server) deleteRow(req *request) (protoadapt.MessageV1, *Error) {
@@ -251,15 +249,11 @@ func (s *Server) deleteRow(req *request) (protoadapt.MessageV1, *Error) {
 	if e := decode(req, &in); e != nil {
 		return nil, e
 	}
-	m, e := buildMutation(in.GetTableName(), storage.ChangeDelete, in.GetPrimaryKey(), in.GetCondition())
+	row, e := s.writeOne(req, in.GetTableName(), storage.ChangeDelete, in.GetPrimaryKey(), in.GetCondition(), in.GetReturnContent())
 	if e != nil {
 		return nil, e
 	}
-	res, e := s.writeOne(req, m)
-	if e != nil {
-		return nil, e
-	}
-	return &otsprotocol.DeleteRowResponse{Consumed: consumed(0, 1), Row: returnRow(in.GetReturnContent(), &res)}, nil
+	return &otsprotocol.DeleteRowResponse{Consumed: consumed(0, 1), Row: row}, nil
 }
 
 // readOptions decodes the read parameters shared by GetRow, BatchGetRow and GetRange.
