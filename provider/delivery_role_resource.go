@@ -5,6 +5,7 @@ import (
 
 	"github.com/hashicorp/terraform-plugin-framework-validators/int64validator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/resourcevalidator"
+	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/resource"
 	"github.com/hashicorp/terraform-plugin-framework/resource/identityschema"
@@ -13,6 +14,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringdefault"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringplanmodifier"
 	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
+	"github.com/hashicorp/terraform-plugin-framework/tfsdk"
 	"github.com/hashicorp/terraform-plugin-framework/types"
 
 	"github.com/tablestore-delivery/terraform-provider-tablestore/executor/client"
@@ -145,21 +147,28 @@ func (r *deliveryRoleResource) put(ctx context.Context, plan *deliveryRoleModel,
 	})
 }
 
-func (r *deliveryRoleResource) Create(ctx context.Context, req resource.CreateRequest, resp *resource.CreateResponse) {
+// save puts the planned role and stores what the executor answered. Create
+// and Update do the same (the executor's PUT replaces the whole role); verb
+// starts the error summary.
+func (r *deliveryRoleResource) save(ctx context.Context, verb string, planned tfsdk.Plan, configured tfsdk.Config, state *tfsdk.State, identity *tfsdk.ResourceIdentity, diags *diag.Diagnostics) {
 	var plan, config deliveryRoleModel
-	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
-	resp.Diagnostics.Append(req.Config.Get(ctx, &config)...)
-	if resp.Diagnostics.HasError() {
+	diags.Append(planned.Get(ctx, &plan)...)
+	diags.Append(configured.Get(ctx, &config)...)
+	if diags.HasError() {
 		return
 	}
 	role, err := r.put(ctx, &plan, config)
 	if err != nil {
-		addClientError(&resp.Diagnostics, "Creating delivery role "+plan.Name.ValueString(), err)
+		addClientError(diags, verb+" delivery role "+plan.Name.ValueString(), err)
 		return
 	}
 	plan.fill(role)
-	resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
-	resp.Diagnostics.Append(resp.Identity.Set(ctx, deliveryRoleIdentity{Name: types.StringValue(role.Name)})...)
+	diags.Append(state.Set(ctx, &plan)...)
+	diags.Append(identity.Set(ctx, deliveryRoleIdentity{Name: types.StringValue(role.Name)})...)
+}
+
+func (r *deliveryRoleResource) Create(ctx context.Context, req resource.CreateRequest, resp *resource.CreateResponse) {
+	r.save(ctx, "Creating", req.Plan, req.Config, &resp.State, resp.Identity, &resp.Diagnostics)
 }
 
 func (r *deliveryRoleResource) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
@@ -188,20 +197,7 @@ func (r *deliveryRoleResource) Read(ctx context.Context, req resource.ReadReques
 }
 
 func (r *deliveryRoleResource) Update(ctx context.Context, req resource.UpdateRequest, resp *resource.UpdateResponse) {
-	var plan, config deliveryRoleModel
-	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
-	resp.Diagnostics.Append(req.Config.Get(ctx, &config)...)
-	if resp.Diagnostics.HasError() {
-		return
-	}
-	role, err := r.put(ctx, &plan, config)
-	if err != nil {
-		addClientError(&resp.Diagnostics, "Updating delivery role "+plan.Name.ValueString(), err)
-		return
-	}
-	plan.fill(role)
-	resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
-	resp.Diagnostics.Append(resp.Identity.Set(ctx, deliveryRoleIdentity{Name: types.StringValue(role.Name)})...)
+	r.save(ctx, "Updating", req.Plan, req.Config, &resp.State, resp.Identity, &resp.Diagnostics)
 }
 
 func (r *deliveryRoleResource) Delete(ctx context.Context, req resource.DeleteRequest, resp *resource.DeleteResponse) {
