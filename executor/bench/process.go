@@ -78,7 +78,7 @@ func startProcess(ctx context.Context, name, binary, logPath string, env []strin
 		return p, nil
 	case err := <-p.exited:
 		p.done = true
-		return nil, fmt.Errorf("bench: %s exited before it was ready (%v); log:\n%s", name, err, tail(logPath))
+		return nil, fmt.Errorf("bench: %s exited before it was ready (%w); log:\n%s", name, err, tail(logPath))
 	case <-time.After(60 * time.Second):
 		_ = p.stop()
 		return nil, fmt.Errorf("bench: %s not ready within 60 s; log:\n%s", name, tail(logPath))
@@ -107,7 +107,7 @@ func (p *process) alive() error {
 	select {
 	case err := <-p.exited:
 		p.done = true
-		return fmt.Errorf("bench: %s exited (%v); log:\n%s", p.name, err, tail(p.logPath))
+		return fmt.Errorf("bench: %s exited (%w); log:\n%s", p.name, err, tail(p.logPath))
 	default:
 		return nil
 	}
@@ -161,8 +161,8 @@ func (p *process) stop() error {
 		return nil
 	case <-time.After(30 * time.Second):
 		_ = p.cmd.Process.Kill()
-		<-p.exited
-		return fmt.Errorf("bench: %s did not stop within 30 s of SIGTERM; killed", p.name)
+		killed := <-p.exited
+		return fmt.Errorf("bench: %s did not stop within 30 s of SIGTERM; killed: %w", p.name, killed)
 	}
 }
 
