@@ -145,6 +145,7 @@ func TestRefusesDevelopmentCredentialsOffLoopback(t *testing.T) {
 		{[]string{"local", "--oss-listen", "0.0.0.0:0"}, "--oss-listen: refusing to listen on non-loopback address"},
 		{[]string{"serve"}, "--embedded or --config: one is required"},
 		{[]string{"local", "--tablestore-shards", "0"}, "--tablestore-shards: must be between 1 and 64"},
+		{[]string{"serve", "--embedded", "--memory-limit", "lots"}, `"lots" is not a size`},
 	}
 	for _, c := range cases {
 		out, err := exec.Command(binary, append(c.args, "--data-dir", t.TempDir())...).CombinedOutput()

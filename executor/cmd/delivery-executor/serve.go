@@ -24,6 +24,7 @@ type serveConfig struct {
 	secretKey  string
 	logLevel   string
 	tls        apiTLS // --tls-cert, --tls-key
+	memLimit   memoryLimit
 }
 
 func runServe(args []string, stdout, stderr io.Writer) int {
@@ -37,6 +38,7 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&cfg.secretKey, "secret-key", envOr(envSecretKey, ""), "passphrase that encrypts role secrets at rest (env "+envSecretKey+"); default: a random key kept in the data dir")
 	fs.StringVar(&cfg.logLevel, "log-level", "info", "log level: debug, info, warn, error")
 	cfg.tls.register(fs)
+	cfg.memLimit.register(fs)
 	if ok, code := parseFlags(fs, args, stderr); !ok {
 		return code
 	}
@@ -51,6 +53,7 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "delivery-executor serve:", err)
 		return 2
 	}
+	cfg.memLimit.apply(log)
 	if file != nil {
 		err = serveWithConfig(cfg, file, log, stdout)
 	} else {
