@@ -22,10 +22,14 @@
 //     shard number get a ConcurrentID recorded in the journal on first use.
 //     SequenceIDs count per writer from 1 (data and dirty objects each have
 //     their own series) and live in the journal, so they survive restarts.
-//   - Flushing. A buffer is written when its estimated size reaches
-//     target_object_size_mb, when its oldest row has waited
-//     flush_interval_seconds (checked by a ticker, with or without new
-//     records), when its channel finishes, or when the executor's buffered
+//   - Flushing. A buffer is written when its size reaches
+//     target_object_size_mb (for data rows: their estimated in-memory size
+//     scaled by the encoded/estimated ratio the writer learnt from its
+//     objects, so the Parquet objects come out near the target), when its
+//     oldest row has waited flush_interval_seconds (counted from the row's
+//     write time for stream records, from when it was read for base records;
+//     checked by a ticker, with or without new records), when its channel
+//     finishes, or when the executor's buffered
 //     bytes exceed Config.MemoryBudgetBytes: then the writer holding the
 //     executor's oldest buffer is asked to write it, and if that does not
 //     bring the total under the budget within half a second, the writer that

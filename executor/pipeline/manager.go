@@ -51,7 +51,8 @@ type Config struct {
 	// StatusInterval is how often task status is refreshed; default 1 s.
 	StatusInterval time.Duration
 	// TickInterval is how often buffers are checked for age; default
-	// min(1 s, flush interval / 4).
+	// min(250 ms, flush interval / 8), so a buffer is written at most that
+	// long after it is due (a tick with nothing due costs a map walk).
 	TickInterval time.Duration
 	// MultipartThreshold and PartSize tune large uploads (objectstore defaults).
 	MultipartThreshold int64
@@ -479,7 +480,7 @@ func (r *taskRunner) NewProcessor(_, _, channelID string, cp tunnel.Checkpointer
 	}
 	tick := r.m.cfg.TickInterval
 	if tick <= 0 {
-		tick = min(time.Second, r.plan.flush/4)
+		tick = min(250*time.Millisecond, r.plan.flush/8)
 	}
 	w := newWriter(writerConfig{
 		TaskName: r.t.Name, Shard: shard, Channel: channelID,

@@ -145,7 +145,10 @@ type buffer struct {
 	firstBatch int64
 	createdAt  time.Time
 	oldestWT   time.Time
-	last       Position
+	// stream is true when the rows came from a stream channel, whose write
+	// times are the rows' commit times (see flushDue).
+	stream bool
+	last   Position
 	// attempts are the ids of the uploads tried for this buffer.
 	attempts []string
 }
@@ -188,6 +191,12 @@ type writer struct {
 	stream         bool
 	ordinal        int64
 	prefixCache    [2]prefixCacheEntry
+	// encodedRatio is the Parquet size of the writer's data objects over
+	// their estimated in-memory size (rowSize), learnt from the objects
+	// written so far; zero until the first data buffer reaches the target.
+	// Buffers are cut on the estimate scaled by it, so that objects come out
+	// near TargetBytes, while the memory budget keeps counting the estimate.
+	encodedRatio float64
 
 	// progressMu guards a copy of the progress figures, so that status
 	// readers never wait for an upload that holds mu while it retries.
@@ -380,7 +389,7 @@ func (w *writer) process(ctx context.Context, records []*tunnel.Record, nextToke
 		}
 		b := w.buffers[bkey]
 		if b == nil {
-			b = &buffer{kind: kind, partition: partition, firstBatch: batch, createdAt: now, oldestWT: wt}
+			b = &buffer{kind: kind, partition: partition, firstBatch: batch, createdAt: now, oldestWT: wt, stream: stream}
 			w.buffers[bkey] = b
 		}
 		size := 0
@@ -404,7 +413,11 @@ func (w *writer) process(ctx context.Context, records []*tunnel.Record, nextToke
 			b.oldestWT = wt
 		}
 		w.cfg.Budget.add(int64(size))
-		if b.size >= w.cfg.TargetBytes {
+		full, err := w.fullForSize(b)
+		if err != nil {
+			return err
+		}
+		if full {
 			if err := w.flush(ctx, b); err != nil {
 				return err
 			}
@@ -568,23 +581,100 @@ func dirtyLine(d *Dirty, wt time.Time) ([]byte, error) {
 }
 
 // tick writes the buffers whose oldest row has waited FlushInterval, so a
-// quiet partition does not sit in memory, and moves the checkpoint.
+// quiet partition does not sit in memory, and moves the checkpoint. It runs
+// several times a second, so a tick with nothing due allocates nothing.
 func (w *writer) tick(ctx context.Context) error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	defer w.publishProgress()
 	if !w.started || w.finished {
 		return nil
 	}
 	now := w.cfg.Now()
-	for _, b := range w.sortedBuffers() {
-		if now.Sub(b.createdAt) >= w.cfg.FlushInterval {
-			if err := w.flush(ctx, b); err != nil {
-				return err
+	due := false
+	for _, b := range w.buffers {
+		if w.flushDue(b, now) {
+			due = true
+			break
+		}
+	}
+	if due {
+		defer w.publishProgress()
+		for _, b := range w.sortedBuffers() {
+			if w.flushDue(b, now) {
+				if err := w.flush(ctx, b); err != nil {
+					return err
+				}
 			}
 		}
 	}
 	return w.advanceCheckpoint(false)
+}
+
+// flushDue tells whether a buffer has waited FlushInterval. A stream
+// buffer's age counts from its oldest row's write time (the commit time the
+// stream record carries), so the time the row took to be read counts too:
+// the flush interval bounds the delay from a write to its object. A base
+// (full-sync) buffer's age counts from when its first row was read, because
+// a base row's write time is its newest cell version, which may be years
+// old and says nothing about how long the row has been waiting. The rule
+// does not depend on the partitioning: an event-time partition's buffer
+// ages by write time like any other.
+func (w *writer) flushDue(b *buffer, now time.Time) bool {
+	if b.stream {
+		return now.Sub(b.oldestWT) >= w.cfg.FlushInterval
+	}
+	return now.Sub(b.createdAt) >= w.cfg.FlushInterval
+}
+
+// minEncodedRatio and maxEncodedRatio bound the learnt ratio, so that one
+// odd object (a nearly empty one, or rows that compress to nothing) cannot
+// make the writer keep many times the target in memory or cut tiny objects.
+const (
+	minEncodedRatio = 1.0 / 16
+	maxEncodedRatio = 4.0
+)
+
+// fullForSize tells whether a buffer has reached TargetBytes and must be
+// written. Dirty rows are kept as the bytes that are written, so their size
+// is exact. Data rows are kept as values whose estimated size is about twice
+// their Parquet size; the estimate is scaled by the ratio learnt from the
+// writer's objects. The first time a data buffer's estimate reaches the
+// target, the writer has no ratio yet: it encodes that buffer once to learn
+// one, so that its first object is as large as the later ones.
+func (w *writer) fullForSize(b *buffer) (bool, error) {
+	if b.kind != kindData {
+		return b.size >= w.cfg.TargetBytes, nil
+	}
+	if w.encodedRatio == 0 {
+		if b.size < w.cfg.TargetBytes {
+			return false, nil
+		}
+		data, err := w.cfg.Encoder.Encode(b.rows)
+		if err != nil {
+			return false, fmt.Errorf("pipeline: encode %d rows for %s to measure their size: %w", b.count, b.partition, err)
+		}
+		w.learnEncodedRatio(len(data), b.size)
+	}
+	return float64(b.size)*w.encodedRatio >= float64(w.cfg.TargetBytes), nil
+}
+
+// learnEncodedRatio folds one encoded data object into the writer's
+// encoded/estimated ratio. Objects much smaller than the target (flushed
+// for age) are left out: Parquet's fixed overhead per file and per page
+// dominates them and would make the ratio look larger than it is for the
+// full objects it is used for.
+func (w *writer) learnEncodedRatio(encoded, estimated int) {
+	if estimated <= 0 || estimated < w.cfg.TargetBytes/4 {
+		return
+	}
+	ratio := min(max(float64(encoded)/float64(estimated), minEncodedRatio), maxEncodedRatio)
+	if w.encodedRatio == 0 {
+		w.encodedRatio = ratio
+		return
+	}
+	// A moving average follows a change in the rows (longer strings, say)
+	// without letting one object swing it.
+	w.encodedRatio = 0.75*w.encodedRatio + 0.25*ratio
 }
 
 // oldestBuffer returns the buffer created first; among buffers created by
@@ -626,6 +716,7 @@ func (w *writer) flush(ctx context.Context, b *buffer) error {
 			// a bug, not something a retry fixes.
 			return fmt.Errorf("pipeline: encode %d rows for %s: %w", b.count, b.partition, err)
 		}
+		w.learnEncodedRatio(len(data), b.size)
 	} else {
 		data = b.dirty.Bytes()
 		contentType = "application/x-ndjson"

@@ -451,7 +451,9 @@ func TestWriterFlushesQuietPartitionOnTick(t *testing.T) {
 	recs := streamRecords(10, 1, rng)
 	ps, sink, ch, rep := newMemState(), newMemSink(), &fakeChannel{records: recs}, &countingReporter{}
 	cfg := testWriterConfig(t, ps, sink, ch, rep)
-	now := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
+	// The rows are read the moment the oldest was written: a stream
+	// buffer's age counts from that write.
+	now := time.UnixMicro(recs[0].Timestamp).UTC()
 	cfg.Now = func() time.Time { return now }
 	cfg.FlushInterval = 5 * time.Second
 	cfg.TargetBytes = 1 << 20
@@ -469,7 +471,9 @@ func TestWriterFlushesQuietPartitionOnTick(t *testing.T) {
 	if len(sink.objects) != 0 {
 		t.Fatal("flushed before the interval")
 	}
-	now = now.Add(2 * time.Second)
+	// The newest of the rows (in the dirty buffer among them) was
+	// written 3 s after the oldest: 9 s after it, every buffer is due.
+	now = now.Add(5 * time.Second)
 	if err := w.tick(context.Background()); err != nil {
 		t.Fatal(err)
 	}
