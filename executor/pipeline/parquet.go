@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"reflect"
+	"unsafe"
 
 	"github.com/parquet-go/parquet-go"
 	"github.com/parquet-go/parquet-go/compress"
@@ -146,18 +147,23 @@ func (e *Encoder) Encode(rows []Row) ([]byte, error) {
 		parquet.Compression(e.codec),
 		parquet.CreatedBy("tablestore-delivery", "1", ""),
 	)
+	// The rows of a batch share one flat slice of values, reused from batch
+	// to batch: the writer copies the values into its column buffers, so
+	// nothing is allocated per row.
 	const batch = 1024
-	prows := make([]parquet.Row, 0, min(batch, len(rows)))
+	n := min(batch, len(rows))
+	values := make([]parquet.Value, n*len(e.columns))
+	prows := make([]parquet.Row, n)
 	for start := 0; start < len(rows); start += batch {
-		prows = prows[:0]
-		for _, r := range rows[start:min(start+batch, len(rows))] {
-			pr, err := e.parquetRow(r)
-			if err != nil {
+		chunk := rows[start:min(start+batch, len(rows))]
+		for i, r := range chunk {
+			pr := parquet.Row(values[i*len(e.columns) : (i+1)*len(e.columns) : (i+1)*len(e.columns)])
+			if err := e.parquetRow(pr, r); err != nil {
 				return nil, err
 			}
-			prows = append(prows, pr)
+			prows[i] = pr
 		}
-		if _, err := w.WriteRows(prows); err != nil {
+		if _, err := w.WriteRows(prows[:len(chunk)]); err != nil {
 			return nil, fmt.Errorf("pipeline: write parquet rows: %w", err)
 		}
 	}
@@ -167,13 +173,13 @@ func (e *Encoder) Encode(rows []Row) ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
-// parquetRow lays out one row: each column is a leaf at depth one, so a
-// present value has definition level 1 and a null has 0.
-func (e *Encoder) parquetRow(r Row) (parquet.Row, error) {
+// parquetRow lays out one row into out, which has one value per column:
+// each column is a leaf at depth one, so a present value has definition
+// level 1 and a null has 0.
+func (e *Encoder) parquetRow(out parquet.Row, r Row) error {
 	if len(r.Values) != len(e.columns) {
-		return nil, fmt.Errorf("pipeline: row has %d values for %d columns", len(r.Values), len(e.columns))
+		return fmt.Errorf("pipeline: row has %d values for %d columns", len(r.Values), len(e.columns))
 	}
-	out := make(parquet.Row, len(r.Values))
 	for i, v := range r.Values {
 		var pv parquet.Value
 		switch x := v.(type) {
@@ -187,15 +193,18 @@ func (e *Encoder) parquetRow(r Row) (parquet.Row, error) {
 		case float64:
 			pv = parquet.DoubleValue(x)
 		case string:
-			pv = parquet.ByteArrayValue([]byte(x))
+			// The value points into the string instead of a copy of it:
+			// the writer only reads it (it copies the bytes into its page
+			// buffers), and the string outlives Encode.
+			pv = parquet.ByteArrayValue(unsafe.Slice(unsafe.StringData(x), len(x)))
 		case []byte:
 			pv = parquet.ByteArrayValue(x)
 		default:
-			return nil, fmt.Errorf("pipeline: column %q: unsupported value type %T", e.columns[i].Name, v)
+			return fmt.Errorf("pipeline: column %q: unsupported value type %T", e.columns[i].Name, v)
 		}
 		out[i] = pv.Level(0, 1, i)
 	}
-	return out, nil
+	return nil
 }
 
 // rowSize estimates the memory a buffered row takes, for the size and memory

@@ -115,6 +115,9 @@ func (m *Mapper) Map(rec *tunnel.Record, writeTime time.Time) Mapped {
 	// Each source value lands directly in its columns; for a column with
 	// several versions in one record the newest wins. The event time
 	// column may or may not be one of the resolved columns.
+	// versions holds each column's newest cell timestamp; a small table's
+	// fit on the stack.
+	var versionsOnStack [16]int64
 	var versions []int64
 	var eventValue any
 	eventFound := false
@@ -125,7 +128,11 @@ func (m *Mapper) Map(rec *tunnel.Record, writeTime time.Time) Mapped {
 		for _, i := range m.bySource[name] {
 			if hasTS {
 				if versions == nil {
-					versions = make([]int64, len(m.columns))
+					if len(m.columns) <= len(versionsOnStack) {
+						versions = versionsOnStack[:len(m.columns)]
+					} else {
+						versions = make([]int64, len(m.columns))
+					}
 					for j := range versions {
 						versions[j] = math.MinInt64
 					}
@@ -159,12 +166,12 @@ func (m *Mapper) Map(rec *tunnel.Record, writeTime time.Time) Mapped {
 		if values[i] == nil {
 			continue // absent from this put/update: null
 		}
-		converted, err := convert(c.Type, values[i])
-		if err != nil {
+		// The value stays in the interface it came in: checking its type
+		// needs no copy, and re-boxing would allocate once per value.
+		if err := checkType(c.Type, values[i]); err != nil {
 			out.Dirty = &Dirty{Column: c.Name, Reason: err.Error(), Row: inspectable(rec)}
 			return out
 		}
-		values[i] = converted
 	}
 	if m.eventTime != nil {
 		if !eventFound || eventValue == nil {
@@ -235,34 +242,28 @@ func WriteTime(rec *tunnel.Record, streamChannel bool) time.Time {
 	return time.Unix(0, 0).UTC()
 }
 
-// convert checks a source value against a destination type. Values are not
-// coerced: a value of another type is dirty, as the reference says.
-func convert(t task.ColumnType, v any) (any, error) {
+// checkType checks a source value against a destination type. Values are
+// not coerced: a value of another type is dirty, as the reference says.
+func checkType(t task.ColumnType, v any) error {
+	ok := false
 	switch t {
 	case task.TypeBool:
-		if b, ok := v.(bool); ok {
-			return b, nil
-		}
+		_, ok = v.(bool)
 	case task.TypeInt64:
-		if i, ok := v.(int64); ok {
-			return i, nil
-		}
+		_, ok = v.(int64)
 	case task.TypeDouble:
-		if f, ok := v.(float64); ok {
-			return f, nil
-		}
+		_, ok = v.(float64)
 	case task.TypeUTF8:
-		if s, ok := v.(string); ok {
-			return s, nil
-		}
+		_, ok = v.(string)
 	case task.TypeBinary:
-		if b, ok := v.([]byte); ok {
-			return b, nil
-		}
+		_, ok = v.([]byte)
 	default:
-		return nil, fmt.Errorf("unsupported destination type %q", t)
+		return fmt.Errorf("unsupported destination type %q", t)
 	}
-	return nil, fmt.Errorf("expected %s, found %s", t, sourceTypeName(v))
+	if !ok {
+		return fmt.Errorf("expected %s, found %s", t, sourceTypeName(v))
+	}
+	return nil
 }
 
 // sourceTypeName names a Tablestore value's type the way users know it.
