@@ -619,11 +619,23 @@ func (w *writer) tick(ctx context.Context) error {
 // old and says nothing about how long the row has been waiting. The rule
 // does not depend on the partitioning: an event-time partition's buffer
 // ages by write time like any other.
+//
+// A stream buffer also stays open for at least minOpen after its first row
+// was read. In a steady stream that never delays a flush (rows are read well
+// within the interval of their write), but when a channel catches up on a
+// backlog every row is already older than the interval, and without the floor
+// each partition would be cut into an object at every tick.
 func (w *writer) flushDue(b *buffer, now time.Time) bool {
 	if b.stream {
-		return now.Sub(b.oldestWT) >= w.cfg.FlushInterval
+		return now.Sub(b.oldestWT) >= w.cfg.FlushInterval && now.Sub(b.createdAt) >= w.minOpen()
 	}
 	return now.Sub(b.createdAt) >= w.cfg.FlushInterval
+}
+
+// minOpen is the least time a stream buffer stays open: a quarter of the
+// flush interval, at most one second.
+func (w *writer) minOpen() time.Duration {
+	return min(w.cfg.FlushInterval/4, time.Second)
 }
 
 // minEncodedRatio and maxEncodedRatio bound the learnt ratio, so that one

@@ -3,7 +3,9 @@ package pipeline
 import (
 	"context"
 	"encoding/hex"
+	"maps"
 	"math/rand/v2"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -108,13 +110,22 @@ func TestWriterAgesStreamBuffersByWriteTime(t *testing.T) {
 			if err := w.tick(context.Background()); err != nil {
 				t.Fatal(err)
 			}
+			if len(sink.objects) != 0 {
+				// A stream buffer stays open a little (w.minOpen) so a
+				// backlog is not cut at every tick; a base row's write time
+				// is its newest cell version and says nothing about how long
+				// the row waited.
+				t.Fatalf("rows read just now: %d objects after the tick, want 0", len(sink.objects))
+			}
+			now = readAt.Add(w.minOpen())
+			if err := w.tick(context.Background()); err != nil {
+				t.Fatal(err)
+			}
 			if stream && len(sink.objects) != 1 {
-				t.Fatalf("stream rows written %v ago: %d objects after the tick, want 1", flush, len(sink.objects))
+				t.Fatalf("stream rows written %v ago, read %v ago: %d objects after the tick, want 1", flush+w.minOpen(), w.minOpen(), len(sink.objects))
 			}
 			if !stream && len(sink.objects) != 0 {
-				// A base row's write time is its newest cell version:
-				// it says nothing about how long the row waited.
-				t.Fatalf("base rows read just now: %d objects after the tick, want 0", len(sink.objects))
+				t.Fatalf("base rows read %v ago: %d objects after the tick, want 0", w.minOpen(), len(sink.objects))
 			}
 			now = readAt.Add(flush)
 			if err := w.tick(context.Background()); err != nil {
@@ -154,5 +165,38 @@ func TestWriterTickWithNothingDueAllocatesNothing(t *testing.T) {
 	}
 	if len(sink.objects) != 0 {
 		t.Fatalf("%d objects written by ticks with nothing due", len(sink.objects))
+	}
+}
+
+// TestWriterCatchingUpDoesNotCutAnObjectPerTick: when a stream channel
+// reads a backlog, every row is already older than the flush interval; the
+// buffer's short minimum open time keeps the writer from cutting an object at
+// every tick.
+func TestWriterCatchingUpDoesNotCutAnObjectPerTick(t *testing.T) {
+	rng := rand.New(rand.NewPCG(27, 28))
+	now := time.Date(2024, 1, 1, 1, 0, 0, 0, time.UTC)
+	const flush, batches, perBatch = 5 * time.Second, 8, 50
+	recs := uniformRecords(batches*perBatch, now.Add(-time.Hour), rng)
+	ps, sink, ch, rep := newMemState(), newMemSink(), &fakeChannel{records: recs}, &countingReporter{}
+	cfg := testWriterConfig(t, ps, sink, ch, rep)
+	cfg.Now = func() time.Time { return now }
+	cfg.FlushInterval = flush
+	cfg.TargetBytes = 64 << 20
+	cfg.Budget = &memoryBudget{limit: 1 << 30} // only age may cut here
+	w := newWriter(cfg)
+	for i := range batches {
+		batch := recs[i*perBatch : (i+1)*perBatch]
+		if err := w.process(context.Background(), batch, strconv.Itoa((i+1)*perBatch), true); err != nil {
+			t.Fatal(err)
+		}
+		now = now.Add(250 * time.Millisecond) // the default tick for a 5 s flush
+		if err := w.tick(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// 2 s of catching up with a 1 s minimum open time: at most 2 objects (3
+	// with a boundary), where one per tick would be 8.
+	if n := len(sink.objects); n == 0 || n > 3 {
+		t.Fatalf("%d objects for a backlog read over %v, want 1 to 3: %v", n, batches*250*time.Millisecond, slices.Sorted(maps.Keys(sink.objects)))
 	}
 }
