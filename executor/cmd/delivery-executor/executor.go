@@ -102,6 +102,7 @@ func startExecutor(d executorDeps) (ex *executor, err error) {
 		OSSEndpoints:       d.ossEndpoints,
 		Logger:             d.log.With("component", "pipeline"),
 		Metrics:            metrics,
+		MemoryBudgetBytes:  bufferBudget(),
 		HeartbeatInterval:  d.heartbeatInterval,
 		HeartbeatTimeout:   d.heartbeatTimeout,
 	}

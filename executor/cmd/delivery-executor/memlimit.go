@@ -11,14 +11,13 @@ import (
 	"strings"
 )
 
-// defaultMemoryLimit is the executor's default soft memory limit. The
-// pipelines bound what they buffer (pipeline.Config.MemoryBudgetBytes, an
-// estimate of about twice the encoded size), and measured live heap stays
-// near 130 MiB at full load; Go's default GC target lets the heap reach twice
-// its live size between collections, which is what pushed peak RSS near
-// 300 MiB in the benchmarks (docs/performance.md). A soft limit makes the
-// collector run earlier instead. It is soft: past it Go spends at most about
-// half the CPU on collection rather than fail.
+// defaultMemoryLimit is the executor's default soft memory limit. Go's
+// default GC target lets the heap reach twice its live size between
+// collections, which is what pushed peak RSS near 300 MiB in the benchmarks
+// (docs/performance.md); a soft limit makes the collector run earlier
+// instead. It is soft: past it Go spends at most about half the CPU on
+// collection rather than fail, so the pipelines' buffers are bounded below
+// it (bufferBudget).
 const defaultMemoryLimit = 192 << 20
 
 // memoryLimit is the --memory-limit flag: a size such as 192MiB, 1GiB or a
@@ -63,8 +62,23 @@ func (m *memoryLimit) apply(log *slog.Logger) {
 	}
 	// A negative argument reads the limit without changing it.
 	if limit := debug.SetMemoryLimit(-1); limit != math.MaxInt64 {
-		log.Info("soft memory limit", "bytes", limit)
+		log.Info("soft memory limit", "bytes", limit, "pipeline_buffer_budget_bytes", bufferBudget())
 	}
+}
+
+// bufferBudget is the pipelines' budget for buffered rows under the
+// process's soft memory limit: half of it, leaving the other half to the
+// tunnel reads, Parquet encoding and uploads in flight; 0 (the pipelines'
+// own default) when there is no limit. The budget counts the rows' estimated
+// in-memory size, which is close to their real heap size (about 1.16x in
+// the benchmarks), so buffers stay below the limit and the collector does not
+// run continuously.
+func bufferBudget() int64 {
+	limit := debug.SetMemoryLimit(-1)
+	if limit == math.MaxInt64 {
+		return 0
+	}
+	return limit / 2
 }
 
 // parseSize reads a byte size with an optional binary (KiB, MiB, GiB) or

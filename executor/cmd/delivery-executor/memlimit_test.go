@@ -2,9 +2,11 @@ package main
 
 import (
 	"io"
+	"math"
 	"net/http"
 	"os"
 	"os/exec"
+	"runtime/debug"
 	"strings"
 	"testing"
 )
@@ -55,4 +57,17 @@ func withoutEnv(env []string, name string) []string {
 		}
 	}
 	return out
+}
+
+func TestBufferBudgetIsHalfTheSoftLimit(t *testing.T) {
+	old := debug.SetMemoryLimit(-1)
+	t.Cleanup(func() { debug.SetMemoryLimit(old) })
+	debug.SetMemoryLimit(defaultMemoryLimit)
+	if got := bufferBudget(); got != defaultMemoryLimit/2 {
+		t.Fatalf("budget under the default limit = %d, want %d", got, defaultMemoryLimit/2)
+	}
+	debug.SetMemoryLimit(math.MaxInt64)
+	if got := bufferBudget(); got != 0 {
+		t.Fatalf("budget without a limit = %d, want 0 (the pipelines' default)", got)
+	}
 }
