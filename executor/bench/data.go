@@ -4,13 +4,13 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
-	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/aliyun/aliyun-oss-go-sdk/oss"
 	"github.com/aliyun/aliyun-tablestore-go-sdk/tablestore"
 
+	"github.com/tablestore-delivery/terraform-provider-tablestore/executor/bulkload"
 	"github.com/tablestore-delivery/terraform-provider-tablestore/executor/task"
 )
 
@@ -194,76 +194,16 @@ func eventBase(hours int) time.Time {
 func (c *cloudProcess) load(ctx context.Context, table string, from, n, hours int) (LoadResult, error) {
 	base := eventBase(hours)
 	start := time.Now()
-	batches := make(chan [2]int)
-	errs := make(chan error, loadWriters)
 	var valueBytes atomic.Int64
-	var wg sync.WaitGroup
-	for range loadWriters {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for b := range batches {
-				req := &tablestore.BatchWriteRowRequest{}
-				for i := b[0]; i < b[1]; i++ {
-					row := makeRow(i, base, hours)
-					valueBytes.Add(int64(row.valueBytes()))
-					req.AddRowChange(row.change(table))
-				}
-				if err := writeBatch(c.tablestore, table, req); err != nil {
-					errs <- err
-					return
-				}
-			}
-		}()
-	}
-	var err error
-feed:
-	for lo := from; lo < from+n; lo += loadBatchRows {
-		select {
-		case batches <- [2]int{lo, min(lo+loadBatchRows, from+n)}:
-		case err = <-errs:
-			break feed
-		case <-ctx.Done():
-			err = ctx.Err()
-			break feed
-		}
-	}
-	close(batches)
-	wg.Wait()
-	close(errs)
-	if err == nil {
-		err = <-errs
-	}
+	err := bulkload.Load(ctx, c.tablestore, table, from, n, loadBatchRows, loadWriters, func(i int) tablestore.RowChange {
+		row := makeRow(i, base, hours)
+		valueBytes.Add(int64(row.valueBytes()))
+		return row.change(table)
+	})
 	if err != nil {
-		return LoadResult{}, err
+		return LoadResult{}, fmt.Errorf("bench: load %s: %w", table, err)
 	}
 	elapsed := time.Since(start).Seconds()
 	return LoadResult{Rows: n, Seconds: elapsed, RowsPerSec: float64(n) / elapsed,
 		MeanRowBytes: float64(valueBytes.Load()) / float64(n)}, nil
-}
-
-// writeBatch sends one batch and retries the rows the service did not take.
-func writeBatch(c *tablestore.TableStoreClient, table string, req *tablestore.BatchWriteRowRequest) error {
-	for attempt := 0; ; attempt++ {
-		resp, err := c.BatchWriteRow(req)
-		if err != nil {
-			return fmt.Errorf("bench: batch write: %w", err)
-		}
-		retry := &tablestore.BatchWriteRowRequest{}
-		var lastErr error
-		for _, r := range resp.TableToRowsResult[table] {
-			if !r.IsSucceed {
-				retry.AddRowChange(req.RowChangesGroupByTable[table][r.Index])
-				lastErr = fmt.Errorf("%s: %s", r.Error.Code, r.Error.Message)
-			}
-		}
-		if lastErr == nil {
-			return nil
-		}
-		if attempt >= 5 {
-			return fmt.Errorf("bench: batch write: rows still failing after retries: %w", lastErr)
-		}
-		time.Sleep(time.Duration(attempt+1) * 100 * time.Millisecond)
-		req = retry
-	}
 }

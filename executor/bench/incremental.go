@@ -13,6 +13,7 @@ import (
 	"github.com/aliyun/aliyun-tablestore-go-sdk/tablestore"
 	"github.com/parquet-go/parquet-go"
 
+	"github.com/tablestore-delivery/terraform-provider-tablestore/executor/bulkload"
 	"github.com/tablestore-delivery/terraform-provider-tablestore/executor/task"
 )
 
@@ -206,7 +207,7 @@ func (c *cloudProcess) writeSteadily(ctx context.Context, table string, total, r
 		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()
-			if err := writeBatch(c.tablestore, table, req); err != nil {
+			if err := bulkload.WriteBatch(c.tablestore, table, req); err != nil {
 				select {
 				case errs <- err:
 				default:

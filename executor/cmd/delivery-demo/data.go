@@ -5,11 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
-	"sync"
 	"time"
 
 	"github.com/aliyun/aliyun-tablestore-go-sdk/tablestore"
 
+	"github.com/tablestore-delivery/terraform-provider-tablestore/executor/bulkload"
 	"github.com/tablestore-delivery/terraform-provider-tablestore/executor/ui"
 )
 
@@ -78,71 +78,9 @@ func orderRow(i int, since time.Time, span time.Duration) *tablestore.PutRowChan
 // writeOrders writes orders [from, from+n) in batches of 200 rows (the
 // service's limit per BatchWriteRow) from a few parallel writers.
 func (d *demo) writeOrders(ctx context.Context, from, n int, since time.Time, span time.Duration) error {
-	const batchSize, writers = 200, 4
-	batches := make(chan [2]int)
-	errs := make(chan error, writers)
-	var wg sync.WaitGroup
-	for range writers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for b := range batches {
-				req := &tablestore.BatchWriteRowRequest{}
-				for i := b[0]; i < b[1]; i++ {
-					req.AddRowChange(orderRow(i, since, span))
-				}
-				if err := writeBatch(d.tablestore, req); err != nil {
-					errs <- err
-					return
-				}
-			}
-		}()
-	}
-	var err error
-feed:
-	for start := from; start < from+n; start += batchSize {
-		select {
-		case batches <- [2]int{start, min(start+batchSize, from+n)}:
-		case err = <-errs:
-			break feed
-		case <-ctx.Done():
-			err = ctx.Err()
-			break feed
-		}
-	}
-	close(batches)
-	wg.Wait()
-	close(errs)
-	if err == nil {
-		err = <-errs
-	}
-	return err
-}
-
-// writeBatch sends one batch and retries the rows the service did not take.
-func writeBatch(c *tablestore.TableStoreClient, req *tablestore.BatchWriteRowRequest) error {
-	for attempt := 0; ; attempt++ {
-		resp, err := c.BatchWriteRow(req)
-		if err != nil {
-			return fmt.Errorf("batch write: %w", err)
-		}
-		retry := &tablestore.BatchWriteRowRequest{}
-		var lastErr error
-		for _, r := range resp.TableToRowsResult[tableName] {
-			if !r.IsSucceed {
-				retry.AddRowChange(req.RowChangesGroupByTable[tableName][r.Index])
-				lastErr = fmt.Errorf("%s: %s", r.Error.Code, r.Error.Message)
-			}
-		}
-		if lastErr == nil {
-			return nil
-		}
-		if attempt >= 5 {
-			return fmt.Errorf("batch write: rows still failing after retries: %w", lastErr)
-		}
-		time.Sleep(time.Duration(attempt+1) * 100 * time.Millisecond)
-		req = retry
-	}
+	return bulkload.Load(ctx, d.tablestore, tableName, from, n, bulkload.MaxBatchRows, 4, func(i int) tablestore.RowChange {
+		return orderRow(i, since, span)
+	})
 }
 
 // countSource counts the source table's rows through the SDK, as the status
