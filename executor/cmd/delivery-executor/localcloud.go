@@ -125,12 +125,17 @@ func runLocal(args []string, stdout, stderr io.Writer) int {
 	var cfg localCloudConfig
 	cfg.register(fs)
 	logLevel := fs.String("log-level", "info", "log level: debug, info, warn, error")
+	var profiles pprofListen
+	profiles.register(fs)
 	if ok, code := parseFlags(fs, args, stderr); !ok {
 		return code
 	}
 	log, err := newLogger(stderr, *logLevel)
 	if err == nil {
 		err = cfg.validate()
+	}
+	if err == nil {
+		_, err = profiles.start(log)
 	}
 	if err != nil {
 		fmt.Fprintln(stderr, "delivery-executor local:", err)

@@ -25,6 +25,7 @@ type serveConfig struct {
 	logLevel   string
 	tls        apiTLS // --tls-cert, --tls-key
 	memLimit   memoryLimit
+	pprof      pprofListen
 }
 
 func runServe(args []string, stdout, stderr io.Writer) int {
@@ -39,6 +40,7 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&cfg.logLevel, "log-level", "info", "log level: debug, info, warn, error")
 	cfg.tls.register(fs)
 	cfg.memLimit.register(fs)
+	cfg.pprof.register(fs)
 	if ok, code := parseFlags(fs, args, stderr); !ok {
 		return code
 	}
@@ -54,6 +56,10 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	cfg.memLimit.apply(log)
+	if _, err := cfg.pprof.start(log); err != nil {
+		fmt.Fprintln(stderr, "delivery-executor serve:", err)
+		return 2
+	}
 	if file != nil {
 		err = serveWithConfig(cfg, file, log, stdout)
 	} else {
