@@ -3,8 +3,8 @@ package pipeline
 import (
 	"bytes"
 	"fmt"
+	"math"
 	"reflect"
-	"unsafe"
 
 	"github.com/parquet-go/parquet-go"
 	"github.com/parquet-go/parquet-go/compress"
@@ -88,8 +88,10 @@ func (f namedField) Value(base reflect.Value) reflect.Value {
 // Encoder writes rows of the resolved columns as a Parquet file.
 type Encoder struct {
 	columns []task.Column
+	types   []task.ColumnType
 	schema  *parquet.Schema
 	codec   compress.Codec
+	chunks  *chunkPool
 }
 
 // NewEncoder builds the Parquet schema for the resolved columns (all optional,
@@ -121,7 +123,12 @@ func NewEncoder(columns []task.Column, compression task.Compression) (*Encoder, 
 		return nil, fmt.Errorf("pipeline: duplicate column names")
 	}
 	schema := parquet.NewSchema("tablestore", orderedGroup{Group: group, fields: fields})
-	return &Encoder{columns: columns, schema: schema, codec: codec}, nil
+	types := make([]task.ColumnType, len(columns))
+	for i, c := range columns {
+		types[i] = c.Type
+	}
+	return &Encoder{columns: columns, types: types, schema: schema, codec: codec,
+		chunks: &chunkPool{columns: len(columns)}}, nil
 }
 
 func encodingSupports(enc encoding.Encoding, leaf parquet.Node) bool {
@@ -140,31 +147,57 @@ func encodingSupports(enc encoding.Encoding, leaf parquet.Node) bool {
 // Schema returns the Parquet schema written.
 func (e *Encoder) Schema() *parquet.Schema { return e.schema }
 
+// NewBlock returns an empty block for rows of the encoder's columns.
+func (e *Encoder) NewBlock() *RowBlock {
+	return &RowBlock{types: e.types, pool: e.chunks}
+}
+
 // Encode writes rows as one Parquet file and returns its bytes.
 func (e *Encoder) Encode(rows []Row) ([]byte, error) {
+	b := e.NewBlock()
+	defer b.Release()
+	for _, r := range rows {
+		if _, err := b.Append(r.Values); err != nil {
+			return nil, err
+		}
+	}
+	return e.EncodeBlock(b)
+}
+
+// writeBatch is how many values of a column go to parquet-go per call. The
+// column writer cuts a page only between calls, so this bounds how far a
+// page can exceed its target size.
+const writeBatch = 256
+
+// EncodeBlock writes the block's rows as one Parquet file and returns its
+// bytes. The values go to parquet-go column by column, straight from the
+// block's arrays: no row is assembled and nothing is allocated per value.
+func (e *Encoder) EncodeBlock(b *RowBlock) ([]byte, error) {
 	var buf bytes.Buffer
+	// The plain-encoded values are about the block's size (see
+	// valueBytes) and compression rarely adds to it: sizing the output once
+	// spares copying it at every doubling.
+	buf.Grow(b.bytes + 64<<10)
 	w := parquet.NewWriter(&buf, e.schema,
 		parquet.Compression(e.codec),
 		parquet.CreatedBy("tablestore-delivery", "1", ""),
 	)
-	// The rows of a batch share one flat slice of values, reused from batch
-	// to batch: the writer copies the values into its column buffers, so
-	// nothing is allocated per row.
-	const batch = 1024
-	n := min(batch, len(rows))
-	values := make([]parquet.Value, n*len(e.columns))
-	prows := make([]parquet.Row, n)
-	for start := 0; start < len(rows); start += batch {
-		chunk := rows[start:min(start+batch, len(rows))]
-		for i, r := range chunk {
-			pr := parquet.Row(values[i*len(e.columns) : (i+1)*len(e.columns) : (i+1)*len(e.columns)])
-			if err := e.parquetRow(pr, r); err != nil {
-				return nil, err
+	writers := w.ColumnWriters()
+	if len(writers) != len(e.columns) {
+		return nil, fmt.Errorf("pipeline: parquet writer has %d columns for %d", len(writers), len(e.columns))
+	}
+	values := make([]parquet.Value, writeBatch)
+	for i, cw := range writers {
+		null := parquet.NullValue().Level(0, 0, i)
+		for _, c := range b.chunks {
+			col := &c.cols[i]
+			for lo := 0; lo < c.rows; lo += writeBatch {
+				n := min(writeBatch, c.rows-lo)
+				e.columnValues(values[:n], i, col, lo, null)
+				if _, err := cw.WriteRowValues(values[:n]); err != nil {
+					return nil, fmt.Errorf("pipeline: write column %q: %w", e.columns[i].Name, err)
+				}
 			}
-			prows[i] = pr
-		}
-		if _, err := w.WriteRows(prows[:len(chunk)]); err != nil {
-			return nil, fmt.Errorf("pipeline: write parquet rows: %w", err)
 		}
 	}
 	if err := w.Close(); err != nil {
@@ -173,54 +206,49 @@ func (e *Encoder) Encode(rows []Row) ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
-// parquetRow lays out one row into out, which has one value per column:
-// each column is a leaf at depth one, so a present value has definition
-// level 1 and a null has 0.
-func (e *Encoder) parquetRow(out parquet.Row, r Row) error {
-	if len(r.Values) != len(e.columns) {
-		return fmt.Errorf("pipeline: row has %d values for %d columns", len(r.Values), len(e.columns))
-	}
-	for i, v := range r.Values {
-		var pv parquet.Value
-		switch x := v.(type) {
-		case nil:
-			out[i] = parquet.NullValue().Level(0, 0, i)
-			continue
-		case bool:
-			pv = parquet.BooleanValue(x)
-		case int64:
-			pv = parquet.Int64Value(x)
-		case float64:
-			pv = parquet.DoubleValue(x)
-		case string:
-			// The value points into the string instead of a copy of it:
-			// the writer only reads it (it copies the bytes into its page
-			// buffers), and the string outlives Encode.
-			pv = parquet.ByteArrayValue(unsafe.Slice(unsafe.StringData(x), len(x)))
-		case []byte:
-			pv = parquet.ByteArrayValue(x)
-		default:
-			return fmt.Errorf("pipeline: column %q: unsupported value type %T", e.columns[i].Name, v)
+// columnValues fills out with column i's values of the chunk's rows from
+// lo on. Each column is a leaf at depth one, so a present value has
+// definition level 1 and a null has 0. Byte array values point into the
+// chunk: parquet-go copies them into its pages.
+func (e *Encoder) columnValues(out []parquet.Value, i int, col *columnChunk, lo int, null parquet.Value) {
+	present := col.present[lo : lo+len(out)]
+	switch e.types[i] {
+	case task.TypeUTF8, task.TypeBinary:
+		start := uint32(0)
+		if lo > 0 {
+			start = col.ends[lo-1]
 		}
-		out[i] = pv.Level(0, 1, i)
-	}
-	return nil
-}
-
-// rowSize estimates the memory a buffered row takes, for the size and memory
-// thresholds.
-func rowSize(r Row) int {
-	size := 24 + 16*len(r.Values)
-	for _, v := range r.Values {
-		switch x := v.(type) {
-		case string:
-			size += len(x)
-		case []byte:
-			size += len(x)
-		case nil:
-		default:
-			size += 8
+		for j, end := range col.ends[lo : lo+len(out)] {
+			if present[j] {
+				out[j] = parquet.ByteArrayValue(col.data[start:end:end]).Level(0, 1, i)
+			} else {
+				out[j] = null
+			}
+			start = end
+		}
+	case task.TypeInt64:
+		for j, x := range col.fixed[lo : lo+len(out)] {
+			if present[j] {
+				out[j] = parquet.Int64Value(int64(x)).Level(0, 1, i)
+			} else {
+				out[j] = null
+			}
+		}
+	case task.TypeDouble:
+		for j, x := range col.fixed[lo : lo+len(out)] {
+			if present[j] {
+				out[j] = parquet.DoubleValue(math.Float64frombits(x)).Level(0, 1, i)
+			} else {
+				out[j] = null
+			}
+		}
+	case task.TypeBool:
+		for j, x := range col.fixed[lo : lo+len(out)] {
+			if present[j] {
+				out[j] = parquet.BooleanValue(x != 0).Level(0, 1, i)
+			} else {
+				out[j] = null
+			}
 		}
 	}
-	return size
 }

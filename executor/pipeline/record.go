@@ -110,8 +110,23 @@ func (m *Mapper) Map(rec *tunnel.Record, writeTime time.Time) Mapped {
 	if rec == nil || rec.Type == tunnel.AT_Delete {
 		return Mapped{Skip: true}
 	}
+	return m.MapTo(make([]any, len(m.columns)), rec, writeTime)
+}
+
+// Columns returns the number of resolved columns: the length MapTo needs.
+func (m *Mapper) Columns() int { return len(m.columns) }
+
+// MapTo is Map into values, which must have one element per column (see
+// Columns) and is overwritten. The row it returns refers to values, so the
+// caller copies it (RowBlock.Append) before mapping the next record; the
+// writer maps every record into the same slice this way.
+func (m *Mapper) MapTo(values []any, rec *tunnel.Record, writeTime time.Time) Mapped {
+	if rec == nil || rec.Type == tunnel.AT_Delete {
+		return Mapped{Skip: true}
+	}
 	out := Mapped{PartitionTime: writeTime}
-	values := make([]any, len(m.columns))
+	values = values[:len(m.columns)]
+	clear(values)
 	// Each source value lands directly in its columns; for a column with
 	// several versions in one record the newest wins. The event time
 	// column may or may not be one of the resolved columns.

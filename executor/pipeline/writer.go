@@ -135,8 +135,8 @@ type writerConfig struct {
 // buffer holds the rows of one (writer, kind, partition) not yet in OSS.
 type buffer struct {
 	kind      string
-	partition string // the evaluated prefix
-	rows      []Row
+	partition string    // the evaluated prefix
+	rows      *RowBlock // data buffers only
 	dirty     bytes.Buffer
 	count     int
 	size      int
@@ -191,11 +191,14 @@ type writer struct {
 	stream         bool
 	ordinal        int64
 	prefixCache    [2]prefixCacheEntry
+	// values is the slice every record is mapped into before its row is
+	// copied into a buffer's block.
+	values []any
 	// encodedRatio is the Parquet size of the writer's data objects over
-	// their estimated in-memory size (rowSize), learnt from the objects
+	// their size in memory (RowBlock.Bytes), learnt from the objects
 	// written so far; zero until the first data buffer reaches the target.
-	// Buffers are cut on the estimate scaled by it, so that objects come out
-	// near TargetBytes, while the memory budget keeps counting the estimate.
+	// Buffers are cut on their size scaled by it, so that objects come out
+	// near TargetBytes, while the memory budget counts the size in memory.
 	encodedRatio float64
 
 	// progressMu guards a copy of the progress figures, so that status
@@ -371,7 +374,10 @@ func (w *writer) process(ctx context.Context, records []*tunnel.Record, nextToke
 		if wt.After(newestWT) {
 			newestWT = wt
 		}
-		mapped := w.cfg.Mapper.Map(rec, wt)
+		if w.values == nil {
+			w.values = make([]any, w.cfg.Mapper.Columns())
+		}
+		mapped := w.cfg.Mapper.MapTo(w.values, rec, wt)
 		if mapped.Skip {
 			ignored++
 			continue
@@ -390,6 +396,9 @@ func (w *writer) process(ctx context.Context, records []*tunnel.Record, nextToke
 		b := w.buffers[bkey]
 		if b == nil {
 			b = &buffer{kind: kind, partition: partition, firstBatch: batch, createdAt: now, oldestWT: wt, stream: stream}
+			if kind == kindData {
+				b.rows = w.cfg.Encoder.NewBlock()
+			}
 			w.buffers[bkey] = b
 		}
 		size := 0
@@ -402,8 +411,13 @@ func (w *writer) process(ctx context.Context, records []*tunnel.Record, nextToke
 			size = len(line)
 			dirty++
 		} else {
-			b.rows = append(b.rows, mapped.Row)
-			size = rowSize(mapped.Row)
+			n, err := b.rows.Append(mapped.Row.Values)
+			if err != nil {
+				// The mapper checked every value against its column: a
+				// failure here is a bug, not dirty data.
+				return fmt.Errorf("pipeline: buffer a row for %s: %w", partition, err)
+			}
+			size = n
 			buffered++
 		}
 		b.count++
@@ -453,10 +467,23 @@ func (w *writer) process(ctx context.Context, records []*tunnel.Record, nextToke
 }
 
 // relieveBudget brings the buffered bytes of all writers back under the
-// budget, oldest buffers first: the writer holding the executor's oldest
-// buffer is asked to write it; if that does not help soon enough (or this
-// writer holds it), this writer writes its own oldest buffers.
+// budget. This writer's own buffers that are worth an object (see
+// worthAnObject) are written first, largest first: that takes no waiting,
+// and in a full sync, where every channel's buffers grow together, it is
+// what brings the budget back. Otherwise the oldest buffers go first: the
+// writer holding the executor's oldest buffer is asked to write it; if that
+// does not help soon enough (or this writer holds it), this writer writes its
+// own oldest buffers.
 func (w *writer) relieveBudget(ctx context.Context) error {
+	for w.cfg.Budget.over() {
+		b := w.largestBuffer()
+		if b == nil || !w.worthAnObject(b) {
+			break
+		}
+		if err := w.flush(ctx, b); err != nil {
+			return err
+		}
+	}
 	if !w.cfg.Budget.over() {
 		return nil
 	}
@@ -648,9 +675,9 @@ const (
 
 // fullForSize tells whether a buffer has reached TargetBytes and must be
 // written. Dirty rows are kept as the bytes that are written, so their size
-// is exact. Data rows are kept as values whose estimated size is about twice
-// their Parquet size; the estimate is scaled by the ratio learnt from the
-// writer's objects. The first time a data buffer's estimate reaches the
+// is exact. Data rows are kept in a RowBlock, whose size is about their
+// plain-encoded size before compression; it is scaled by the ratio learnt
+// from the writer's objects. The first time a data buffer's size reaches the
 // target, the writer has no ratio yet: it encodes that buffer once to learn
 // one, so that its first object is as large as the later ones.
 func (w *writer) fullForSize(b *buffer) (bool, error) {
@@ -661,7 +688,7 @@ func (w *writer) fullForSize(b *buffer) (bool, error) {
 		if b.size < w.cfg.TargetBytes {
 			return false, nil
 		}
-		data, err := w.cfg.Encoder.Encode(b.rows)
+		data, err := w.cfg.Encoder.EncodeBlock(b.rows)
 		if err != nil {
 			return false, fmt.Errorf("pipeline: encode %d rows for %s to measure their size: %w", b.count, b.partition, err)
 		}
@@ -671,7 +698,7 @@ func (w *writer) fullForSize(b *buffer) (bool, error) {
 }
 
 // learnEncodedRatio folds one encoded data object into the writer's
-// encoded/estimated ratio. Objects much smaller than the target (flushed
+// encoded/in-memory ratio. Objects much smaller than the target (flushed
 // for age) are left out: Parquet's fixed overhead per file and per page
 // dominates them and would make the ratio look larger than it is for the
 // full objects it is used for.
@@ -687,6 +714,28 @@ func (w *writer) learnEncodedRatio(encoded, estimated int) {
 	// A moving average follows a change in the rows (longer strings, say)
 	// without letting one object swing it.
 	w.encodedRatio = 0.75*w.encodedRatio + 0.25*ratio
+}
+
+// largestBuffer returns the buffer holding the most bytes.
+func (w *writer) largestBuffer() *buffer {
+	var largest *buffer
+	for _, b := range w.buffers {
+		if largest == nil || b.size > largest.size {
+			largest = b
+		}
+	}
+	return largest
+}
+
+// worthAnObject tells whether a buffer would make an object of at least half
+// the target size, by the ratio learnt so far (or by its size in memory
+// before there is one, which overstates it).
+func (w *writer) worthAnObject(b *buffer) bool {
+	size := float64(b.size)
+	if b.kind == kindData && w.encodedRatio > 0 {
+		size *= w.encodedRatio
+	}
+	return size >= float64(w.cfg.TargetBytes)/2
 }
 
 // oldestBuffer returns the buffer created first; among buffers created by
@@ -723,7 +772,7 @@ func (w *writer) flush(ctx context.Context, b *buffer) error {
 	contentType := "application/vnd.apache.parquet"
 	if b.kind == kindData {
 		var err error
-		if data, err = w.cfg.Encoder.Encode(b.rows); err != nil {
+		if data, err = w.cfg.Encoder.EncodeBlock(b.rows); err != nil {
 			// The rows were validated against the schema: failing here is
 			// a bug, not something a retry fixes.
 			return fmt.Errorf("pipeline: encode %d rows for %s: %w", b.count, b.partition, err)
@@ -743,8 +792,7 @@ func (w *writer) flush(ctx context.Context, b *buffer) error {
 		return err
 	}
 	w.watermarks[b.key()] = b.last
-	delete(w.buffers, b.key())
-	w.cfg.Budget.add(-int64(b.size))
+	w.forget(b)
 	if len(w.buffers) == 0 || b.oldestWT.After(w.durableThrough) {
 		w.refreshDurable()
 	}
@@ -899,9 +947,18 @@ func (w *writer) release() {
 	w.cfg.Budget.unregister(w)
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	for k, b := range w.buffers {
-		w.cfg.Budget.add(-int64(b.size))
-		delete(w.buffers, k)
+	for _, b := range w.buffers {
+		w.forget(b)
 	}
 	w.publishProgress()
+}
+
+// forget drops a buffer that is written (or abandoned): its bytes go back to
+// the budget and its block's chunks to the pool.
+func (w *writer) forget(b *buffer) {
+	delete(w.buffers, b.key())
+	w.cfg.Budget.add(-int64(b.size))
+	if b.rows != nil {
+		b.rows.Release()
+	}
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"sort"
 	"strconv"
@@ -654,7 +655,9 @@ func keysOf(m map[string][]byte) []string {
 func TestMemoryBudgetFlushesTheExecutorsOldestBuffer(t *testing.T) {
 	rng := rand.New(rand.NewPCG(15, 16))
 	recs := streamRecords(200, 1, rng)
-	budget := &memoryBudget{limit: 12000}
+	// The limit is set once the first writer has buffered: half as much
+	// again as its buffer, so that the second writer's buffer goes over it.
+	budget := &memoryBudget{limit: math.MaxInt64}
 	start := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
 	newTestWriter := func(channel string, shard int, now time.Time) (*writer, *memSink, *fakeChannel) {
 		sink, ch := newMemSink(), &fakeChannel{records: recs}
@@ -683,9 +686,10 @@ func TestMemoryBudgetFlushesTheExecutorsOldestBuffer(t *testing.T) {
 	if err := older.process(ctx, recs[:100], "100", true); err != nil {
 		t.Fatal(err)
 	}
-	if len(olderSink.objects) != 0 || budget.over() {
+	if len(olderSink.objects) != 0 || budget.used.Load() == 0 {
 		t.Fatalf("flushed before the budget was reached (used %d)", budget.used.Load())
 	}
+	budget.limit = budget.used.Load() * 3 / 2
 	if err := newer.process(ctx, recs[:100], "100", true); err != nil {
 		t.Fatal(err)
 	}
@@ -695,6 +699,53 @@ func TestMemoryBudgetFlushesTheExecutorsOldestBuffer(t *testing.T) {
 	if len(newerSink.objects) != 0 {
 		t.Fatalf("the newer writer wrote its own buffer although the oldest one relieved the budget (used %d of %d)",
 			budget.used.Load(), budget.limit)
+	}
+	if budget.over() {
+		t.Fatalf("still over budget: %d of %d", budget.used.Load(), budget.limit)
+	}
+}
+
+// TestMemoryBudgetWritesOwnBufferWorthAnObjectAtOnce: a writer that goes
+// over the budget while holding a buffer worth an object (at least half the
+// target) writes that buffer itself, without asking the writer of the
+// executor's oldest buffer and waiting for it.
+func TestMemoryBudgetWritesOwnBufferWorthAnObjectAtOnce(t *testing.T) {
+	rng := rand.New(rand.NewPCG(17, 18))
+	recs := streamRecords(200, 1, rng)
+	budget := &memoryBudget{limit: math.MaxInt64}
+	start := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
+	newTestWriter := func(channel string, shard, target int, now time.Time) (*writer, *memSink) {
+		sink, ch := newMemSink(), &fakeChannel{records: recs}
+		cfg := testWriterConfig(t, newMemState(), sink, ch, &countingReporter{})
+		cfg.Channel, cfg.Shard, cfg.TargetBytes, cfg.Budget = channel, shard, target, budget
+		var ticks atomic.Int64
+		cfg.Now = func() time.Time { return now.Add(time.Duration(ticks.Add(1)) * time.Millisecond) }
+		w := newWriter(cfg)
+		budget.register(w)
+		return w, sink
+	}
+	ctx := context.Background()
+	older, olderSink := newTestWriter("ch-old", 0, 1<<30, start)
+	if err := older.process(ctx, recs[:100], "100", true); err != nil {
+		t.Fatal(err)
+	}
+	used := budget.used.Load()
+	if used == 0 || len(olderSink.objects) != 0 {
+		t.Fatalf("the first writer buffered %d bytes and wrote %d objects", used, len(olderSink.objects))
+	}
+	// The second writer buffers about as much, which is at least half of
+	// its target but short of it: worth an object, not due for size.
+	newer, newerSink := newTestWriter("ch-new", 1, int(used)*3/2, start.Add(time.Minute))
+	budget.limit = used * 3 / 2
+	if err := newer.process(ctx, recs[:100], "100", true); err != nil {
+		t.Fatal(err)
+	}
+	if len(newerSink.objects) == 0 {
+		t.Fatal("the writer over the budget did not write its own buffer worth an object")
+	}
+	if len(olderSink.objects) != 0 || len(older.flushReq) != 0 {
+		t.Fatalf("the oldest writer was asked to write (%d objects, %d requests) although the newer writer's own buffer sufficed",
+			len(olderSink.objects), len(older.flushReq))
 	}
 	if budget.over() {
 		t.Fatalf("still over budget: %d of %d", budget.used.Load(), budget.limit)

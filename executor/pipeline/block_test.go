@@ -1,0 +1,106 @@
+package pipeline
+
+import (
+	"fmt"
+	"testing"
+
+	"github.com/tablestore-delivery/terraform-provider-tablestore/executor/task"
+)
+
+var blockColumns = []task.Column{
+	{Source: "id", Name: "id", Type: task.TypeInt64},
+	{Source: "name", Name: "name", Type: task.TypeUTF8},
+	{Source: "price", Name: "price", Type: task.TypeDouble},
+	{Source: "blob", Name: "blob", Type: task.TypeBinary},
+	{Source: "ok", Name: "ok", Type: task.TypeBool},
+}
+
+// blockRow is row i of a pattern with a null in a different column every
+// few rows and byte arrays of varying length (some empty).
+func blockRow(i int, tag string) []any {
+	v := []any{int64(i), fmt.Sprintf("%s-%d", tag, i), float64(i) / 3, make([]byte, i%7), i%2 == 0}
+	for j := range v[3].([]byte) {
+		v[3].([]byte)[j] = byte(i + j)
+	}
+	if i%5 == 0 {
+		v[i/5%len(v)] = nil
+	}
+	return v
+}
+
+func TestRowBlockRoundTripAcrossChunksAndReuse(t *testing.T) {
+	enc, err := NewEncoder(blockColumns, task.CompressionSnappy)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Two blocks one after the other: the second reuses the first's chunks
+	// from the pool, so stale values would show up in it.
+	for round, n := range []int{3*chunkRows + 17, chunkRows - 1} {
+		tag := fmt.Sprintf("round%d", round)
+		b := enc.NewBlock()
+		total := 0
+		for i := range n {
+			size, err := b.Append(blockRow(i, tag))
+			if err != nil {
+				t.Fatal(err)
+			}
+			total += size
+		}
+		if b.Rows() != n || b.Bytes() != total {
+			t.Fatalf("block has %d rows, %d bytes; appended %d rows, %d bytes", b.Rows(), b.Bytes(), n, total)
+		}
+		data, err := enc.EncodeBlock(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b.Release()
+		if b.Rows() != 0 || b.Bytes() != 0 {
+			t.Errorf("released block still has %d rows, %d bytes", b.Rows(), b.Bytes())
+		}
+		_, out := readParquet(t, data)
+		if len(out) != n {
+			t.Fatalf("%s: read %d rows, wrote %d", tag, len(out), n)
+		}
+		for i, got := range out {
+			want := blockRow(i, tag)
+			for j := range want {
+				if !equalValue(want[j], got[j]) {
+					t.Fatalf("%s row %d col %d: got %#v want %#v", tag, i, j, got[j], want[j])
+				}
+			}
+		}
+	}
+}
+
+func TestRowBlockRefusesAWrongTypeWithoutChange(t *testing.T) {
+	enc, err := NewEncoder(blockColumns, task.CompressionNone)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := enc.NewBlock()
+	defer b.Release()
+	if _, err := b.Append(blockRow(1, "a")); err != nil {
+		t.Fatal(err)
+	}
+	rows, bytes := b.Rows(), b.Bytes()
+	for _, bad := range [][]any{
+		{int64(2), "x", 1.0, []byte{1}, "not a bool"},
+		{"not an int", "x", 1.0, []byte{1}, true},
+		{int64(2), []byte("bytes for a string"), 1.0, []byte{1}, true},
+		{int64(2), "x"},
+	} {
+		if _, err := b.Append(bad); err == nil {
+			t.Errorf("Append(%v) accepted", bad)
+		}
+	}
+	if b.Rows() != rows || b.Bytes() != bytes {
+		t.Errorf("refused rows changed the block: %d rows %d bytes, want %d, %d", b.Rows(), b.Bytes(), rows, bytes)
+	}
+	data, err := enc.EncodeBlock(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, out := readParquet(t, data); len(out) != 1 || !equalValue("a-1", out[0][1]) {
+		t.Errorf("block holds %v, want the one good row", out)
+	}
+}
