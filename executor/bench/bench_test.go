@@ -4,12 +4,18 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"os/exec"
 	"path/filepath"
+	"reflect"
 	"runtime"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/parquet-go/parquet-go"
+
+	"github.com/tablestore-delivery/terraform-provider-tablestore/executor/pipeline"
 
 	"github.com/tablestore-delivery/terraform-provider-tablestore/executor/task"
 )
@@ -132,8 +138,74 @@ func TestConversionBaselinesMeasureTheSameRows(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if rates.rawParquetRowsPerSec <= 0 || rates.pipelineRowsPerSec <= 0 {
+	if rates.rawParquetRowsPerSec <= 0 || rates.rawParquetDefaultRowsPerSec <= 0 || rates.pipelineRowsPerSec <= 0 {
 		t.Errorf("rates %+v must be positive", rates)
+	}
+}
+
+// TestConversionBaselineWritesTheSameFile checks the premise of
+// ratio_vs_raw_parquet: the baseline (parquet-go from plainRow structs) and
+// the pipeline's conversion stage write the same rows, with the same
+// encodings and codec, column by column.
+func TestConversionBaselineWritesTheSameFile(t *testing.T) {
+	spec := taskSpec("conv", fullTable, "", time.Second, 1)
+	spec.ApplyDefaults()
+	mapper, err := pipeline.NewMapper(spec.Columns, spec.EventTimeColumn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	encoder, err := pipeline.NewEncoder(spec.Columns, spec.Compression)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const n = 3000
+	base := eventBase(2)
+	rows := make([]plainRow, n)
+	block := encoder.NewBlock()
+	values := make([]any, mapper.Columns())
+	for i := range rows {
+		r := makeRow(i, base, 2)
+		rows[i] = r.plain()
+		m := mapper.MapTo(values, r.record(), time.Now())
+		if m.Dirty != nil {
+			t.Fatalf("row %d dirty: %+v", i, m.Dirty)
+		}
+		if _, err := block.Append(m.Row.Values); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ours, err := encoder.EncodeBlock(block)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	if err := writeGeneric(&buf, rows); err != nil {
+		t.Fatal(err)
+	}
+	theirs := buf.Bytes()
+
+	read := func(data []byte) ([]plainRow, []string) {
+		f, err := parquet.OpenFile(bytes.NewReader(data), int64(len(data)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var layout []string
+		for _, c := range f.Metadata().RowGroups[0].Columns {
+			layout = append(layout, fmt.Sprintf("%s %v %v", strings.Join(c.MetaData.PathInSchema, "."), c.MetaData.Codec, c.MetaData.Encoding))
+		}
+		got, err := parquet.Read[plainRow](bytes.NewReader(data), int64(len(data)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return got, layout
+	}
+	ourRows, ourLayout := read(ours)
+	theirRows, theirLayout := read(theirs)
+	if !reflect.DeepEqual(ourLayout, theirLayout) {
+		t.Errorf("column layouts differ:\npipeline %v\nbaseline %v", ourLayout, theirLayout)
+	}
+	if len(ourRows) != n || !reflect.DeepEqual(ourRows, theirRows) || !reflect.DeepEqual(ourRows, rows) {
+		t.Errorf("the two files hold different rows (%d and %d of %d)", len(ourRows), len(theirRows), n)
 	}
 }
 
@@ -249,22 +321,26 @@ func abs(x float64) float64 {
 
 // BenchmarkConversionStage times the pipeline's conversion stage (tunnel
 // record → row → Parquet) against parquet-go writing the same rows from Go
-// structs, in the same run; profile it with -cpuprofile to see where the
-// conversion spends its time.
+// structs, in the same run: once writing the same file as the pipeline
+// (optional columns, PLAIN), once with parquet-go's defaults (required
+// columns, DELTA_LENGTH_BYTE_ARRAY). Profile it with -cpuprofile to see where
+// the conversion spends its time.
 //
 //	go test ./executor/bench -run '^$' -bench ConversionStage -benchtime 5x -cpuprofile cpu.out
 func BenchmarkConversionStage(b *testing.B) {
 	const rows = 100_000
-	var raw, pipe float64
+	var raw, rawDefault, pipe float64
 	for b.Loop() {
 		rates, err := measureConversion(rows, 2)
 		if err != nil {
 			b.Fatal(err)
 		}
 		raw += rows / rates.rawParquetRowsPerSec
+		rawDefault += rows / rates.rawParquetDefaultRowsPerSec
 		pipe += rows / rates.pipelineRowsPerSec
 	}
 	b.ReportMetric(float64(rows*b.N)/pipe, "conversion-rows/s")
 	b.ReportMetric(float64(rows*b.N)/raw, "parquet-go-rows/s")
 	b.ReportMetric(raw/pipe, "ratio-vs-parquet-go")
+	b.ReportMetric(rawDefault/pipe, "ratio-vs-parquet-go-defaults")
 }

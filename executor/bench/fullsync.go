@@ -41,6 +41,7 @@ func (r *runner) fullSync(ctx context.Context) error {
 		return err
 	}
 	fs.RawParquetRowsPerSec = conv.rawParquetRowsPerSec
+	fs.RawParquetDefaultEncodingRowsPerSec = conv.rawParquetDefaultRowsPerSec
 	fs.ConversionRowsPerSec = conv.pipelineRowsPerSec
 
 	ex, err := r.startExecutor(ctx, "executor-1")
@@ -156,8 +157,35 @@ func (c *cloudProcess) rawTunnelRead(ctx context.Context, table, name string, wa
 
 // conversionRates are the in-memory figures of one run.
 type conversionRates struct {
-	rawParquetRowsPerSec float64 // parquet-go's generic writer, rows from Go structs
-	pipelineRowsPerSec   float64 // pipeline.Mapper + pipeline.Encoder from tunnel records
+	// rawParquetRowsPerSec is parquet-go's generic writer from Go structs,
+	// writing the file the task writes: the same columns, PLAIN encoding and
+	// snappy.
+	rawParquetRowsPerSec float64
+	// rawParquetDefaultRowsPerSec is the same writer with parquet-go's own
+	// choice of encodings (DELTA_LENGTH_BYTE_ARRAY for strings and
+	// binaries), for reference.
+	rawParquetDefaultRowsPerSec float64
+	// pipelineRowsPerSec is the pipeline's conversion stage from tunnel
+	// records: Mapper.MapTo, RowBlock.Append and Encoder.EncodeBlock.
+	pipelineRowsPerSec float64
+}
+
+// plainRow is benchRow as the task writes it: every column optional (a
+// pointer) and PLAIN-encoded, so that the baseline writes the same file as
+// the pipeline.
+type plainRow struct {
+	ID        *string  `parquet:"id,plain"`
+	User      *string  `parquet:"user,plain"`
+	City      *string  `parquet:"city,plain"`
+	Quantity  *int64   `parquet:"quantity,plain"`
+	Amount    *float64 `parquet:"amount,plain"`
+	Paid      *bool    `parquet:"paid,plain"`
+	EventTime *int64   `parquet:"event_time,plain"`
+	Payload   *[]byte  `parquet:"payload,plain"`
+}
+
+func (r benchRow) plain() plainRow {
+	return plainRow{&r.ID, &r.User, &r.City, &r.Quantity, &r.Amount, &r.Paid, &r.EventTime, &r.Payload}
 }
 
 // conversionChunk is how many rows go into one Parquet file on both sides.
@@ -170,6 +198,11 @@ const conversionChunk = 20_000
 func measureConversion(n, hours int) (conversionRates, error) {
 	cols := taskSpec("conv", fullTable, "", time.Second, 1)
 	cols.ApplyDefaults()
+	for _, c := range cols.Columns {
+		if c.Encoding != task.EncodingPlain {
+			return conversionRates{}, fmt.Errorf("bench: column %s is %s; the baseline writes PLAIN", c.Name, c.Encoding)
+		}
+	}
 	mapper, err := pipeline.NewMapper(cols.Columns, cols.EventTimeColumn)
 	if err != nil {
 		return conversionRates{}, err
@@ -179,48 +212,70 @@ func measureConversion(n, hours int) (conversionRates, error) {
 		return conversionRates{}, err
 	}
 	base := eventBase(hours)
-	var rawTime, pipeTime time.Duration
+	var rawTime, rawDefaultTime, pipeTime time.Duration
 	var buf bytes.Buffer
+	values := make([]any, mapper.Columns())
 	for lo := 0; lo < n; lo += conversionChunk {
 		hi := min(lo+conversionChunk, n)
 		rows := make([]benchRow, 0, hi-lo)
+		plain := make([]plainRow, 0, hi-lo)
 		records := make([]*tunnel.Record, 0, hi-lo)
 		for i := lo; i < hi; i++ {
 			row := makeRow(i, base, hours)
 			rows = append(rows, row)
+			plain = append(plain, row.plain())
 			records = append(records, row.record())
 		}
 
 		start := time.Now()
-		buf.Reset()
-		w := parquet.NewGenericWriter[benchRow](&buf, parquet.Compression(&parquet.Snappy))
-		if _, err := w.Write(rows); err != nil {
-			return conversionRates{}, fmt.Errorf("bench: parquet-go write: %w", err)
-		}
-		if err := w.Close(); err != nil {
-			return conversionRates{}, fmt.Errorf("bench: parquet-go close: %w", err)
+		if err := writeGeneric(&buf, plain); err != nil {
+			return conversionRates{}, err
 		}
 		rawTime += time.Since(start)
 
 		start = time.Now()
+		if err := writeGeneric(&buf, rows); err != nil {
+			return conversionRates{}, err
+		}
+		rawDefaultTime += time.Since(start)
+
+		start = time.Now()
 		now := time.Now()
-		mapped := make([]pipeline.Row, 0, len(records))
+		block := encoder.NewBlock()
 		for _, rec := range records {
-			m := mapper.Map(rec, now)
+			m := mapper.MapTo(values, rec, now)
 			if m.Dirty != nil {
 				return conversionRates{}, fmt.Errorf("bench: generated row is dirty: %s: %s", m.Dirty.Column, m.Dirty.Reason)
 			}
-			mapped = append(mapped, m.Row)
+			if _, err := block.Append(m.Row.Values); err != nil {
+				return conversionRates{}, fmt.Errorf("bench: pipeline block: %w", err)
+			}
 		}
-		if _, err := encoder.Encode(mapped); err != nil {
+		if _, err := encoder.EncodeBlock(block); err != nil {
 			return conversionRates{}, fmt.Errorf("bench: pipeline encode: %w", err)
 		}
+		block.Release()
 		pipeTime += time.Since(start)
 	}
 	return conversionRates{
-		rawParquetRowsPerSec: float64(n) / rawTime.Seconds(),
-		pipelineRowsPerSec:   float64(n) / pipeTime.Seconds(),
+		rawParquetRowsPerSec:        float64(n) / rawTime.Seconds(),
+		rawParquetDefaultRowsPerSec: float64(n) / rawDefaultTime.Seconds(),
+		pipelineRowsPerSec:          float64(n) / pipeTime.Seconds(),
 	}, nil
+}
+
+// writeGeneric writes rows as one snappy Parquet file into buf with
+// parquet-go's generic writer.
+func writeGeneric[T any](buf *bytes.Buffer, rows []T) error {
+	buf.Reset()
+	w := parquet.NewGenericWriter[T](buf, parquet.Compression(&parquet.Snappy))
+	if _, err := w.Write(rows); err != nil {
+		return fmt.Errorf("bench: parquet-go write: %w", err)
+	}
+	if err := w.Close(); err != nil {
+		return fmt.Errorf("bench: parquet-go close: %w", err)
+	}
+	return nil
 }
 
 // record is the row as the tunnel SDK hands it to a processor.
