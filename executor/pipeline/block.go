@@ -32,11 +32,18 @@ type columnChunk struct {
 // rowChunk is up to chunkRows rows, column by column.
 type rowChunk struct {
 	rows int
-	cols []columnChunk
+	// bytes is what the chunk's rows take (see valueBytes); it keeps every
+	// end offset within a uint32.
+	bytes int
+	cols  []columnChunk
 }
 
+// maxChunkBytes bounds a chunk's bytes so that its end offsets fit a uint32
+// (and the bound an int on every platform).
+var maxChunkBytes = math.MaxInt32 // a variable so that a test can lower it
+
 func (c *rowChunk) reset() {
-	c.rows = 0
+	c.rows, c.bytes = 0, 0
 	for i := range c.cols {
 		col := &c.cols[i]
 		col.present, col.fixed, col.data, col.ends = col.present[:0], col.fixed[:0], col.data[:0], col.ends[:0]
@@ -98,7 +105,7 @@ func (b *RowBlock) Append(values []any) (int, error) {
 		}
 		size += n
 	}
-	c := b.lastChunk()
+	c := b.lastChunk(size)
 	for i, v := range values {
 		col := &c.cols[i]
 		col.present = append(col.present, v != nil)
@@ -128,16 +135,17 @@ func (b *RowBlock) Append(values []any) (int, error) {
 		}
 	}
 	c.rows++
+	c.bytes += size
 	b.rows++
 	b.bytes += size
 	return size, nil
 }
 
-// lastChunk returns the chunk the next row goes into. A new chunk's byte
-// arrays are sized after the previous chunk's, so that filling it does not
-// grow them step by step.
-func (b *RowBlock) lastChunk() *rowChunk {
-	if n := len(b.chunks); n > 0 && b.chunks[n-1].rows < chunkRows {
+// lastChunk returns the chunk the next row, of size bytes, goes into. A new
+// chunk's byte arrays are sized after the previous chunk's, so that filling
+// it does not grow them step by step.
+func (b *RowBlock) lastChunk(size int) *rowChunk {
+	if n := len(b.chunks); n > 0 && b.chunks[n-1].rows < chunkRows && b.chunks[n-1].bytes+size <= maxChunkBytes {
 		return b.chunks[n-1]
 	}
 	c := b.pool.get()

@@ -104,3 +104,44 @@ func TestRowBlockRefusesAWrongTypeWithoutChange(t *testing.T) {
 		t.Errorf("block holds %v, want the one good row", out)
 	}
 }
+
+func TestRowBlockStartsAChunkBeforeItsOffsetsWouldOverflow(t *testing.T) {
+	defer func(limit int) { maxChunkBytes = limit }(maxChunkBytes)
+	maxChunkBytes = 200 // a few rows per chunk instead of 2 GiB
+	enc, err := NewEncoder(blockColumns, task.CompressionNone)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := enc.NewBlock()
+	defer b.Release()
+	const n = 50
+	for i := range n {
+		if _, err := b.Append(blockRow(i, "wide")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if len(b.chunks) < n/5 {
+		t.Fatalf("%d rows went into %d chunks; the byte limit should have split them", n, len(b.chunks))
+	}
+	for _, c := range b.chunks {
+		if c.bytes > maxChunkBytes {
+			t.Errorf("a chunk holds %d bytes, over the limit %d", c.bytes, maxChunkBytes)
+		}
+	}
+	data, err := enc.EncodeBlock(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, out := readParquet(t, data)
+	for i, got := range out {
+		want := blockRow(i, "wide")
+		for j := range want {
+			if !equalValue(want[j], got[j]) {
+				t.Fatalf("row %d col %d: got %#v want %#v", i, j, got[j], want[j])
+			}
+		}
+	}
+	if len(out) != n {
+		t.Fatalf("read %d rows, wrote %d", len(out), n)
+	}
+}
