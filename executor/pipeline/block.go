@@ -172,31 +172,23 @@ func (b *RowBlock) Release() {
 
 func isByteArray(t task.ColumnType) bool { return t == task.TypeUTF8 || t == task.TypeBinary }
 
-// valueBytes checks a value against its column's type and returns what it
-// takes in a block: the presence flag, plus the fixed slot or the end offset
-// and the bytes.
+// valueBytes checks a value against its column's type (checkType, as the
+// mapper does) and returns what it takes in a block: the presence flag, plus
+// the fixed slot or the end offset and the bytes.
 func valueBytes(t task.ColumnType, v any) (int, error) {
-	ok := false
-	size := 1
-	switch x := v.(type) {
-	case nil:
-		ok = true
-	case bool:
-		ok = t == task.TypeBool
-	case int64:
-		ok = t == task.TypeInt64
-	case float64:
-		ok = t == task.TypeDouble
-	case string:
-		ok, size = t == task.TypeUTF8, size+len(x)
-	case []byte:
-		ok, size = t == task.TypeBinary, size+len(x)
+	if v != nil {
+		if err := checkType(t, v); err != nil {
+			return 0, err
+		}
 	}
-	if !ok {
-		return 0, fmt.Errorf("a %T value does not fit type %s", v, t)
+	switch x := v.(type) {
+	case string:
+		return 1 + 4 + len(x), nil
+	case []byte:
+		return 1 + 4 + len(x), nil
 	}
 	if isByteArray(t) {
-		return size + 4, nil
+		return 1 + 4, nil // a null
 	}
-	return size + 8, nil
+	return 1 + 8, nil
 }

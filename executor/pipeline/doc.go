@@ -23,17 +23,19 @@
 //     SequenceIDs count per writer from 1 (data and dirty objects each have
 //     their own series) and live in the journal, so they survive restarts.
 //   - Flushing. A buffer is written when its size reaches
-//     target_object_size_mb (for data rows: their estimated in-memory size
-//     scaled by the encoded/estimated ratio the writer learnt from its
-//     objects, so the Parquet objects come out near the target), when its
-//     oldest row has waited flush_interval_seconds (counted from the row's
-//     write time for stream records, from when it was read for base records;
-//     checked by a ticker, with or without new records), when its channel
-//     finishes, or when the executor's buffered
-//     bytes exceed Config.MemoryBudgetBytes: then the writer holding the
-//     executor's oldest buffer is asked to write it, and if that does not
-//     bring the total under the budget within half a second, the writer that
-//     pushed past it writes its own oldest buffers.
+//     target_object_size_mb (for data rows: the size of their RowBlock, a
+//     pointer-free column-by-column copy, scaled by the encoded/in-memory
+//     ratio the writer learnt from its objects, so the Parquet objects come
+//     out near the target), when its oldest row has waited
+//     flush_interval_seconds (counted from the row's write time for stream
+//     records, from when it was read for base records; checked by a ticker,
+//     with or without new records), when its channel finishes, or when the
+//     executor's buffered bytes exceed Config.MemoryBudgetBytes: then the
+//     writer that pushed past it writes its own largest buffer if that makes
+//     an object of at least half the target; otherwise the writer holding
+//     the executor's oldest buffer is asked to write it, and if that does
+//     not bring the total under the budget within half a second, the writer
+//     that pushed past it writes its own oldest buffers.
 //   - Exactly once. The tunnel checkpoint never moves past a record still in
 //     a buffer. Before an upload the journal records an intent (writer, kind,
 //     SequenceID, key, partition, position of the buffer's newest record);

@@ -702,11 +702,11 @@ func (w *writer) fullForSize(b *buffer) (bool, error) {
 // for age) are left out: Parquet's fixed overhead per file and per page
 // dominates them and would make the ratio look larger than it is for the
 // full objects it is used for.
-func (w *writer) learnEncodedRatio(encoded, estimated int) {
-	if estimated <= 0 || estimated < w.cfg.TargetBytes/4 {
+func (w *writer) learnEncodedRatio(encoded, inMemory int) {
+	if inMemory <= 0 || inMemory < w.cfg.TargetBytes/4 {
 		return
 	}
-	ratio := min(max(float64(encoded)/float64(estimated), minEncodedRatio), maxEncodedRatio)
+	ratio := min(max(float64(encoded)/float64(inMemory), minEncodedRatio), maxEncodedRatio)
 	if w.encodedRatio == 0 {
 		w.encodedRatio = ratio
 		return
