@@ -69,6 +69,48 @@ func TestAuthRequiredOnEveryV1Route(t *testing.T) {
 	}
 }
 
+// TestWrongMethodOnAKnownPathIs405: a path the API serves, asked with a
+// method it does not serve there, is 405 MethodNotAllowed with an Allow
+// header; an unknown path stays 404, and without a token both stay 401.
+func TestWrongMethodOnAKnownPathIs405(t *testing.T) {
+	e := newEnv(t, ordersCatalog(), nil)
+	for _, c := range []struct {
+		method, path, allow string
+	}{
+		{http.MethodPatch, "/v1/roles", "GET"},
+		{http.MethodPost, "/v1/roles/r", "PUT, GET, DELETE"},
+		{http.MethodPut, "/v1/tasks", "POST, GET"},
+		{http.MethodPost, "/v1/tasks/orders/x", "GET, PATCH, DELETE"},
+		{http.MethodDelete, "/v1/tasks/orders/x/ddl", "GET"},
+		{http.MethodPost, "/healthz", "GET"},
+	} {
+		resp := e.do(c.method, c.path, testToken, strings.NewReader("{}"))
+		var body errorBody
+		_ = json.NewDecoder(resp.Body).Decode(&body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusMethodNotAllowed || body.Error.Code != task.CodeMethodNotAllowed ||
+			resp.Header.Get("Allow") != c.allow || !strings.Contains(body.Error.Message, c.allow) {
+			t.Errorf("%s %s = %d %q Allow %q (%q), want 405 %s Allow %q", c.method, c.path, resp.StatusCode,
+				body.Error.Code, resp.Header.Get("Allow"), body.Error.Message, task.CodeMethodNotAllowed, c.allow)
+		}
+		if c.path == "/healthz" {
+			continue
+		}
+		resp = e.do(c.method, c.path, "", strings.NewReader("{}"))
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusUnauthorized {
+			t.Errorf("%s %s without a token = %d, want 401", c.method, c.path, resp.StatusCode)
+		}
+	}
+	resp := e.do(http.MethodGet, "/v1/nothing/here", testToken, nil)
+	var body errorBody
+	_ = json.NewDecoder(resp.Body).Decode(&body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusNotFound || body.Error.Code != task.CodeNotFound {
+		t.Errorf("GET /v1/nothing/here = %d %q, want 404 %s", resp.StatusCode, body.Error.Code, task.CodeNotFound)
+	}
+}
+
 func TestRoles(t *testing.T) {
 	ctx := context.Background()
 	e := newEnv(t, ordersCatalog(), nil)

@@ -183,6 +183,17 @@ func New(cfg Config) (*Server, error) {
 		cancel()
 		return nil, err
 	}
+	// paths matches a request's path against every route whatever its
+	// method, so that a known path with another method is answered 405 with
+	// the methods it allows, not 404.
+	paths := http.NewServeMux()
+	allowed := map[string][]string{}
+	for _, rt := range routes {
+		if _, seen := allowed[rt.path]; !seen {
+			paths.Handle(rt.path, http.NotFoundHandler())
+		}
+		allowed[rt.path] = append(allowed[rt.path], rt.method)
+	}
 	for _, rt := range routes {
 		pattern := rt.method + " " + rt.path
 		var h http.Handler
@@ -200,6 +211,13 @@ func New(cfg Config) (*Server, error) {
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		if strings.HasPrefix(r.URL.Path, "/v1/") && !s.authorized(r) {
 			writeError(w, http.StatusUnauthorized, task.CodeUnauthenticated, "missing or invalid bearer token", "")
+			return
+		}
+		if _, path := paths.Handler(r); path != "" {
+			methods := strings.Join(allowed[path], ", ")
+			w.Header().Set("Allow", methods)
+			writeError(w, http.StatusMethodNotAllowed, task.CodeMethodNotAllowed,
+				fmt.Sprintf("%s is not allowed on %s; use %s", r.Method, r.URL.Path, methods), "")
 			return
 		}
 		writeError(w, http.StatusNotFound, task.CodeNotFound, fmt.Sprintf("no route for %s %s", r.Method, r.URL.Path), "")

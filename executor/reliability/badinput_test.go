@@ -77,9 +77,8 @@ func TestBadInputAPI(t *testing.T) {
 		{"role without key id", http.MethodPut, "/v1/roles/writer", `{"oss_access_key_id":"","oss_access_key_secret":"s"}`, apiToken, 400, task.CodeInvalidArgument, "oss_access_key_id"},
 		{"unknown role", http.MethodGet, "/v1/roles/nobody", "", apiToken, 404, task.CodeRoleNotFound, ""},
 		{"unknown route", http.MethodGet, "/v2/tasks", "", apiToken, 404, task.CodeNotFound, ""},
-		// Routes are matched on method and path together: a known path with
-		// another method is "no route" as well.
-		{"wrong method", http.MethodPut, "/v1/tasks", "{}", apiToken, 404, task.CodeNotFound, ""},
+		// A known path with a method it is not served with.
+		{"wrong method", http.MethodPut, "/v1/tasks", "{}", apiToken, 405, task.CodeMethodNotAllowed, ""},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
