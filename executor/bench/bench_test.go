@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aliyun/aliyun-tablestore-go-sdk/tunnel"
 	"github.com/parquet-go/parquet-go"
 
 	"github.com/tablestore-delivery/terraform-provider-tablestore/executor/pipeline"
@@ -161,20 +162,12 @@ func TestConversionBaselineWritesTheSameFile(t *testing.T) {
 	const n = 3000
 	base := eventBase(2)
 	rows := make([]plainRow, n)
-	block := encoder.NewBlock()
-	values := make([]any, mapper.Columns())
+	records := make([]*tunnel.Record, n)
 	for i := range rows {
 		r := makeRow(i, base, 2)
-		rows[i] = r.plain()
-		m := mapper.MapTo(values, r.record(), time.Now())
-		if m.Dirty != nil {
-			t.Fatalf("row %d dirty: %+v", i, m.Dirty)
-		}
-		if _, err := block.Append(m.Row.Values); err != nil {
-			t.Fatal(err)
-		}
+		rows[i], records[i] = r.plain(), r.record()
 	}
-	ours, err := encoder.EncodeBlock(block)
+	ours, err := convertRecords(mapper, encoder, make([]any, mapper.Columns()), records)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -216,22 +216,8 @@ func measureConversion(n, hours int) (conversionRates, error) {
 	var buf bytes.Buffer
 	values := make([]any, mapper.Columns())
 	pipelineChunk := func(records []*tunnel.Record) error {
-		now := time.Now()
-		block := encoder.NewBlock()
-		defer block.Release()
-		for _, rec := range records {
-			m := mapper.MapTo(values, rec, now)
-			if m.Dirty != nil {
-				return fmt.Errorf("bench: generated row is dirty: %s: %s", m.Dirty.Column, m.Dirty.Reason)
-			}
-			if _, err := block.Append(m.Row.Values); err != nil {
-				return fmt.Errorf("bench: pipeline block: %w", err)
-			}
-		}
-		if _, err := encoder.EncodeBlock(block); err != nil {
-			return fmt.Errorf("bench: pipeline encode: %w", err)
-		}
-		return nil
+		_, err := convertRecords(mapper, encoder, values, records)
+		return err
 	}
 	chunk := func(lo, hi int) (rows []benchRow, plain []plainRow, records []*tunnel.Record) {
 		for i := lo; i < hi; i++ {
@@ -276,6 +262,29 @@ func measureConversion(n, hours int) (conversionRates, error) {
 		rawParquetDefaultRowsPerSec: float64(n) / rawDefaultTime.Seconds(),
 		pipelineRowsPerSec:          float64(n) / pipeTime.Seconds(),
 	}, nil
+}
+
+// convertRecords is the pipeline's conversion stage on one chunk, as the
+// writer runs it: each record mapped into values, copied into a block, and
+// the block encoded as one Parquet file.
+func convertRecords(mapper *pipeline.Mapper, encoder *pipeline.Encoder, values []any, records []*tunnel.Record) ([]byte, error) {
+	now := time.Now()
+	block := encoder.NewBlock()
+	defer block.Release()
+	for _, rec := range records {
+		m := mapper.MapTo(values, rec, now)
+		if m.Dirty != nil {
+			return nil, fmt.Errorf("bench: generated row is dirty: %s: %s", m.Dirty.Column, m.Dirty.Reason)
+		}
+		if _, err := block.Append(m.Row.Values); err != nil {
+			return nil, fmt.Errorf("bench: pipeline block: %w", err)
+		}
+	}
+	data, err := encoder.EncodeBlock(block)
+	if err != nil {
+		return nil, fmt.Errorf("bench: pipeline encode: %w", err)
+	}
+	return data, nil
 }
 
 // writeGeneric writes rows as one snappy Parquet file into buf with

@@ -28,6 +28,31 @@ func blockRow(i int, tag string) []any {
 	return v
 }
 
+// assertRows reads the Parquet file back and checks it holds exactly want.
+func assertRows(t testing.TB, data []byte, want [][]any) {
+	t.Helper()
+	_, got := readParquet(t, data)
+	if len(got) != len(want) {
+		t.Fatalf("read %d rows, wrote %d", len(got), len(want))
+	}
+	for i := range want {
+		for j := range want[i] {
+			if !equalValue(want[i][j], got[i][j]) {
+				t.Fatalf("row %d col %d: got %#v want %#v", i, j, got[i][j], want[i][j])
+			}
+		}
+	}
+}
+
+// blockRows is rows 0..n-1 of blockRow's pattern.
+func blockRows(n int, tag string) [][]any {
+	rows := make([][]any, n)
+	for i := range rows {
+		rows[i] = blockRow(i, tag)
+	}
+	return rows
+}
+
 func TestRowBlockRoundTripAcrossChunksAndReuse(t *testing.T) {
 	enc, err := NewEncoder(blockColumns, task.CompressionSnappy)
 	if err != nil {
@@ -57,18 +82,7 @@ func TestRowBlockRoundTripAcrossChunksAndReuse(t *testing.T) {
 		if b.Rows() != 0 || b.Bytes() != 0 {
 			t.Errorf("released block still has %d rows, %d bytes", b.Rows(), b.Bytes())
 		}
-		_, out := readParquet(t, data)
-		if len(out) != n {
-			t.Fatalf("%s: read %d rows, wrote %d", tag, len(out), n)
-		}
-		for i, got := range out {
-			want := blockRow(i, tag)
-			for j := range want {
-				if !equalValue(want[j], got[j]) {
-					t.Fatalf("%s row %d col %d: got %#v want %#v", tag, i, j, got[j], want[j])
-				}
-			}
-		}
+		assertRows(t, data, blockRows(n, tag))
 	}
 }
 
@@ -132,18 +146,7 @@ func TestRowBlockStartsAChunkBeforeItsOffsetsWouldOverflow(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, out := readParquet(t, data)
-	for i, got := range out {
-		want := blockRow(i, "wide")
-		for j := range want {
-			if !equalValue(want[j], got[j]) {
-				t.Fatalf("row %d col %d: got %#v want %#v", i, j, got[j], want[j])
-			}
-		}
-	}
-	if len(out) != n {
-		t.Fatalf("read %d rows, wrote %d", len(out), n)
-	}
+	assertRows(t, data, blockRows(n, "wide"))
 }
 
 // FuzzRowBlockRoundTrip: whatever rows go into a block (nulls anywhere,
@@ -192,16 +195,6 @@ func FuzzRowBlockRoundTrip(f *testing.F) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		_, got := readParquet(t, data)
-		if len(got) != n {
-			t.Fatalf("read %d rows, wrote %d", len(got), n)
-		}
-		for i := range want {
-			for j := range want[i] {
-				if !equalValue(want[i][j], got[i][j]) {
-					t.Fatalf("row %d col %d: got %#v want %#v", i, j, got[i][j], want[i][j])
-				}
-			}
-		}
+		assertRows(t, data, want)
 	})
 }

@@ -649,6 +649,20 @@ func keysOf(m map[string][]byte) []string {
 	return out
 }
 
+// budgetTestWriter is a writer of the given channel and shard that shares
+// budget, reads recs, and whose clock starts at now and ticks 1 ms a call.
+func budgetTestWriter(t *testing.T, budget *memoryBudget, recs []*tunnel.Record, channel string, shard, target int, now time.Time) (*writer, *memSink) {
+	t.Helper()
+	sink, ch := newMemSink(), &fakeChannel{records: recs}
+	cfg := testWriterConfig(t, newMemState(), sink, ch, &countingReporter{})
+	cfg.Channel, cfg.Shard, cfg.TargetBytes, cfg.Budget = channel, shard, target, budget
+	var ticks atomic.Int64
+	cfg.Now = func() time.Time { return now.Add(time.Duration(ticks.Add(1)) * time.Millisecond) }
+	w := newWriter(cfg)
+	budget.register(w)
+	return w, sink
+}
+
 // TestMemoryBudgetFlushesTheExecutorsOldestBuffer: when one writer pushes
 // the executor past its budget, the oldest buffer of all writers goes
 // first, even if another writer holds it.
@@ -659,18 +673,8 @@ func TestMemoryBudgetFlushesTheExecutorsOldestBuffer(t *testing.T) {
 	// again as its buffer, so that the second writer's buffer goes over it.
 	budget := &memoryBudget{limit: math.MaxInt64}
 	start := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
-	newTestWriter := func(channel string, shard int, now time.Time) (*writer, *memSink, *fakeChannel) {
-		sink, ch := newMemSink(), &fakeChannel{records: recs}
-		cfg := testWriterConfig(t, newMemState(), sink, ch, &countingReporter{})
-		cfg.Channel, cfg.Shard, cfg.TargetBytes, cfg.Budget = channel, shard, 1<<30, budget
-		var ticks atomic.Int64
-		cfg.Now = func() time.Time { return now.Add(time.Duration(ticks.Add(1)) * time.Millisecond) }
-		w := newWriter(cfg)
-		budget.register(w)
-		return w, sink, ch
-	}
-	older, olderSink, _ := newTestWriter("ch-old", 0, start)
-	newer, newerSink, _ := newTestWriter("ch-new", 1, start.Add(time.Minute))
+	older, olderSink := budgetTestWriter(t, budget, recs, "ch-old", 0, 1<<30, start)
+	newer, newerSink := budgetTestWriter(t, budget, recs, "ch-new", 1, 1<<30, start.Add(time.Minute))
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	go func() {
@@ -714,18 +718,8 @@ func TestMemoryBudgetWritesOwnBufferWorthAnObjectAtOnce(t *testing.T) {
 	recs := streamRecords(200, 1, rng)
 	budget := &memoryBudget{limit: math.MaxInt64}
 	start := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
-	newTestWriter := func(channel string, shard, target int, now time.Time) (*writer, *memSink) {
-		sink, ch := newMemSink(), &fakeChannel{records: recs}
-		cfg := testWriterConfig(t, newMemState(), sink, ch, &countingReporter{})
-		cfg.Channel, cfg.Shard, cfg.TargetBytes, cfg.Budget = channel, shard, target, budget
-		var ticks atomic.Int64
-		cfg.Now = func() time.Time { return now.Add(time.Duration(ticks.Add(1)) * time.Millisecond) }
-		w := newWriter(cfg)
-		budget.register(w)
-		return w, sink
-	}
 	ctx := context.Background()
-	older, olderSink := newTestWriter("ch-old", 0, 1<<30, start)
+	older, olderSink := budgetTestWriter(t, budget, recs, "ch-old", 0, 1<<30, start)
 	if err := older.process(ctx, recs[:100], "100", true); err != nil {
 		t.Fatal(err)
 	}
@@ -735,7 +729,7 @@ func TestMemoryBudgetWritesOwnBufferWorthAnObjectAtOnce(t *testing.T) {
 	}
 	// The second writer buffers about as much, which is at least half of
 	// its target but short of it: worth an object, not due for size.
-	newer, newerSink := newTestWriter("ch-new", 1, int(used)*3/2, start.Add(time.Minute))
+	newer, newerSink := budgetTestWriter(t, budget, recs, "ch-new", 1, int(used)*3/2, start.Add(time.Minute))
 	budget.limit = used * 3 / 2
 	if err := newer.process(ctx, recs[:100], "100", true); err != nil {
 		t.Fatal(err)
