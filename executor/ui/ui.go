@@ -162,8 +162,8 @@ func (p *Page) Close() error {
 }
 
 // Mount returns a handler that serves the page at /ui and /ui/... and hands
-// every other path to next (the REST API). The page needs no token: it is
-// read-only and shows nothing secret.
+// every other path to next (the REST API). The page is read-only and shows
+// nothing secret; wrap it in RequireToken to ask for the API token.
 func Mount(page http.Handler, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path == "/ui" || strings.HasPrefix(r.URL.Path, "/ui/") {

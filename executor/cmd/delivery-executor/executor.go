@@ -134,9 +134,14 @@ func startExecutor(d executorDeps) (ex *executor, err error) {
 	if err != nil {
 		return nil, err
 	}
-	// /ui is the read-only status page (no token: it shows no secrets); every
-	// other path is the API.
-	ex.handler = ui.Mount(ex.page, ex.api)
+	// /ui is the read-only status page; every other path is the API. The
+	// page asks for the API token unless it is the development token, which
+	// is public and only accepted on loopback anyway.
+	page := http.Handler(ex.page)
+	if d.token != devAPIToken {
+		page = ui.RequireToken(ex.page, d.token)
+	}
+	ex.handler = ui.Mount(page, ex.api)
 	return ex, nil
 }
 

@@ -191,9 +191,17 @@ func TestRoleSecretNeverLeaks(t *testing.T) {
 	if code, _ := call(http.MethodGet, "/metrics", "", false); code != http.StatusOK {
 		t.Fatalf("/metrics: %d", code)
 	}
-	for _, path := range []string{"/ui", "/ui/status.json", "/openapi.yaml"} {
-		call(http.MethodGet, path, "", false)
+	// The status page asks for the API token (this is not the development
+	// one); its answers go into the leak check too.
+	for _, path := range []string{"/ui", "/ui/status.json"} {
+		if code, _ := call(http.MethodGet, path, "", false); code != http.StatusUnauthorized {
+			t.Errorf("GET %s without the token: %d, want 401", path, code)
+		}
+		if !strings.Contains(mustCall(http.MethodGet, path, "", http.StatusOK), "orders-lake") {
+			t.Errorf("GET %s with the token does not show the task", path)
+		}
 	}
+	call(http.MethodGet, "/openapi.yaml", "", false)
 	mustCall(http.MethodDelete, "/v1/tasks/orders/orders-lake", "", http.StatusNoContent)
 	mustCall(http.MethodDelete, "/v1/roles/writer", "", http.StatusNoContent)
 	call(http.MethodGet, "/v1/roles/writer", "", true)

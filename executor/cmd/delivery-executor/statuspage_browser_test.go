@@ -138,7 +138,7 @@ func TestStatusPageInBrowser(t *testing.T) {
 
 func pageStatus(t *testing.T, api string) ui.Status {
 	t.Helper()
-	resp, err := http.Get(api + "/ui/status.json") // no token: the page is open
+	resp, err := http.Get(api + "/ui/status.json") // no token: with the development token the page is open
 	if err != nil {
 		t.Fatal(err)
 	}
