@@ -38,9 +38,10 @@ type executorDeps struct {
 	// scaleOut, when set, keeps the registry in a Tablestore table shared
 	// with other executors instead of the kv store.
 	scaleOut *scaleOutDeps
-	// heartbeatInterval and heartbeatTimeout of the tunnel workers (0: the
-	// pipeline's defaults).
+	// heartbeatInterval and heartbeatTimeout of the tunnel workers, and how
+	// often task status is refreshed (0: the pipeline's defaults).
 	heartbeatInterval, heartbeatTimeout time.Duration
+	statusInterval                      time.Duration
 }
 
 // scaleOutDeps configures an executor that shares its registry with others.
@@ -105,6 +106,7 @@ func startExecutor(d executorDeps) (ex *executor, err error) {
 		MemoryBudgetBytes:  bufferBudget(),
 		HeartbeatInterval:  d.heartbeatInterval,
 		HeartbeatTimeout:   d.heartbeatTimeout,
+		StatusInterval:     d.statusInterval,
 	}
 	apiCfg := api.Config{
 		Token:     d.token,

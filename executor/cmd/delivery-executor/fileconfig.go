@@ -79,16 +79,25 @@ const (
 )
 
 // pipelineFileConfig tunes the tunnel workers, e.g. shorter heartbeats so
-// that the channels of a dead executor move on sooner:
+// that the channels of a dead executor move on sooner, and how often task
+// status is refreshed:
 //
-//	"pipeline": {"heartbeat_interval": "1s", "heartbeat_timeout": "5s"}
+//	"pipeline": {"heartbeat_interval": "1s", "heartbeat_timeout": "5s", "status_interval": "1s"}
 type pipelineFileConfig struct {
 	HeartbeatInterval string `json:"heartbeat_interval"`
 	HeartbeatTimeout  string `json:"heartbeat_timeout"`
+	StatusInterval    string `json:"status_interval"`
+}
+
+// fileDurations are the file's durations; 0 means the default.
+type fileDurations struct {
+	reconcile                           time.Duration
+	heartbeatInterval, heartbeatTimeout time.Duration
+	statusInterval                      time.Duration
 }
 
 // durations parses the state and pipeline durations ("" is 0: the default).
-func (c *fileConfig) durations() (reconcile, heartbeatInterval, heartbeatTimeout time.Duration, err error) {
+func (c *fileConfig) durations() (fileDurations, error) {
 	var errs []error
 	parse := func(field, v string) time.Duration {
 		if v == "" {
@@ -100,13 +109,16 @@ func (c *fileConfig) durations() (reconcile, heartbeatInterval, heartbeatTimeout
 		}
 		return d
 	}
-	reconcile = parse("state.reconcile_interval", c.State.ReconcileInterval)
-	heartbeatInterval = parse("pipeline.heartbeat_interval", c.Pipeline.HeartbeatInterval)
-	heartbeatTimeout = parse("pipeline.heartbeat_timeout", c.Pipeline.HeartbeatTimeout)
-	if heartbeatInterval > 0 && heartbeatTimeout > 0 && heartbeatTimeout <= heartbeatInterval {
+	d := fileDurations{
+		reconcile:         parse("state.reconcile_interval", c.State.ReconcileInterval),
+		heartbeatInterval: parse("pipeline.heartbeat_interval", c.Pipeline.HeartbeatInterval),
+		heartbeatTimeout:  parse("pipeline.heartbeat_timeout", c.Pipeline.HeartbeatTimeout),
+		statusInterval:    parse("pipeline.status_interval", c.Pipeline.StatusInterval),
+	}
+	if d.heartbeatInterval > 0 && d.heartbeatTimeout > 0 && d.heartbeatTimeout <= d.heartbeatInterval {
 		errs = append(errs, errors.New("pipeline.heartbeat_timeout: must be longer than pipeline.heartbeat_interval"))
 	}
-	return reconcile, heartbeatInterval, heartbeatTimeout, errors.Join(errs...)
+	return d, errors.Join(errs...)
 }
 
 // loadFileConfig reads and validates a configuration file; errors name the field.
@@ -182,7 +194,7 @@ func (c *fileConfig) validate() error {
 	default:
 		errs = append(errs, fmt.Errorf(`state.store: %q must be "embedded" or "tablestore"`, c.State.Store))
 	}
-	if _, _, _, err := c.durations(); err != nil {
+	if _, err := c.durations(); err != nil {
 		errs = append(errs, err)
 	}
 	return errors.Join(errs...)

@@ -34,7 +34,7 @@ func TestFileConfigStateAndPipeline(t *testing.T) {
 	}
 
 	c, err = loadFileConfig(write(`, "state": {"store": "tablestore", "table": "shared_state", "reconcile_interval": "500ms"},
-		"pipeline": {"heartbeat_interval": "1s", "heartbeat_timeout": "4s"}`))
+		"pipeline": {"heartbeat_interval": "1s", "heartbeat_timeout": "4s", "status_interval": "100ms"}`))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -45,8 +45,9 @@ func TestFileConfigStateAndPipeline(t *testing.T) {
 	if err != nil || so == nil || so.table != "shared_state" || so.reconcileInterval != 500*time.Millisecond {
 		t.Fatalf("scale-out settings = %+v, %v", so, err)
 	}
-	if _, hi, ht, err := c.durations(); err != nil || hi != time.Second || ht != 4*time.Second {
-		t.Fatalf("heartbeats = %v, %v, %v", hi, ht, err)
+	if d, err := c.durations(); err != nil || d.heartbeatInterval != time.Second || d.heartbeatTimeout != 4*time.Second ||
+		d.statusInterval != 100*time.Millisecond {
+		t.Fatalf("pipeline durations = %+v, %v", d, err)
 	}
 
 	for extra, field := range map[string]string{
@@ -55,6 +56,7 @@ func TestFileConfigStateAndPipeline(t *testing.T) {
 		`, "state": {"store": "tablestore", "reconcile_interval": "soon"}`:      "state.reconcile_interval",
 		`, "pipeline": {"heartbeat_interval": "5s", "heartbeat_timeout": "2s"}`: "pipeline.heartbeat_timeout",
 		`, "pipeline": {"heartbeat_interval": "-1s"}`:                           "pipeline.heartbeat_interval",
+		`, "pipeline": {"status_interval": "0s"}`:                               "pipeline.status_interval",
 		`, "state": {"store": "tablestore", "reconcile": "1s"}`:                 "unknown field",
 	} {
 		if _, err := loadFileConfig(write(extra)); err == nil || !strings.Contains(err.Error(), field) {

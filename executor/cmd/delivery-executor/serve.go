@@ -180,7 +180,7 @@ func serveWithConfig(cfg serveConfig, file *fileConfig, log *slog.Logger, stdout
 	if err != nil {
 		return err
 	}
-	_, heartbeatInterval, heartbeatTimeout, err := file.durations()
+	durations, err := file.durations()
 	if err != nil {
 		return err
 	}
@@ -213,8 +213,9 @@ func serveWithConfig(cfg serveConfig, file *fileConfig, log *slog.Logger, stdout
 		rowCounter:         counter,
 		log:                log,
 		scaleOut:           scaleOut,
-		heartbeatInterval:  heartbeatInterval,
-		heartbeatTimeout:   heartbeatTimeout,
+		heartbeatInterval:  durations.heartbeatInterval,
+		heartbeatTimeout:   durations.heartbeatTimeout,
+		statusInterval:     durations.statusInterval,
 	})
 	if err != nil {
 		_ = apiListener.Close()
@@ -249,7 +250,7 @@ func loadSecretKey(cfg serveConfig) ([]byte, error) {
 // Executors sharing a registry must seal role secrets with one key, so the
 // key must come from the configuration, not from each data dir.
 func scaleOutFromFile(cfg serveConfig, file *fileConfig) (*scaleOutDeps, error) {
-	reconcile, _, _, err := file.durations()
+	durations, err := file.durations()
 	if err != nil {
 		return nil, err
 	}
@@ -259,5 +260,5 @@ func scaleOutFromFile(cfg serveConfig, file *fileConfig) (*scaleOutDeps, error) 
 	if cfg.secretKey == "" {
 		return nil, fmt.Errorf(`state.store "tablestore": --secret-key (or %s) is required, the same for every executor`, envSecretKey)
 	}
-	return &scaleOutDeps{table: file.State.Table, reconcileInterval: reconcile}, nil
+	return &scaleOutDeps{table: file.State.Table, reconcileInterval: durations.reconcile}, nil
 }
