@@ -220,6 +220,7 @@ func measureConversion(n, hours int) (conversionRates, error) {
 		return err
 	}
 	chunk := func(lo, hi int) (rows []benchRow, plain []plainRow, records []*tunnel.Record) {
+		rows, plain, records = make([]benchRow, 0, hi-lo), make([]plainRow, 0, hi-lo), make([]*tunnel.Record, 0, hi-lo)
 		for i := lo; i < hi; i++ {
 			row := makeRow(i, base, hours)
 			rows = append(rows, row)
