@@ -9,8 +9,6 @@ package api
 
 import (
 	"context"
-	"crypto/sha256"
-	"crypto/subtle"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -91,7 +89,7 @@ type Server struct {
 	log     *slog.Logger
 	mux     *http.ServeMux
 	handler http.Handler
-	token   [32]byte
+	token   Token
 
 	ctx    context.Context // cancelled by Close; bounds background work
 	cancel context.CancelFunc
@@ -172,7 +170,7 @@ func New(cfg Config) (*Server, error) {
 		cfg:        cfg,
 		log:        cfg.Logger.With("component", "api"),
 		mux:        http.NewServeMux(),
-		token:      sha256.Sum256([]byte(cfg.Token)),
+		token:      NewToken(cfg.Token),
 		ctx:        ctx,
 		cancel:     cancel,
 		taskLocks:  map[string]*taskLock{},
@@ -246,14 +244,8 @@ func (s *Server) Close() error {
 }
 
 func (s *Server) authorized(r *http.Request) bool {
-	h := r.Header.Get("Authorization")
-	const scheme = "Bearer "
-	if len(h) <= len(scheme) || !strings.EqualFold(h[:len(scheme)], scheme) {
-		return false
-	}
-	// Comparing digests keeps the comparison constant-time in the length too.
-	got := sha256.Sum256([]byte(strings.TrimSpace(h[len(scheme):])))
-	return subtle.ConstantTimeCompare(got[:], s.token[:]) == 1
+	presented, ok := BearerToken(r)
+	return ok && s.token.Matches(presented)
 }
 
 func (s *Server) authenticate(next http.Handler) http.Handler {

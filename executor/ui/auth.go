@@ -1,10 +1,9 @@
 package ui
 
 import (
-	"crypto/sha256"
-	"crypto/subtle"
 	"net/http"
-	"strings"
+
+	"github.com/tablestore-delivery/terraform-provider-tablestore/executor/api"
 )
 
 // RequireToken lets through to page only the requests that carry the
@@ -15,7 +14,7 @@ import (
 // which an executor listening beyond loopback must not hand to anyone who
 // asks.
 func RequireToken(page http.Handler, token string) http.Handler {
-	want := sha256.Sum256([]byte(token))
+	want := api.NewToken(token)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if carriesToken(r, want) {
 			page.ServeHTTP(w, r)
@@ -27,19 +26,10 @@ func RequireToken(page http.Handler, token string) http.Handler {
 	})
 }
 
-func carriesToken(r *http.Request, want [sha256.Size]byte) bool {
-	var got string
-	if _, password, ok := r.BasicAuth(); ok {
-		got = password
-	} else {
-		h := r.Header.Get("Authorization")
-		const scheme = "Bearer "
-		if len(h) <= len(scheme) || !strings.EqualFold(h[:len(scheme)], scheme) {
-			return false
-		}
-		got = strings.TrimSpace(h[len(scheme):])
+func carriesToken(r *http.Request, want api.Token) bool {
+	presented, ok := api.BearerToken(r)
+	if _, password, basic := r.BasicAuth(); basic {
+		presented, ok = password, true
 	}
-	// Comparing digests keeps the comparison constant-time in the length too.
-	sum := sha256.Sum256([]byte(got))
-	return subtle.ConstantTimeCompare(sum[:], want[:]) == 1
+	return ok && want.Matches(presented)
 }
