@@ -9,6 +9,8 @@ import (
 	"net/http"
 	"net/http/pprof"
 	"time"
+
+	"github.com/tablestore-delivery/terraform-provider-tablestore/executor/localcloud"
 )
 
 // envPprofListen names the environment variable that sets --pprof-listen, so
@@ -38,7 +40,7 @@ func (p *pprofListen) start(log *slog.Logger) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("--pprof-listen: %w", err)
 	}
-	if !isLoopback(host) {
+	if !localcloud.IsLoopback(host) {
 		return "", fmt.Errorf("--pprof-listen: %q is not a loopback address (profiles are not authenticated)", p.addr)
 	}
 	ln, err := net.Listen("tcp", p.addr)

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"path/filepath"
 
+	"github.com/tablestore-delivery/terraform-provider-tablestore/executor/localcloud"
 	"github.com/tablestore-delivery/terraform-provider-tablestore/executor/localcloud/kv"
 	"github.com/tablestore-delivery/terraform-provider-tablestore/executor/state"
 	"github.com/tablestore-delivery/terraform-provider-tablestore/executor/ui"
@@ -31,7 +32,7 @@ type serveConfig struct {
 func runServe(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	var cfg serveConfig
-	cfg.register(fs)
+	cfg.Register(fs)
 	fs.BoolVar(&cfg.embedded, "embedded", false, "also run the local cloud (Tablestore + OSS) in this process and deliver from/to it")
 	fs.StringVar(&cfg.configFile, "config", "", "JSON configuration file naming the Tablestore instance and OSS endpoints to use instead of the embedded local cloud")
 	fs.StringVar(&cfg.listen, "listen", "127.0.0.1:8470", "address of the executor API (port 0 picks a free port)")
@@ -89,9 +90,9 @@ func (c *serveConfig) resolve(explicit map[string]bool) (*fileConfig, error) {
 		if err := checkListenAddr("--listen", c.listen, devToken, "the development API token; set "+envAPIToken); err != nil {
 			return nil, err
 		}
-		return nil, c.validate()
+		return nil, c.Validate()
 	case c.configFile != "":
-		if rules, err := c.faults.Rules(); err != nil || len(rules) > 0 {
+		if rules, err := c.Faults.Rules(); err != nil || len(rules) > 0 {
 			return nil, errors.New("--fault-*: only with --embedded (faults are injected into the embedded local cloud)")
 		}
 		file, err := loadFileConfig(c.configFile)
@@ -102,7 +103,7 @@ func (c *serveConfig) resolve(explicit map[string]bool) (*fileConfig, error) {
 			c.listen = file.Listen
 		}
 		if !explicit["data-dir"] {
-			c.dataDir = file.DataDir
+			c.DataDir = file.DataDir
 		}
 		if err := checkListenAddr("--listen", c.listen, devToken, "the development API token; set "+envAPIToken); err != nil {
 			return nil, err
@@ -116,7 +117,7 @@ func (c *serveConfig) resolve(explicit map[string]bool) (*fileConfig, error) {
 // serveEmbedded runs the local cloud and the executor (API, registry,
 // pipelines, status page) in one process over one kv store.
 func serveEmbedded(cfg serveConfig, log *slog.Logger, stdout io.Writer) (err error) {
-	store, err := kv.Open(cfg.dataDir)
+	store, err := kv.Open(cfg.DataDir)
 	if err != nil {
 		return err
 	}
@@ -126,33 +127,36 @@ func serveEmbedded(cfg serveConfig, log *slog.Logger, stdout io.Writer) (err err
 		return err
 	}
 
-	lc, err := startLocalCloud(cfg.localCloudConfig, store, log)
+	cloudCfg, err := cfg.localCloudConfig.Config(log)
 	if err != nil {
 		return err
 	}
-	defer func() { err = errors.Join(err, lc.Close()) }()
+	cloudCfg.Store = store
+	// The executor reaches the local cloud over HTTP like any client: start it
+	// first, and stop it last (deferred calls run last-in first-out), after
+	// the pipelines have drained.
+	cloud, err := localcloud.Start(context.Background(), cloudCfg)
+	if err != nil {
+		return err
+	}
+	defer func() { err = errors.Join(err, cloud.Close()) }()
 	apiListener, err := listen("api", cfg.listen)
 	if err != nil {
 		return err
 	}
 	apiListener = cfg.tls.wrap(apiListener)
-	// The executor reaches the local cloud over HTTP like any client: serve it
-	// first, and stop it last (deferred calls run last-in first-out), after
-	// the pipelines have drained.
-	cloud := startServing(log, lc.endpoints()...)
-	defer cloud.shutdown()
 
 	ex, err := startExecutor(executorDeps{
 		store:              store,
 		secretKey:          secretKey,
 		token:              cfg.token,
-		tablestoreEndpoint: lc.tablestoreURL(),
-		instance:           cfg.instance,
-		region:             cfg.region,
-		accessKeyID:        cfg.accessKeyID,
-		accessKeySecret:    cfg.accessKeySecret,
-		ossEndpoints:       map[string]string{cfg.region: lc.ossURL()},
-		rowCounter:         storageRowCounter{store: lc.tablestore.Storage(), instance: cfg.instance},
+		tablestoreEndpoint: cloud.TablestoreURL,
+		instance:           cfg.Instance,
+		region:             cfg.Region,
+		accessKeyID:        cfg.AccessKeyID,
+		accessKeySecret:    cfg.AccessKeySecret,
+		ossEndpoints:       map[string]string{cfg.Region: cloud.OSSURL},
+		rowCounter:         storageRowCounter{store: cloud.Tablestore.Storage(), instance: cfg.Instance},
 		log:                log,
 	})
 	if err != nil {
@@ -163,15 +167,18 @@ func serveEmbedded(cfg serveConfig, log *slog.Logger, stdout io.Writer) (err err
 	executorAPI := startServing(log, endpoint{name: "api", listener: apiListener, handler: ex.handler})
 	defer executorAPI.shutdown()
 
-	logCredentials(log, cfg.localCloudConfig, cfg.token)
-	return waitForStop(context.Background(), log, stdout, []*serving{executorAPI, cloud},
-		"instance="+cfg.instance, "region="+cfg.region)
+	cfg.localCloudConfig.LogCredentials(log)
+	if cfg.token == devAPIToken {
+		log.Info("development API token (loopback only)", "token", devAPIToken)
+	}
+	ready := append(executorAPI.urls(), "tablestore="+cloud.TablestoreURL, "oss="+cloud.OSSURL, "instance="+cfg.Instance, "region="+cfg.Region)
+	return waitForStop(context.Background(), log, stdout, ready, executorAPI.errc, cloud.Err())
 }
 
 // serveWithConfig runs the executor against the endpoints of a configuration
 // file; its own state stays in the kv store under the data dir.
 func serveWithConfig(cfg serveConfig, file *fileConfig, log *slog.Logger, stdout io.Writer) (err error) {
-	store, err := kv.Open(cfg.dataDir)
+	store, err := kv.Open(cfg.DataDir)
 	if err != nil {
 		return err
 	}
@@ -228,8 +235,8 @@ func serveWithConfig(cfg serveConfig, file *fileConfig, log *slog.Logger, stdout
 		log.Info("development API token (loopback only)", "token", devAPIToken)
 	}
 	log.Info("serving with configuration", "tablestore", ts.Endpoint, "instance", ts.Instance, "region", ts.Region)
-	return waitForStop(context.Background(), log, stdout, []*serving{executorAPI},
-		"instance="+ts.Instance, "region="+ts.Region)
+	return waitForStop(context.Background(), log, stdout,
+		append(executorAPI.urls(), "instance="+ts.Instance, "region="+ts.Region), executorAPI.errc)
 }
 
 // loadSecretKey returns the key that seals role secrets: derived from the
@@ -238,7 +245,7 @@ func loadSecretKey(cfg serveConfig) ([]byte, error) {
 	if cfg.secretKey != "" {
 		return state.KeyFromPassphrase(cfg.secretKey), nil
 	}
-	key, err := state.LoadOrCreateKeyFile(filepath.Join(cfg.dataDir, "secret.key"))
+	key, err := state.LoadOrCreateKeyFile(filepath.Join(cfg.DataDir, "secret.key"))
 	if err != nil {
 		return nil, fmt.Errorf("secret key: %w", err)
 	}

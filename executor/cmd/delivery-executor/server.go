@@ -68,28 +68,31 @@ func (s *serving) add(endpoints ...endpoint) {
 	}
 }
 
-// waitForStop prints the ready line with the actual URLs of every group and
-// blocks until ctx is cancelled, SIGINT/SIGTERM arrives or a server fails. The
-// caller then shuts the groups down in dependency order: the executor first
-// (its pipelines flush to the local cloud or abandon buffers to the last
-// checkpoint, never half-written), the local cloud last.
-func waitForStop(ctx context.Context, log *slog.Logger, stdout io.Writer, groups []*serving, extra ...string) error {
+// urls are the group's "name=URL" words for the ready line.
+func (s *serving) urls() []string {
+	var out []string
+	for _, ep := range s.endpoints {
+		out = append(out, ep.name+"="+baseURL(ep.listener))
+	}
+	return out
+}
+
+// waitForStop prints the ready line (words joined by spaces after "ready")
+// and blocks until ctx is cancelled, SIGINT/SIGTERM arrives or a server
+// reports a failure. The caller then shuts everything down in dependency
+// order: the executor first (its pipelines flush to the local cloud or
+// abandon buffers to the last checkpoint, never half-written), the local
+// cloud last.
+func waitForStop(ctx context.Context, log *slog.Logger, stdout io.Writer, ready []string, failures ...<-chan error) error {
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	var urls []string
-	for _, g := range groups {
-		for _, ep := range g.endpoints {
-			urls = append(urls, ep.name+"="+baseURL(ep.listener))
-		}
-	}
-	fmt.Fprintf(stdout, "ready %s\n", strings.Join(append(urls, extra...), " "))
-
-	cases := make(chan error, len(groups))
-	for _, g := range groups {
+	fmt.Fprintf(stdout, "ready %s\n", strings.Join(ready, " "))
+	failed := make(chan error, len(failures))
+	for _, f := range failures {
 		go func() {
 			select {
-			case err := <-g.errc:
-				cases <- err
+			case err := <-f:
+				failed <- err
 			case <-ctx.Done():
 			}
 		}()
@@ -98,7 +101,7 @@ func waitForStop(ctx context.Context, log *slog.Logger, stdout io.Writer, groups
 	case <-ctx.Done():
 		log.Info("shutting down")
 		return nil
-	case err := <-cases:
+	case err := <-failed:
 		log.Error("server failed", "err", err)
 		return err
 	}
@@ -120,15 +123,4 @@ func newLogger(stderr io.Writer, level string) (*slog.Logger, error) {
 		return nil, fmt.Errorf("--log-level: %w", err)
 	}
 	return slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: l})), nil
-}
-
-// withHealth adds GET /healthz to a handler that does not have it.
-func withHealth(h http.Handler) http.Handler {
-	mux := http.NewServeMux()
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
-		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-		_, _ = io.WriteString(w, "ok\n")
-	})
-	mux.Handle("/", h)
-	return mux
 }
