@@ -25,11 +25,9 @@ import (
 	"github.com/tablestore-delivery/terraform-provider-tablestore/executor/api"
 	"github.com/tablestore-delivery/terraform-provider-tablestore/executor/catalog"
 	"github.com/tablestore-delivery/terraform-provider-tablestore/executor/client"
+	"github.com/tablestore-delivery/terraform-provider-tablestore/executor/localcloud"
 	"github.com/tablestore-delivery/terraform-provider-tablestore/executor/localcloud/fault"
 	"github.com/tablestore-delivery/terraform-provider-tablestore/executor/localcloud/kv"
-	localoss "github.com/tablestore-delivery/terraform-provider-tablestore/executor/localcloud/oss"
-	localots "github.com/tablestore-delivery/terraform-provider-tablestore/executor/localcloud/tablestore"
-	localtunnel "github.com/tablestore-delivery/terraform-provider-tablestore/executor/localcloud/tablestore/tunnel"
 	"github.com/tablestore-delivery/terraform-provider-tablestore/executor/pipeline"
 	"github.com/tablestore-delivery/terraform-provider-tablestore/executor/state"
 	"github.com/tablestore-delivery/terraform-provider-tablestore/executor/task"
@@ -86,11 +84,9 @@ type stack struct {
 	dir  string
 	logs *lockedBuffer
 
-	store   *kv.Store
-	ots     *localots.Server
-	tunnels *localtunnel.Service
-	oss     *localoss.Server
-	faults  *fault.Injector
+	store  *kv.Store
+	cloud  *localcloud.Cloud
+	faults *fault.Injector
 
 	registry  *state.Bolt
 	metrics   *prometheus.Registry
@@ -123,38 +119,28 @@ func startStack(t *testing.T, opts stackOptions) *stack {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = s.store.Close() })
-	creds := map[string]string{cloudKeyID: cloudSecret, roleKeyID: roleSecret}
 	shards := opts.shards
 	if shards == 0 {
 		shards = 4
 	}
-	s.ots, err = localots.New(localots.Config{Instance: instance, Region: region, Credentials: creds, Shards: shards,
-		Store: s.store, Logger: log.With("component", "tablestore"),
-		Tunnel: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { s.tunnels.ServeHTTP(w, r) })})
-	if err != nil {
-		t.Fatal(err)
-	}
-	s.tunnels, err = localtunnel.New(localtunnel.Config{Source: localtunnel.NewStorageSource(s.ots.Storage()), Store: s.store,
-		Instance: instance, Logger: log.With("component", "tunnel"), ClientTimeout: 5 * time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = s.tunnels.Close() })
-	s.oss, err = localoss.New(localoss.Config{Region: region, Credentials: creds, DataDir: s.dir, Store: s.store,
-		Logger: log.With("component", "oss")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = s.oss.Close() })
 	s.faults = fault.New(fault.Options{Seed: 20261124, Logger: log.With("component", "fault")})
+	s.cloud, err = localcloud.Start(context.Background(), localcloud.Config{DataDir: s.dir, Store: s.store,
+		Instance: instance, Region: region, Credentials: map[string]string{cloudKeyID: cloudSecret, roleKeyID: roleSecret},
+		Shards: shards, Faults: s.faults, TunnelClientTimeout: 5 * time.Second, Logger: log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = s.cloud.Close() })
 
 	serve := func(h http.Handler) string {
 		srv := httptest.NewServer(h)
 		t.Cleanup(func() { srv.CloseClientConnections(); srv.Close() })
 		return srv.URL
 	}
-	faultyOTS, faultyOSS := serve(s.faults.TablestoreHandler(s.ots)), serve(s.faults.OSSHandler(s.oss))
-	s.cleanOTS, s.cleanOSS = serve(s.ots), serve(s.oss)
+	// The executor goes through the fault injector (the cloud's own
+	// listeners); the test's clients get listeners of their own without it.
+	faultyOTS, faultyOSS := s.cloud.TablestoreURL, s.cloud.OSSURL
+	s.cleanOTS, s.cleanOSS = serve(s.cloud.Tablestore), serve(s.cloud.OSS)
 	cleanOTS, cleanOSS := s.cleanOTS, s.cleanOSS
 
 	if s.registry, err = state.NewBolt(s.store, state.KeyFromPassphrase(secretPass)); err != nil {
