@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"maps"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -51,6 +52,8 @@ type scenario struct {
 	pause      time.Duration // between writes
 	kills      int           // executors killed with SIGKILL, each replaced by a new one
 	killEvery  time.Duration // pause between the start of writes / the previous replacement and a kill
+	splits     int           // partitions split (POST /_admin/tables/{table}/split) while rows are written
+	splitEvery time.Duration // pause before each split
 	settleWait time.Duration // bound on the wait for every row to arrive
 }
 
@@ -72,6 +75,25 @@ func TestScaleOutKillAndReplaceLong(t *testing.T) {
 	}
 	runScenario(t, scenario{baseRows: 20000, writeFor: 40 * time.Second, batch: 100, pause: 20 * time.Millisecond,
 		kills: 3, killEvery: 8 * time.Second, settleWait: 5 * time.Minute})
+}
+
+// TestScaleOutSplitsUnderWrites splits partitions of the source table while
+// three executors deliver it under continuous writes (and one of them is
+// killed): parents' stream channels finish, children open after them, and
+// every row still arrives exactly once, in objects whose ConcurrentIDs are
+// the compact writer slots 0..n-1.
+func TestScaleOutSplitsUnderWrites(t *testing.T) {
+	runScenario(t, scenario{baseRows: 2000, writeFor: 10 * time.Second, batch: 50, pause: 25 * time.Millisecond,
+		kills: 1, killEvery: 5 * time.Second, splits: 3, splitEvery: 2 * time.Second, settleWait: 90 * time.Second})
+}
+
+// TestScaleOutSplitsUnderWritesLong is the heavier variant.
+func TestScaleOutSplitsUnderWritesLong(t *testing.T) {
+	if os.Getenv("DELIVERY_LONG") == "" {
+		t.Skip("long test; set DELIVERY_LONG=1")
+	}
+	runScenario(t, scenario{baseRows: 20000, writeFor: 40 * time.Second, batch: 100, pause: 20 * time.Millisecond,
+		kills: 2, killEvery: 12 * time.Second, splits: 8, splitEvery: 4 * time.Second, settleWait: 5 * time.Minute})
 }
 
 func runScenario(t *testing.T, sc scenario) {
@@ -175,6 +197,22 @@ func runScenario(t *testing.T, sc scenario) {
 		}
 	}()
 	deadline := time.Now().Add(sc.writeFor)
+	var splitErr error
+	if sc.splits > 0 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range sc.splits {
+				time.Sleep(sc.splitEvery)
+				parent, children, err := splitPartition(otsURL, sourceTable)
+				if err != nil {
+					splitErr = err
+					return
+				}
+				t.Logf("split partition %s into %v with %d rows written", parent, children, source.rows())
+			}
+		}()
+	}
 	for k := range sc.kills {
 		time.Sleep(sc.killEvery)
 		before := owners
@@ -198,6 +236,9 @@ func runScenario(t *testing.T, sc scenario) {
 	if writerErr != nil {
 		t.Fatalf("source writes: %v", writerErr)
 	}
+	if splitErr != nil {
+		t.Fatalf("split: %v", splitErr)
+	}
 	total := source.rows()
 	t.Logf("wrote %d source rows", total)
 
@@ -220,7 +261,8 @@ func runScenario(t *testing.T, sc scenario) {
 		}
 		time.Sleep(time.Second)
 	}
-	t.Logf("rows checked: %d; kills survived: %d; duplicates: 0; losses: 0", total, sc.kills)
+	t.Logf("rows checked: %d; kills survived: %d; splits: %d; duplicates: 0; losses: 0", total, sc.kills, sc.splits)
+	checkCompactConcurrentIDs(t, ossClient)
 	final := waitOwners(t, tunnels, 3, nil, 30*time.Second)
 	t.Logf("final channel owners: %v", final)
 	for _, p := range executors {
@@ -531,6 +573,74 @@ func compare(src map[int64]string, delivered map[int64][]string) (dups, lost, wr
 		}
 	}
 	return dups, lost, wrong
+}
+
+// checkCompactConcurrentIDs checks that the data objects' ConcurrentIDs
+// (object names <task>_<ConcurrentID>_<prefix_>__<SequenceID>) are writer
+// slots: every number from 0 to the highest is used (ids derived from
+// partitions or channel ids would leave gaps after splits).
+func checkCompactConcurrentIDs(t *testing.T, c *oss.Client) {
+	t.Helper()
+	b, err := c.Bucket(bucketName)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids := map[int]bool{}
+	marker := ""
+	for {
+		res, err := b.ListObjects(oss.Prefix(objectPrefix+"/"), oss.Marker(marker), oss.MaxKeys(1000))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, o := range res.Objects {
+			name := o.Key[strings.LastIndex(o.Key, "/")+1:]
+			rest, ok := strings.CutPrefix(name, taskName+"_")
+			if !ok {
+				t.Fatalf("object %s is not named <task>_<ConcurrentID>_...", o.Key)
+			}
+			digits, _, _ := strings.Cut(rest, "_")
+			var id int
+			if _, err := fmt.Sscan(digits, &id); err != nil {
+				t.Fatalf("object %s: ConcurrentID %q: %v", o.Key, digits, err)
+			}
+			ids[id] = true
+		}
+		if !res.IsTruncated {
+			break
+		}
+		marker = res.NextMarker
+	}
+	for id := range len(ids) {
+		if !ids[id] {
+			t.Fatalf("ConcurrentIDs are not compact: %d missing from %v", id, ids)
+		}
+	}
+	t.Logf("ConcurrentIDs used: 0..%d", len(ids)-1)
+}
+
+// splitPartition asks the local Tablestore (loopback admin route) to split
+// the table's busiest partition; it returns the parent and the children.
+func splitPartition(otsURL, table string) (string, []string, error) {
+	resp, err := http.Post(otsURL+"/_admin/tables/"+table+"/split", "application/json", nil)
+	if err != nil {
+		return "", nil, err
+	}
+	defer func() { _ = resp.Body.Close() }()
+	body, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusOK {
+		return "", nil, fmt.Errorf("split %s: %d %s", table, resp.StatusCode, body)
+	}
+	var out struct {
+		Parent   string   `json:"parent"`
+		Children []string `json:"children"`
+	}
+	if err := json.Unmarshal(body, &out); err != nil {
+		return "", nil, fmt.Errorf("split %s: answer %s: %w", table, body, err)
+	}
+	if out.Parent == "" || len(out.Children) != 2 {
+		return "", nil, fmt.Errorf("split %s: answer %s does not name a parent and two children", table, body)
+	}
+	return out.Parent, out.Children, nil
 }
 
 // ---- tunnel channels ----
