@@ -92,6 +92,7 @@ type Server struct {
 	reqSeq   atomic.Uint64
 	reqBase  string
 	ops      map[string]func(*request) (protoadapt.MessageV1, *Error)
+	delivery deliverySlot
 }
 
 // New returns a Server.
@@ -140,6 +141,9 @@ func New(cfg Config) (*Server, error) {
 		"/BatchGetRow":         s.batchGetRow,
 		"/BatchWriteRow":       s.batchWriteRow,
 		"/GetRange":            s.getRange,
+	}
+	for uri, op := range s.deliveryOps() {
+		s.ops[uri] = op
 	}
 	return s, nil
 }
@@ -213,6 +217,7 @@ const RequestIDHeader = hdrRequestID
 
 // request is one decoded call.
 type request struct {
+	ctx      context.Context
 	body     []byte
 	id       string
 	op       string
@@ -223,7 +228,7 @@ type request struct {
 // ServeHTTP implements http.Handler.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	id := s.NewRequestID()
-	req := &request{id: id, op: r.URL.Path, started: time.Now(), instance: s.cfg.Instance}
+	req := &request{ctx: r.Context(), id: id, op: r.URL.Path, started: time.Now(), instance: s.cfg.Instance}
 	if r.Method == http.MethodGet && r.URL.Path == "/healthz" {
 		// Readiness probe for the process that embeds the endpoint (not
 		// part of the Tablestore protocol).
