@@ -7,7 +7,6 @@ import (
 	"strings"
 
 	"github.com/aliyun/aliyun-tablestore-go-sdk/tablestore/otsprotocol"
-	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/tablestore-delivery/terraform-provider-tablestore/executor/task"
@@ -131,45 +130,28 @@ func fromTaskFieldError(fe *task.FieldError) *fieldError {
 		msg: strings.TrimPrefix(fe.Message, fe.Field+": ")}
 }
 
-// unknownEnum reports the first field of raw (a message's unrecognised
-// bytes) as a refused enum value: proto2 parsers keep an enum value they do
-// not know as an unknown field, and reading the field as absent would
-// silently change the request's meaning.
-func unknownEnum(raw []byte, names map[protowire.Number]string, prefix string) *fieldError {
-	for len(raw) > 0 {
-		num, typ, n := protowire.ConsumeTag(raw)
-		if n < 0 {
-			return wireFieldError(strings.TrimSuffix(prefix, "."), task.RuleSyntax, "cannot be decoded")
-		}
-		if name, ok := names[num]; ok {
-			if v, m := protowire.ConsumeVarint(raw[n:]); typ == protowire.VarintType && m > 0 {
-				return wireFieldError(prefix+name, task.RuleOneOf, "%d is not a value the protocol defines", int64(v))
-			}
-			return wireFieldError(prefix+name, task.RuleSyntax, "cannot be decoded")
-		}
-		// An unknown field of a newer protocol revision: skipped.
-		m := protowire.ConsumeFieldValue(num, typ, raw[n:])
-		if m < 0 {
-			return wireFieldError(strings.TrimSuffix(prefix, "."), task.RuleSyntax, "cannot be decoded")
-		}
-		raw = raw[n+m:]
-	}
-	return nil
+// undefinedEnum refuses an enum value the protocol does not define. The
+// SDK's generated messages keep such a value in the field (their enums are
+// open), and reading it as absent or as a default would silently change
+// the request's meaning.
+func undefinedEnum(wire string, v int32) *fieldError {
+	return wireFieldError(wire, task.RuleOneOf, "%d is not a value the protocol defines", v)
 }
 
 // specFromCreate maps a CreateDeliveryTaskRequest to a TaskSpec (the
 // control plane fills the defaults and validates the rest).
 func specFromCreate(in *otsprotocol.CreateDeliveryTaskRequest, local map[string]string) (task.Spec, *fieldError) {
-	if fe := unknownEnum(in.XXX_unrecognized, map[protowire.Number]string{4: "taskType"}, ""); fe != nil {
-		return task.Spec{}, fe
-	}
 	cfg := in.GetTaskConfig()
 	if cfg == nil {
 		return task.Spec{}, wireFieldError("taskConfig", task.RuleRequired, "is required")
 	}
 	spec := task.Spec{Name: in.GetTaskName(), Table: in.GetTableName(), SyncMode: task.SyncDifferential}
 	if in.TaskType != nil {
-		spec.SyncMode = syncModes[in.GetTaskType()]
+		mode, ok := syncModes[in.GetTaskType()]
+		if !ok {
+			return task.Spec{}, undefinedEnum("taskType", int32(in.GetTaskType()))
+		}
+		spec.SyncMode = mode
 	}
 	if err := configToSpec(cfg, local, &spec, false); err != nil {
 		return task.Spec{}, err
@@ -180,8 +162,11 @@ func specFromCreate(in *otsprotocol.CreateDeliveryTaskRequest, local map[string]
 // configToSpec maps an OSSTaskConfig onto spec. An update may leave
 // ossEndpoint out (the region stays); a create may not.
 func configToSpec(cfg *otsprotocol.OSSTaskConfig, local map[string]string, spec *task.Spec, update bool) *fieldError {
-	if fe := unknownEnum(cfg.XXX_unrecognized, map[protowire.Number]string{2: "formatter", 8: "format"}, "taskConfig."); fe != nil {
-		return fe
+	if cfg.Formatter != nil && cfg.GetFormatter() != otsprotocol.TimeFormatter_YDMFormatter {
+		return undefinedEnum("taskConfig.formatter", int32(cfg.GetFormatter()))
+	}
+	if cfg.Format != nil && cfg.GetFormat() != otsprotocol.Format_Parquet {
+		return undefinedEnum("taskConfig.format", int32(cfg.GetFormat()))
 	}
 	if cfg.OssEndpoint != nil || !update {
 		region, fe := regionOf(cfg.GetOssEndpoint(), local)
@@ -216,26 +201,27 @@ func configToSpec(cfg *otsprotocol.OSSTaskConfig, local map[string]string, spec 
 
 func eventTimeColumn(ec *otsprotocol.EventColumn) (*task.EventTimeColumn, *fieldError) {
 	const wire = "taskConfig.eventTimeColumn."
-	if fe := unknownEnum(ec.XXX_unrecognized, map[protowire.Number]string{2: "timeFormat"}, wire); fe != nil {
-		return nil, fe
-	}
 	if ec.TimeFormat == nil {
 		return nil, &fieldError{wire: wire + "timeFormat", rest: "event_time_column.format", rule: task.RuleRequired,
 			msg: "is required (RFC822, RFC850, RFC1123, RFC3339 or Unix)"}
 	}
-	return &task.EventTimeColumn{Name: ec.GetColumnName(), Format: timeFormats[ec.GetTimeFormat()]}, nil
+	format, ok := timeFormats[ec.GetTimeFormat()]
+	if !ok {
+		return nil, undefinedEnum(wire+"timeFormat", int32(ec.GetTimeFormat()))
+	}
+	return &task.EventTimeColumn{Name: ec.GetColumnName(), Format: format}, nil
 }
 
 func columns(schema []*otsprotocol.ParquetSchema) ([]task.Column, *fieldError) {
 	cols := make([]task.Column, 0, len(schema))
 	for i, s := range schema {
 		path := fmt.Sprintf("taskConfig.schema[%d].", i)
-		if fe := unknownEnum(s.XXX_unrecognized, map[protowire.Number]string{3: "type", 4: "encode"}, path); fe != nil {
-			return nil, fe
-		}
 		if s.Type == nil {
 			return nil, &fieldError{wire: path + "type", rest: fmt.Sprintf("columns[%d].type", i), rule: task.RuleRequired,
 				msg: "is required (BOOL, INT64, UTF8 or DOUBLE)"}
+		}
+		if _, defined := otsprotocol.ParquetSchema_DataType_name[int32(s.GetType())]; !defined {
+			return nil, undefinedEnum(path+"type", int32(s.GetType()))
 		}
 		typ, ok := columnTypes[s.GetType()]
 		if !ok {
@@ -250,6 +236,9 @@ func columns(schema []*otsprotocol.ParquetSchema) ([]task.Column, *fieldError) {
 		}
 		col := task.Column{Source: s.GetColumnName(), Name: s.GetOssColumnName(), Type: typ}
 		if s.Encode != nil {
+			if _, defined := otsprotocol.Encoding_name[int32(s.GetEncode())]; !defined {
+				return nil, undefinedEnum(path+"encode", int32(s.GetEncode()))
+			}
 			col.Encoding = task.Encoding(s.GetEncode().String())
 		}
 		cols = append(cols, col)
