@@ -52,7 +52,7 @@ func printSDKDescribe(w io.Writer, resp *tablestore.DescribeDeliveryTaskResponse
 	line("Schema", schema)
 	line("TaskSyncPhase", [...]string{"INIT", "FULL", "INCR"}[min(max(int(st.TaskSyncPhase), 0), 2)])
 	line("CurrentSyncTimestamp", fmt.Sprintf("%d (%s)", st.CurrentSyncTimestamp, time.Unix(0, st.CurrentSyncTimestamp).UTC().Format(time.RFC3339)))
-	line("ErrorCode", st.ErrorCode)
+	line("ErrorCode", errorTypeName(st.ErrorCode))
 	if st.Detail != "" {
 		line("Detail", st.Detail)
 	}
@@ -69,4 +69,16 @@ func taskTypeName(t tablestore.TaskType) string {
 		return "BASE_INC (differential)"
 	}
 	return fmt.Sprint(int(t))
+}
+
+func errorTypeName(e tablestore.ErrorType) string {
+	switch e {
+	case 0:
+		return "- (none)"
+	case tablestore.ErrorTypeUnauthorized:
+		return "UNAUTHORIZED"
+	case tablestore.ErrorTypeInvalidOssBucket:
+		return "INVALID_OSS_BUCKET"
+	}
+	return fmt.Sprint(int(e))
 }
