@@ -151,10 +151,20 @@ func (d *demo) ensureDuckDB(ctx context.Context) error {
 		return errors.New("tools/duckdb/node_modules is missing and npm is not on PATH to install it")
 	}
 	fmt.Fprintln(d.out, "$ npm install --prefix tools/duckdb --no-audit --no-fund   (the pinned DuckDB package, as `make tools` does)")
+	// npm adds the other platforms' optional packages to the lock file;
+	// put the committed one back so the demo leaves the clone unchanged.
+	lockFile := filepath.Join(dir, "package-lock.json")
+	lock, lockErr := os.ReadFile(lockFile)
 	cmd := exec.CommandContext(ctx, "npm", "install", "--prefix", dir, "--no-audit", "--no-fund")
 	var stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = io.Discard, &stderr
-	if err := cmd.Run(); err != nil {
+	err := cmd.Run()
+	if lockErr == nil {
+		if werr := os.WriteFile(lockFile, lock, 0o644); werr != nil {
+			return fmt.Errorf("restore %s: %w", lockFile, werr)
+		}
+	}
+	if err != nil {
 		return fmt.Errorf("npm install --prefix tools/duckdb: %w: %s", err, strings.TrimSpace(stderr.String()))
 	}
 	return nil
