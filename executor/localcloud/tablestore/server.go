@@ -14,6 +14,42 @@
 // Config.Tunnel. GET /healthz answers 200 (a readiness probe for the embedding
 // process; not part of the protocol).
 //
+// # Delivery task API
+//
+// /CreateDeliveryTask, /DescribeDeliveryTask, /ListDeliveryTask,
+// /DeleteDeliveryTask and /UpdateDeliveryTask are verified like every
+// request and answered by a DeliveryBackend bound with SetDeliveryBackend
+// (`delivery-executor serve --embedded` binds its control plane; without
+// one they answer "Unsupported operation", as `delivery-executor local`
+// does). Ledger of the behaviour and its evidence (SDK paths relative to
+// aliyun-tablestore-go-sdk@v1.8.0/tablestore):
+//
+//   - URIs and messages: api.go:60-64, otsprotocol/delivery.proto. Every
+//     field is proto2 optional; UpdateDeliveryTaskRequest names its table
+//     field "table" and has no client method.
+//   - Describe always carries taskConfig: the client calls
+//     toOSSTaskConfig(pbResp.TaskConfig) (api.go:2817), which reads
+//     pbConf.Schema without a nil check (delivery_mode.go:179) and panics
+//     on a nil config. The endpoint refuses to send such an answer.
+//     task_sync_stat may be absent (delivery_mode.go:207-210 makes a zero
+//     struct); the backend always sends it.
+//   - current_sync_timestamp is passed through unconverted
+//     (delivery_mode.go:212); its unit is nanoseconds since the epoch, as
+//     the reference documentation of the managed service states
+//     (shared/reference/delivery-reference.md).
+//   - Error codes for delivery tasks are documented nowhere (SDKs or
+//     docs). Chosen, as for tables: an unknown table or task
+//     OTSObjectNotExist (404), a taken name OTSObjectAlreadyExist (409), a
+//     rejected field or a refusal in the task's current state (deleting it
+//     during INIT; the reference says only "returns an error, delete it
+//     later") OTSParameterInvalid (400). None of them is retried by the SDK
+//     (api.go:635-667 retries only busy/unavailable codes, and 5xx codes
+//     only for idempotent reads), so a refusal reaches the caller at once.
+//   - The SDK's generated enums are open: a value outside the enum (a
+//     taskType of 7, an event time format of 0) arrives in the field, not
+//     as an unknown field. The backend refuses such values naming the
+//     field (conservative: the real service's answer is unknown).
+//
 // # Using the local Tablestore endpoint from your own code
 //
 // Start the local cloud (`delivery-executor local`), then point the official
