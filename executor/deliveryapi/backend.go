@@ -202,7 +202,8 @@ func protocolError(err error) error {
 	if ae, ok := api.AsError(err); ok {
 		switch ae.Code {
 		case task.CodeTaskNotFound:
-			return ots.ObjectNotExist("Requested delivery task does not exist: %s.", ae.Message)
+			return ots.ObjectNotExist("Requested delivery task does not exist: %s.",
+				strings.TrimSuffix(strings.TrimPrefix(ae.Message, "task "), " does not exist"))
 		case task.CodeTaskAlreadyExists:
 			return ots.ObjectAlreadyExist("Requested delivery task already exists (taskName: %s).", strings.TrimPrefix(ae.Message, ae.Field+": "))
 		case task.CodeTaskInitializing:

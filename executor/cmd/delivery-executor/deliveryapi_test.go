@@ -592,9 +592,9 @@ func (e *deliveryEnv) badInput(t *testing.T) {
 	}
 	t.Run("unknown task", func(t *testing.T) {
 		_, err := e.describe("nope")
-		wantOTSError(t, "DescribeDeliveryTask", err, "OTSObjectNotExist", "orders/nope")
+		wantOTSError(t, "DescribeDeliveryTask", err, "OTSObjectNotExist", "Requested delivery task does not exist: orders/nope.")
 		_, err = e.ots.DeleteDeliveryTask(&tablestore.DeleteDeliveryTaskRequest{TableName: "orders", TaskName: "nope"})
-		wantOTSError(t, "DeleteDeliveryTask", err, "OTSObjectNotExist", "orders/nope")
+		wantOTSError(t, "DeleteDeliveryTask", err, "OTSObjectNotExist", "Requested delivery task does not exist: orders/nope.")
 	})
 	t.Run("list of a missing table", func(t *testing.T) {
 		_, err := e.ots.ListDeliveryTask(&tablestore.ListDeliveryTaskRequest{TableName: "nope"})
