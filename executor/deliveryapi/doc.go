@@ -57,7 +57,10 @@
 //     naming the field, instead of being read as absent.
 //   - Parquet types the wire lists but the executor does not write (DATE,
 //     DECIMAL, TIME_*, TIMESTAMP_*, LIST, MAP, INTERVAL, FLOAT, INT32,
-//     INT96) and a non-empty typeExtend are refused naming the column.
+//     INT96) and a non-empty typeExtend are refused naming the column,
+//     except typeExtend "BINARY" on a UTF8 column: that is how Describe
+//     sends this project's BINARY columns (the wire has no BINARY type), so
+//     a described configuration can be sent back unchanged.
 //   - formatter (only YDMFormatter exists) is accepted and ignored.
 //   - ListDeliveryTask needs a table name (the REST API can list all
 //     tables' tasks; the wire call is per table): an empty one is
