@@ -2,15 +2,11 @@ package api
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/http"
-	"reflect"
 	"slices"
-	"time"
 
 	"github.com/tablestore-delivery/terraform-provider-tablestore/executor/catalog"
-	"github.com/tablestore-delivery/terraform-provider-tablestore/executor/state"
 	"github.com/tablestore-delivery/terraform-provider-tablestore/executor/task"
 )
 
@@ -19,23 +15,18 @@ func (s *Server) internalError(w http.ResponseWriter, r *http.Request, what stri
 	writeError(w, http.StatusInternalServerError, task.CodeInternal, what+": "+err.Error(), "")
 }
 
-func (s *Server) taskNotFound(w http.ResponseWriter, table, name string) {
-	writeError(w, http.StatusNotFound, task.CodeTaskNotFound, "task "+table+"/"+name+" does not exist", "")
-}
-
-// readTask reads the task table/name for a handler; when it cannot, it has
-// answered the request (404 TaskNotFound or 500) and returns false.
-func (s *Server) readTask(w http.ResponseWriter, r *http.Request, table, name string) (task.Task, bool) {
-	t, err := s.cfg.Registry.GetTask(r.Context(), table, name)
-	if err != nil {
-		if errors.Is(err, state.ErrNotFound) {
-			s.taskNotFound(w, table, name)
-			return task.Task{}, false
-		}
-		s.internalError(w, r, "read task", err)
-		return task.Task{}, false
+// writeControlError answers a control-plane error (see control.go): 400
+// for a rejected field, the refusal's own status and code, or 500.
+func (s *Server) writeControlError(w http.ResponseWriter, r *http.Request, what string, err error) {
+	if fe, ok := task.AsFieldError(err); ok {
+		writeFieldError(w, fe)
+		return
 	}
-	return t, true
+	if e, ok := AsError(err); ok {
+		writeError(w, e.Status, e.Code, e.Message, e.Field)
+		return
+	}
+	s.internalError(w, r, what, err)
 }
 
 // createTask: POST /v1/tasks.
@@ -45,57 +36,11 @@ func (s *Server) createTask(w http.ResponseWriter, r *http.Request) {
 		writeFieldError(w, fe)
 		return
 	}
-	if spec.Region == "" {
-		spec.Region = s.cfg.Region
-	}
-	if spec.RoleARN == "" {
-		spec.RoleARN = task.RoleARN(s.cfg.AccountID, task.DefaultRoleName)
-	}
-	spec.ApplyDefaults()
-	if err := spec.Validate(); err != nil {
-		if fe, ok := task.AsFieldError(err); ok {
-			writeFieldError(w, fe)
-			return
-		}
-		s.internalError(w, r, "validate task", err)
-		return
-	}
-	if spec.Region != s.cfg.Region {
-		writeFieldError(w, task.NewFieldError("region", task.RuleRegion,
-			"%q must be the source instance's region %q", spec.Region, s.cfg.Region))
-		return
-	}
-	table, err := s.cfg.Catalog.DescribeTable(r.Context(), spec.Table)
+	t, err := s.CreateTask(r.Context(), spec)
 	if err != nil {
-		if errors.Is(err, catalog.ErrTableNotFound) {
-			writeFieldError(w, task.NewFieldError("table", task.RuleTableExists,
-				"%q does not exist in the source instance", spec.Table))
-			return
-		}
-		s.internalError(w, r, "describe source table", err)
+		s.writeControlError(w, r, "create task", err)
 		return
 	}
-	if fe := checkColumnTypes(spec.Columns, table); fe != nil {
-		writeFieldError(w, fe)
-		return
-	}
-	now := time.Now().UTC()
-	t := task.Task{Spec: spec, Status: task.Status{Phase: task.PhaseInit, ResolvedColumns: []task.Column{}},
-		CreatedAt: now, UpdatedAt: now}
-	if spec.SchemaMode == task.SchemaManual {
-		t.Status.ResolvedColumns = slices.Clone(spec.Columns)
-	}
-	if err := s.cfg.Registry.CreateTask(r.Context(), t); err != nil {
-		if errors.Is(err, state.ErrExists) {
-			writeError(w, http.StatusConflict, task.CodeTaskAlreadyExists,
-				"name: table "+spec.Table+" already has a task named "+spec.Name, "name")
-			return
-		}
-		s.internalError(w, r, "store task", err)
-		return
-	}
-	s.log.Info("task created", "task", t.ID(), "sync_mode", t.SyncMode, "schema_mode", t.SchemaMode)
-	s.startInitialization(t.Table, t.Name)
 	writeJSON(w, http.StatusCreated, t)
 }
 
@@ -122,17 +67,9 @@ func checkColumnTypes(cols []task.Column, table catalog.Table) *task.FieldError 
 
 // listTasks: GET /v1/tasks[?table=T].
 func (s *Server) listTasks(w http.ResponseWriter, r *http.Request) {
-	table := r.URL.Query().Get("table")
-	if table != "" {
-		if err := task.ValidateTable(table); err != nil {
-			fe, _ := task.AsFieldError(err)
-			writeFieldError(w, fe)
-			return
-		}
-	}
-	tasks, err := s.cfg.Registry.ListTasks(r.Context(), table)
+	tasks, err := s.Tasks(r.Context(), r.URL.Query().Get("table"))
 	if err != nil {
-		s.internalError(w, r, "list tasks", err)
+		s.writeControlError(w, r, "list tasks", err)
 		return
 	}
 	writeJSON(w, http.StatusOK, task.TaskList{Tasks: tasks})
@@ -140,9 +77,9 @@ func (s *Server) listTasks(w http.ResponseWriter, r *http.Request) {
 
 // getTask: GET /v1/tasks/{table}/{name}.
 func (s *Server) getTask(w http.ResponseWriter, r *http.Request) {
-	table, name := r.PathValue("table"), r.PathValue("name")
-	t, ok := s.readTask(w, r, table, name)
-	if !ok {
+	t, err := s.Task(r.Context(), r.PathValue("table"), r.PathValue("name"))
+	if err != nil {
+		s.writeControlError(w, r, "read task", err)
 		return
 	}
 	writeJSON(w, http.StatusOK, t)
@@ -152,97 +89,17 @@ func (s *Server) getTask(w http.ResponseWriter, r *http.Request) {
 // an immutable field is accepted only with its current value (so clients may
 // send whole specs), otherwise the answer is 400 ImmutableField naming it.
 func (s *Server) patchTask(w http.ResponseWriter, r *http.Request) {
-	table, name := r.PathValue("table"), r.PathValue("name")
 	var raw map[string]json.RawMessage
 	if fe := decodeBody(w, r, &raw); fe != nil {
 		writeFieldError(w, fe)
 		return
 	}
-	unlock := s.lockTask(table, name)
-	defer unlock()
-	current, ok := s.readTask(w, r, table, name)
-	if !ok {
-		return
-	}
-	currentFields, err := specFields(current.Spec)
+	t, err := s.PatchTask(r.Context(), r.PathValue("table"), r.PathValue("name"), raw)
 	if err != nil {
-		s.internalError(w, r, "encode task", err)
+		s.writeControlError(w, r, "update task", err)
 		return
 	}
-	keys := make([]string, 0, len(raw))
-	for k := range raw {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys) // the first offending field is reported deterministically
-	mutable := map[string]json.RawMessage{}
-	for _, k := range keys {
-		v := raw[k]
-		switch {
-		case task.IsMutable(k):
-			mutable[k] = v
-		case slices.Contains(task.ImmutableFields, k):
-			var got any
-			if err := json.Unmarshal(v, &got); err != nil {
-				writeFieldError(w, task.NewFieldError(k, task.RuleSyntax, "is not valid JSON"))
-				return
-			}
-			if !reflect.DeepEqual(got, currentFields[k]) {
-				writeFieldError(w, task.NewFieldError(k, task.RuleImmutable,
-					"cannot be changed on an existing task (the task must be replaced); mutable fields: role_arn, dirty_prefix, compression, flush_interval_seconds, target_object_size_mb"))
-				return
-			}
-		default:
-			writeFieldError(w, task.NewFieldError(k, task.RuleUnknownField, "is not a field of a task that PATCH can change"))
-			return
-		}
-	}
-	var patch task.Patch
-	if len(mutable) > 0 {
-		data, _ := json.Marshal(mutable)
-		if err := json.Unmarshal(data, &patch); err != nil {
-			writeFieldError(w, bodyError(err))
-			return
-		}
-	}
-	if patch.Empty() {
-		writeJSON(w, http.StatusOK, current)
-		return
-	}
-	next := patch.Apply(current.Spec)
-	if next.Compression == "" {
-		next.Compression = task.DefaultCompression
-	}
-	if err := next.Validate(); err != nil {
-		if fe, ok := task.AsFieldError(err); ok {
-			writeFieldError(w, fe)
-			return
-		}
-		s.internalError(w, r, "validate task", err)
-		return
-	}
-	updated, err := s.cfg.Registry.UpdateTask(r.Context(), table, name, func(t *task.Task) error {
-		t.Spec = patch.Apply(t.Spec)
-		t.Compression = next.Compression
-		t.UpdatedAt = time.Now().UTC()
-		return nil
-	})
-	if err != nil {
-		if errors.Is(err, state.ErrNotFound) {
-			s.taskNotFound(w, table, name)
-			return
-		}
-		s.internalError(w, r, "update task", err)
-		return
-	}
-	if updated.Status.Phase != task.PhaseInit {
-		if err := s.cfg.Runner.Update(r.Context(), updated); err != nil {
-			// The new settings are stored; the pipeline picks them up when
-			// it is next started.
-			s.log.Warn("runner update failed", "task", updated.ID(), "error", err)
-		}
-	}
-	s.log.Info("task updated", "task", updated.ID(), "fields", keys)
-	writeJSON(w, http.StatusOK, updated)
+	writeJSON(w, http.StatusOK, t)
 }
 
 // specFields returns the spec as decoded generic JSON, for comparing PATCH
@@ -261,30 +118,12 @@ func specFields(spec task.Spec) (map[string]any, error) {
 }
 
 // deleteTask: DELETE /v1/tasks/{table}/{name}. Refused with 409
-// TaskInitializing while the task initializes, unless initialization is
-// stuck on an error (error_code set), so a broken task can always go.
+// TaskInitializing while the task initializes (see DeleteTask).
 func (s *Server) deleteTask(w http.ResponseWriter, r *http.Request) {
-	table, name := r.PathValue("table"), r.PathValue("name")
-	unlock := s.lockTask(table, name)
-	defer unlock()
-	t, ok := s.readTask(w, r, table, name)
-	if !ok {
+	if err := s.DeleteTask(r.Context(), r.PathValue("table"), r.PathValue("name")); err != nil {
+		s.writeControlError(w, r, "delete task", err)
 		return
 	}
-	if t.Status.Phase == task.PhaseInit && t.Status.ErrorCode == task.ErrNone {
-		writeError(w, http.StatusConflict, task.CodeTaskInitializing,
-			"task "+t.ID()+" is initializing; delete it later (initialization takes a few seconds)", "")
-		return
-	}
-	if err := s.cfg.Runner.Stop(r.Context(), table, name); err != nil {
-		s.internalError(w, r, "stop the task's pipeline", err)
-		return
-	}
-	if err := s.cfg.Registry.DeleteTask(r.Context(), table, name); err != nil && !errors.Is(err, state.ErrNotFound) {
-		s.internalError(w, r, "delete task", err)
-		return
-	}
-	s.log.Info("task deleted", "task", t.ID())
 	w.WriteHeader(http.StatusNoContent)
 }
 
@@ -301,8 +140,9 @@ func (s *Server) getDDL(w http.ResponseWriter, r *http.Request) {
 		writeFieldError(w, task.NewFieldError("dialect", task.RuleOneOf, "%q must be one of hive, spark, trino, duckdb", dialect))
 		return
 	}
-	t, ok := s.readTask(w, r, table, name)
-	if !ok {
+	t, err := s.Task(r.Context(), table, name)
+	if err != nil {
+		s.writeControlError(w, r, "read task", err)
 		return
 	}
 	if len(t.Status.ResolvedColumns) == 0 {

@@ -131,6 +131,10 @@ func (d *demo) run(ctx context.Context) error {
 	if err := d.runCLI(ctx, "tasks", "describe", tableName+"/"+taskName); err != nil {
 		return err
 	}
+	d.say("the same task through the Tablestore SDK's delivery API (as on the managed service)")
+	if err := d.describeThroughSDK(); err != nil {
+		return err
+	}
 
 	d.say("delivered objects in oss://%s/%s/", bucketName, tableName)
 	lakeDir := filepath.Join(d.tmp, "lake")

@@ -115,21 +115,59 @@ type queryResult struct {
 }
 
 // query counts the delivered rows and distinct order ids: with DuckDB over
-// the executor's DuckDB DDL when node and tools/duckdb are installed, else by
-// reading the Parquet files with parquet-go.
+// the executor's DuckDB DDL when node is installed (installing the pinned
+// DuckDB package into tools/duckdb first, as `make tools` does, when npm is
+// there and it is missing), else by reading the Parquet files with
+// parquet-go.
 func (d *demo) query(ctx context.Context, lakeDir string, objects []deliveredObject) (queryResult, error) {
 	runJS := filepath.Join(d.opts.repoRoot, "tools", "duckdb", "run.js")
-	_, nodeErr := exec.LookPath("node")
-	_, modErr := os.Stat(filepath.Join(d.opts.repoRoot, "tools", "duckdb", "node_modules", "@duckdb", "node-api"))
-	switch {
-	case d.opts.engine == "duckdb" && (nodeErr != nil || modErr != nil):
-		return queryResult{}, errors.New("--query-engine duckdb: needs node on PATH and tools/duckdb/node_modules (`make tools`)")
-	case d.opts.engine == "duckdb" || d.opts.engine == "auto" && nodeErr == nil && modErr == nil:
-		return d.queryDuckDB(ctx, runJS, lakeDir)
-	case d.opts.engine == "auto":
-		fmt.Fprintln(d.out, "(DuckDB not installed: `make tools` needs node and npm; counting with parquet-go instead)")
+	if d.opts.engine == "parquet" {
+		return queryParquet(objects)
 	}
+	err := d.ensureDuckDB(ctx)
+	switch {
+	case err == nil:
+		return d.queryDuckDB(ctx, runJS, lakeDir)
+	case d.opts.engine == "duckdb":
+		return queryResult{}, fmt.Errorf("--query-engine duckdb: %w", err)
+	}
+	fmt.Fprintf(d.out, "(DuckDB not available: %v; counting with parquet-go instead)\n", err)
 	return queryParquet(objects)
+}
+
+// ensureDuckDB makes sure node can run tools/duckdb/run.js: node on PATH,
+// and the pinned @duckdb/node-api in tools/duckdb/node_modules, installed
+// here with `npm install --prefix tools/duckdb` (the `make tools` recipe,
+// which follows package-lock.json) when it is missing.
+func (d *demo) ensureDuckDB(ctx context.Context) error {
+	if _, err := exec.LookPath("node"); err != nil {
+		return errors.New("node is not on PATH")
+	}
+	dir := filepath.Join(d.opts.repoRoot, "tools", "duckdb")
+	if _, err := os.Stat(filepath.Join(dir, "node_modules", "@duckdb", "node-api")); err == nil {
+		return nil
+	}
+	if _, err := exec.LookPath("npm"); err != nil {
+		return errors.New("tools/duckdb/node_modules is missing and npm is not on PATH to install it")
+	}
+	fmt.Fprintln(d.out, "$ npm install --prefix tools/duckdb --no-audit --no-fund   (the pinned DuckDB package, as `make tools` does)")
+	// npm adds the other platforms' optional packages to the lock file;
+	// put the committed one back so the demo leaves the clone unchanged.
+	lockFile := filepath.Join(dir, "package-lock.json")
+	lock, lockErr := os.ReadFile(lockFile)
+	cmd := exec.CommandContext(ctx, "npm", "install", "--prefix", dir, "--no-audit", "--no-fund")
+	var stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = io.Discard, &stderr
+	err := cmd.Run()
+	if lockErr == nil {
+		if werr := os.WriteFile(lockFile, lock, 0o644); werr != nil {
+			return fmt.Errorf("restore %s: %w", lockFile, werr)
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("npm install --prefix tools/duckdb: %w: %s", err, strings.TrimSpace(stderr.String()))
+	}
+	return nil
 }
 
 func (d *demo) queryDuckDB(ctx context.Context, runJS, lakeDir string) (queryResult, error) {

@@ -11,11 +11,16 @@
 //     differential task with a Hive-style time-partitioned prefix),
 //  5. shows the full sync's progress, then writes more rows and waits for the
 //     incremental phase to deliver them,
-//  6. prints the task status, the delivered objects (keys, sizes, row counts),
-//     the DDL statement and a query over the delivered data (DuckDB when
-//     node and tools/duckdb are installed, else a Go Parquet count) and
-//     checks that the counts match the source table,
-//  7. stops everything it started.
+//  6. prints the task status through the CLI and, beside it, the same task
+//     through the Tablestore SDK's ListDeliveryTask and DescribeDeliveryTask
+//     (the managed service's API, served by the local Tablestore endpoint),
+//  7. prints the delivered objects (keys, sizes, row counts), the DDL
+//     statement and a query over the delivered data (DuckDB whenever node
+//     is installed: the pinned package is installed into tools/duckdb with
+//     npm, as `make tools` does, when it is missing; a Go Parquet count
+//     without node or npm) and checks that the counts match the source
+//     table,
+//  8. stops everything it started.
 //
 // It exits non-zero when any step fails or the counts differ, so CI runs it
 // as a test (with fewer rows: DEMO_ROWS=20000).
@@ -60,7 +65,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&opts.terraform, "terraform", os.Getenv("DEMO_TERRAFORM"), "terraform or tofu binary (default: terraform or tofu on PATH, else ./bin/tofu, built if missing; env DEMO_TERRAFORM)")
 	fs.BoolVar(&opts.keep, "keep", false, "keep the temporary directory (data dir, Terraform state, downloaded objects)")
 	fs.BoolVar(&opts.hold, "hold", false, "at the end, keep the executor running until Ctrl-C (to look at the status page)")
-	fs.StringVar(&opts.engine, "query-engine", "auto", "how to query the delivered data: duckdb (needs node and `make tools`), parquet (pure Go), or auto")
+	fs.StringVar(&opts.engine, "query-engine", "auto", "how to query the delivered data: duckdb (needs node; installs tools/duckdb with npm when missing), parquet (pure Go), or auto (duckdb when possible)")
 	fs.DurationVar(&opts.timeout, "timeout", 20*time.Minute, "time limit of the whole demo")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"path/filepath"
 
+	"github.com/tablestore-delivery/terraform-provider-tablestore/executor/deliveryapi"
 	"github.com/tablestore-delivery/terraform-provider-tablestore/executor/localcloud"
 	"github.com/tablestore-delivery/terraform-provider-tablestore/executor/localcloud/kv"
 	"github.com/tablestore-delivery/terraform-provider-tablestore/executor/state"
@@ -164,6 +165,11 @@ func serveEmbedded(cfg serveConfig, log *slog.Logger, stdout io.Writer) (err err
 		return err
 	}
 	defer func() { err = errors.Join(err, ex.Close()) }()
+	// The managed service's delivery API on the local Tablestore endpoint,
+	// answered by this executor's control plane (unbound again before the
+	// executor closes).
+	cloud.Tablestore.SetDeliveryBackend(deliveryapi.New(ex.api, map[string]string{cfg.Region: cloud.OSSURL}))
+	defer cloud.Tablestore.SetDeliveryBackend(nil)
 	executorAPI := startServing(log, endpoint{name: "api", listener: apiListener, handler: ex.handler})
 	defer executorAPI.shutdown()
 

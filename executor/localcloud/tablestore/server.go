@@ -14,6 +14,42 @@
 // Config.Tunnel. GET /healthz answers 200 (a readiness probe for the embedding
 // process; not part of the protocol).
 //
+// # Delivery task API
+//
+// /CreateDeliveryTask, /DescribeDeliveryTask, /ListDeliveryTask,
+// /DeleteDeliveryTask and /UpdateDeliveryTask are verified like every
+// request and answered by a DeliveryBackend bound with SetDeliveryBackend
+// (`delivery-executor serve --embedded` binds its control plane; without
+// one they answer "Unsupported operation", as `delivery-executor local`
+// does). Ledger of the behaviour and its evidence (SDK paths relative to
+// aliyun-tablestore-go-sdk@v1.8.0/tablestore):
+//
+//   - URIs and messages: api.go:60-64, otsprotocol/delivery.proto. Every
+//     field is proto2 optional; UpdateDeliveryTaskRequest names its table
+//     field "table" and has no client method.
+//   - Describe always carries taskConfig: the client calls
+//     toOSSTaskConfig(pbResp.TaskConfig) (api.go:2817), which reads
+//     pbConf.Schema without a nil check (delivery_mode.go:179) and panics
+//     on a nil config. The endpoint refuses to send such an answer.
+//     task_sync_stat may be absent (delivery_mode.go:207-210 makes a zero
+//     struct); the backend always sends it.
+//   - current_sync_timestamp is passed through unconverted
+//     (delivery_mode.go:212); its unit is nanoseconds since the epoch, as
+//     the reference documentation of the managed service states
+//     (shared/reference/delivery-reference.md).
+//   - Error codes for delivery tasks are documented nowhere (SDKs or
+//     docs). Chosen, as for tables: an unknown table or task
+//     OTSObjectNotExist (404), a taken name OTSObjectAlreadyExist (409), a
+//     rejected field or a refusal in the task's current state (deleting it
+//     during INIT; the reference says only "returns an error, delete it
+//     later") OTSParameterInvalid (400). None of them is retried by the SDK
+//     (api.go:635-667 retries only busy/unavailable codes, and 5xx codes
+//     only for idempotent reads), so a refusal reaches the caller at once.
+//   - The SDK's generated enums are open: a value outside the enum (a
+//     taskType of 7, an event time format of 0) arrives in the field, not
+//     as an unknown field. The backend refuses such values naming the
+//     field (conservative: the real service's answer is unknown).
+//
 // # Using the local Tablestore endpoint from your own code
 //
 // Start the local cloud (`delivery-executor local`), then point the official
@@ -92,6 +128,7 @@ type Server struct {
 	reqSeq   atomic.Uint64
 	reqBase  string
 	ops      map[string]func(*request) (protoadapt.MessageV1, *Error)
+	delivery deliverySlot
 }
 
 // New returns a Server.
@@ -140,6 +177,9 @@ func New(cfg Config) (*Server, error) {
 		"/BatchGetRow":         s.batchGetRow,
 		"/BatchWriteRow":       s.batchWriteRow,
 		"/GetRange":            s.getRange,
+	}
+	for uri, op := range s.deliveryOps() {
+		s.ops[uri] = op
 	}
 	return s, nil
 }
@@ -213,6 +253,7 @@ const RequestIDHeader = hdrRequestID
 
 // request is one decoded call.
 type request struct {
+	ctx      context.Context
 	body     []byte
 	id       string
 	op       string
@@ -223,7 +264,7 @@ type request struct {
 // ServeHTTP implements http.Handler.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	id := s.NewRequestID()
-	req := &request{id: id, op: r.URL.Path, started: time.Now(), instance: s.cfg.Instance}
+	req := &request{ctx: r.Context(), id: id, op: r.URL.Path, started: time.Now(), instance: s.cfg.Instance}
 	if r.Method == http.MethodGet && r.URL.Path == "/healthz" {
 		// Readiness probe for the process that embeds the endpoint (not
 		// part of the Tablestore protocol).

@@ -1,0 +1,245 @@
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"maps"
+	"net/http"
+	"reflect"
+	"slices"
+	"time"
+
+	"github.com/tablestore-delivery/terraform-provider-tablestore/executor/catalog"
+	"github.com/tablestore-delivery/terraform-provider-tablestore/executor/state"
+	"github.com/tablestore-delivery/terraform-provider-tablestore/executor/task"
+)
+
+// This file is the task control plane behind the REST handlers: the one
+// place that validates, stores, starts, changes and deletes tasks. Other
+// doors to the same tasks (the Tablestore delivery API of `serve
+// --embedded`) call these methods too, so every door shares the validation,
+// the INIT lifecycle and the refusals.
+//
+// A method's error is a *task.FieldError (a rejected field, HTTP 400), an
+// *Error (a refusal with its HTTP status and API code: 404 TaskNotFound,
+// 409 TaskAlreadyExists, 409 TaskInitializing), or anything else (an
+// internal failure, HTTP 500).
+
+// Error is a refusal of the control plane that is not about one field's
+// value: the HTTP status and API code the REST API answers with.
+type Error struct {
+	Status  int
+	Code    string
+	Message string
+	Field   string
+}
+
+func (e *Error) Error() string { return e.Message }
+
+// AsError returns the *Error inside err, if any.
+func AsError(err error) (*Error, bool) {
+	var e *Error
+	ok := errors.As(err, &e)
+	return e, ok
+}
+
+func errTaskNotFound(table, name string) *Error {
+	return &Error{Status: http.StatusNotFound, Code: task.CodeTaskNotFound,
+		Message: "task " + table + "/" + name + " does not exist"}
+}
+
+// CreateTask fills the server's defaults into spec (region, role), validates
+// it, checks it against the source instance, stores it in INIT and starts
+// its initialization in the background.
+func (s *Server) CreateTask(ctx context.Context, spec task.Spec) (task.Task, error) {
+	if spec.Region == "" {
+		spec.Region = s.cfg.Region
+	}
+	if spec.RoleARN == "" {
+		spec.RoleARN = task.RoleARN(s.cfg.AccountID, task.DefaultRoleName)
+	}
+	spec.ApplyDefaults()
+	if err := spec.Validate(); err != nil {
+		if fe, ok := task.AsFieldError(err); ok {
+			return task.Task{}, fe
+		}
+		return task.Task{}, fmt.Errorf("validate task: %w", err)
+	}
+	if spec.Region != s.cfg.Region {
+		return task.Task{}, task.NewFieldError("region", task.RuleRegion,
+			"%q must be the source instance's region %q", spec.Region, s.cfg.Region)
+	}
+	table, err := s.cfg.Catalog.DescribeTable(ctx, spec.Table)
+	if err != nil {
+		if errors.Is(err, catalog.ErrTableNotFound) {
+			return task.Task{}, task.NewFieldError("table", task.RuleTableExists,
+				"%q does not exist in the source instance", spec.Table)
+		}
+		return task.Task{}, fmt.Errorf("describe source table: %w", err)
+	}
+	if fe := checkColumnTypes(spec.Columns, table); fe != nil {
+		return task.Task{}, fe
+	}
+	now := time.Now().UTC()
+	t := task.Task{Spec: spec, Status: task.Status{Phase: task.PhaseInit, ResolvedColumns: []task.Column{}},
+		CreatedAt: now, UpdatedAt: now}
+	if spec.SchemaMode == task.SchemaManual {
+		t.Status.ResolvedColumns = slices.Clone(spec.Columns)
+	}
+	if err := s.cfg.Registry.CreateTask(ctx, t); err != nil {
+		if errors.Is(err, state.ErrExists) {
+			return task.Task{}, &Error{Status: http.StatusConflict, Code: task.CodeTaskAlreadyExists,
+				Message: "name: table " + spec.Table + " already has a task named " + spec.Name, Field: "name"}
+		}
+		return task.Task{}, fmt.Errorf("store task: %w", err)
+	}
+	s.log.Info("task created", "task", t.ID(), "sync_mode", t.SyncMode, "schema_mode", t.SchemaMode)
+	s.startInitialization(t.Table, t.Name)
+	return t, nil
+}
+
+// Task returns the stored task table/name.
+func (s *Server) Task(ctx context.Context, table, name string) (task.Task, error) {
+	t, err := s.cfg.Registry.GetTask(ctx, table, name)
+	if err != nil {
+		if errors.Is(err, state.ErrNotFound) {
+			return task.Task{}, errTaskNotFound(table, name)
+		}
+		return task.Task{}, fmt.Errorf("read task: %w", err)
+	}
+	return t, nil
+}
+
+// Tasks lists the tasks of a table, or of every table when table is empty.
+func (s *Server) Tasks(ctx context.Context, table string) ([]task.Task, error) {
+	if table != "" {
+		if err := task.ValidateTable(table); err != nil {
+			fe, _ := task.AsFieldError(err)
+			return nil, fe
+		}
+	}
+	tasks, err := s.cfg.Registry.ListTasks(ctx, table)
+	if err != nil {
+		return nil, fmt.Errorf("list tasks: %w", err)
+	}
+	return tasks, nil
+}
+
+// mutableFieldsHint ends the message refusing a change of an immutable field.
+const mutableFieldsHint = "mutable fields: role_arn, dirty_prefix, compression, flush_interval_seconds, target_object_size_mb"
+
+// PatchTask changes a task's mutable fields. fields holds TaskSpec fields
+// by their JSON name; an immutable field is accepted only with its current
+// value (so clients may send whole specs), otherwise it is refused with a
+// FieldError of rule immutable naming it; an unknown field is refused too.
+// Fields are checked in name order so the first offending one is reported
+// deterministically.
+func (s *Server) PatchTask(ctx context.Context, table, name string, fields map[string]json.RawMessage) (task.Task, error) {
+	unlock := s.lockTask(table, name)
+	defer unlock()
+	current, err := s.Task(ctx, table, name)
+	if err != nil {
+		return task.Task{}, err
+	}
+	patch, err := mutablePatch(current.Spec, fields)
+	if err != nil {
+		return task.Task{}, err
+	}
+	if patch.Empty() {
+		return current, nil
+	}
+	next := patch.Apply(current.Spec)
+	if next.Compression == "" {
+		next.Compression = task.DefaultCompression
+	}
+	if err := next.Validate(); err != nil {
+		if fe, ok := task.AsFieldError(err); ok {
+			return task.Task{}, fe
+		}
+		return task.Task{}, fmt.Errorf("validate task: %w", err)
+	}
+	updated, err := s.cfg.Registry.UpdateTask(ctx, table, name, func(t *task.Task) error {
+		t.Spec = patch.Apply(t.Spec)
+		t.Compression = next.Compression
+		t.UpdatedAt = time.Now().UTC()
+		return nil
+	})
+	if err != nil {
+		if errors.Is(err, state.ErrNotFound) {
+			return task.Task{}, errTaskNotFound(table, name)
+		}
+		return task.Task{}, fmt.Errorf("update task: %w", err)
+	}
+	if updated.Status.Phase != task.PhaseInit {
+		if err := s.cfg.Runner.Update(ctx, updated); err != nil {
+			// The new settings are stored; the pipeline picks them up when
+			// it is next started.
+			s.log.Warn("runner update failed", "task", updated.ID(), "error", err)
+		}
+	}
+	s.log.Info("task updated", "task", updated.ID(), "fields", slices.Sorted(maps.Keys(fields)))
+	return updated, nil
+}
+
+// mutablePatch sorts a PATCH body into the patch of its mutable fields,
+// refusing changed immutable fields and unknown ones.
+func mutablePatch(current task.Spec, fields map[string]json.RawMessage) (task.Patch, error) {
+	currentFields, err := specFields(current)
+	if err != nil {
+		return task.Patch{}, fmt.Errorf("encode task: %w", err)
+	}
+	mutable := map[string]json.RawMessage{}
+	for _, k := range slices.Sorted(maps.Keys(fields)) {
+		v := fields[k]
+		switch {
+		case task.IsMutable(k):
+			mutable[k] = v
+		case slices.Contains(task.ImmutableFields, k):
+			var got any
+			if err := json.Unmarshal(v, &got); err != nil {
+				return task.Patch{}, task.NewFieldError(k, task.RuleSyntax, "is not valid JSON")
+			}
+			if !reflect.DeepEqual(got, currentFields[k]) {
+				return task.Patch{}, task.NewFieldError(k, task.RuleImmutable,
+					"cannot be changed on an existing task (the task must be replaced); "+mutableFieldsHint)
+			}
+		default:
+			return task.Patch{}, task.NewFieldError(k, task.RuleUnknownField, "is not a field of a task that PATCH can change")
+		}
+	}
+	var patch task.Patch
+	if len(mutable) > 0 {
+		data, _ := json.Marshal(mutable)
+		if err := json.Unmarshal(data, &patch); err != nil {
+			return task.Patch{}, bodyError(err)
+		}
+	}
+	return patch, nil
+}
+
+// DeleteTask stops a task's pipeline and deletes it; delivered objects
+// stay. It is refused with 409 TaskInitializing while the task initializes,
+// unless initialization is stuck on an error (error_code set), so a broken
+// task can always go.
+func (s *Server) DeleteTask(ctx context.Context, table, name string) error {
+	unlock := s.lockTask(table, name)
+	defer unlock()
+	t, err := s.Task(ctx, table, name)
+	if err != nil {
+		return err
+	}
+	if t.Status.Phase == task.PhaseInit && t.Status.ErrorCode == task.ErrNone {
+		return &Error{Status: http.StatusConflict, Code: task.CodeTaskInitializing,
+			Message: "task " + t.ID() + " is initializing; delete it later (initialization takes a few seconds)"}
+	}
+	if err := s.cfg.Runner.Stop(ctx, table, name); err != nil {
+		return fmt.Errorf("stop the task's pipeline: %w", err)
+	}
+	if err := s.cfg.Registry.DeleteTask(ctx, table, name); err != nil && !errors.Is(err, state.ErrNotFound) {
+		return fmt.Errorf("delete task: %w", err)
+	}
+	s.log.Info("task deleted", "task", t.ID())
+	return nil
+}
