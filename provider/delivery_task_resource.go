@@ -71,6 +71,7 @@ type deliveryTaskModel struct {
 	Compression          types.String   `tfsdk:"compression"`
 	FlushIntervalSeconds types.Int64    `tfsdk:"flush_interval_seconds"`
 	TargetObjectSizeMB   types.Int64    `tfsdk:"target_object_size_mb"`
+	TimeZone             types.String   `tfsdk:"time_zone"`
 	Phase                types.String   `tfsdk:"phase"`
 	LastSyncedAt         types.String   `tfsdk:"last_synced_at"`
 	ErrorCode            types.String   `tfsdk:"error_code"`
@@ -155,7 +156,7 @@ func (r *deliveryTaskResource) Schema(ctx context.Context, _ resource.SchemaRequ
 			"prefix": schema.StringAttribute{
 				Description: "The folder prefix of delivered objects. It may use the time variables `$yyyy`, " +
 					"`$MM`, `$dd`, `$HH` and `$mm`, evaluated with each row's write time (or its event time " +
-					"column), in UTC; `key=$var` folders make Hive-style partitions, e.g. " +
+					"column), in `time_zone` (UTC by default); `key=$var` folders make Hive-style partitions, e.g. " +
 					"`orders/year=$yyyy/month=$MM/day=$dd`.",
 				Required:      true,
 				PlanModifiers: replaceIfImmutable("prefix"),
@@ -232,6 +233,16 @@ func (r *deliveryTaskResource) Schema(ctx context.Context, _ resource.SchemaRequ
 				Default:       int64default.StaticInt64(task.DefaultTargetObjectSizeMB),
 				PlanModifiers: replaceIfImmutableInt64("target_object_size_mb"),
 				Validators:    []validator.Int64{validObjectSize},
+			},
+			"time_zone": schema.StringAttribute{
+				Description: "The IANA time zone (such as `Europe/Berlin` or `Asia/Shanghai`; case-sensitive) in " +
+					"which the prefix's `$yyyy $MM $dd $HH $mm` are evaluated, for the write time and the event " +
+					"time column alike, daylight saving included. Defaults to `" + task.DefaultTimeZone + "`. " +
+					"Changing it changes the layout of the objects, so it replaces the task.",
+				Optional:      true,
+				Computed:      true,
+				PlanModifiers: append([]planmodifier.String{stringplanmodifier.UseStateForUnknown()}, replaceIfImmutable("time_zone")...),
+				Validators:    []validator.String{validTimeZone},
 			},
 
 			// Status, refreshed on every read. These change on the server all
@@ -608,6 +619,7 @@ func (m *deliveryTaskModel) spec(ctx context.Context) (task.Spec, diag.Diagnosti
 		Compression:          task.Compression(m.Compression.ValueString()),
 		FlushIntervalSeconds: int(m.FlushIntervalSeconds.ValueInt64()),
 		TargetObjectSizeMB:   int(m.TargetObjectSizeMB.ValueInt64()),
+		TimeZone:             m.TimeZone.ValueString(),
 	}
 	var columns []columnModel
 	diags.Append(m.Column.ElementsAs(ctx, &columns, false)...)
@@ -645,6 +657,7 @@ func (m *deliveryTaskModel) fill(ctx context.Context, t *task.Task, ddl string) 
 	m.Compression = types.StringValue(string(t.Compression))
 	m.FlushIntervalSeconds = types.Int64Value(int64(t.FlushIntervalSeconds))
 	m.TargetObjectSizeMB = types.Int64Value(int64(t.TargetObjectSizeMB))
+	m.TimeZone = types.StringValue(t.TimeZone)
 
 	m.Column, d = columnList(t.Columns)
 	diags.Append(d...)

@@ -544,6 +544,10 @@ resource "tablestore_delivery_task" "bad" {
   name         = "orders-lake"
   prefix       = "orders/$yyyy"
   dirty_prefix = "orders/dirty"`, regexp.MustCompile(`dirty_prefix: "orders/dirty" must not overlap the prefix`)},
+		{"time zone", `
+  name      = "orders-lake"
+  prefix    = "orders/$yyyy"
+  time_zone = "Europe/Atlantis"`, regexp.MustCompile(`time_zone: "Europe/Atlantis" is not an IANA time zone name`)},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -212,7 +212,7 @@ func TestCreateTaskFillsDefaultsAndInitializes(t *testing.T) {
 		Format:  "parquet", SchemaMode: task.SchemaManual,
 		Columns: []task.Column{{Source: "id", Name: "id", Type: task.TypeInt64, Encoding: task.EncodingPlain},
 			{Source: "price", Name: "price", Type: task.TypeDouble, Encoding: task.EncodingPlain}},
-		Compression: task.CompressionSnappy, FlushIntervalSeconds: 120, TargetObjectSizeMB: 64}
+		Compression: task.CompressionSnappy, FlushIntervalSeconds: 120, TargetObjectSizeMB: 64, TimeZone: "UTC"}
 	gotJSON, _ := json.Marshal(created.Spec)
 	wantJSON, _ := json.Marshal(want)
 	if string(gotJSON) != string(wantJSON) {
@@ -409,7 +409,7 @@ func TestPatch(t *testing.T) {
 	for field, value := range map[string]string{
 		"bucket": `"other"`, "prefix": `"x"`, "sync_mode": `"full"`, "name": `"x2x"`, "table": `"events"`,
 		"region": `"cn-beijing"`, "schema_mode": `"auto"`, "format": `"csv"`, "columns": `[]`,
-		"event_time_column": `{"name":"ts","format":"Unix"}`,
+		"event_time_column": `{"name":"ts","format":"Unix"}`, "time_zone": `"Asia/Shanghai"`,
 	} {
 		resp := e.do(http.MethodPatch, "/v1/tasks/orders/patchy", testToken, strings.NewReader(`{"`+field+`":`+value+`}`))
 		var body errorBody

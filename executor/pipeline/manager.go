@@ -282,15 +282,21 @@ func compile(t task.Task) (*plan, error) {
 	if err != nil {
 		return nil, err
 	}
+	loc, err := t.Location()
+	if err != nil {
+		return nil, fmt.Errorf("pipeline: %w", err)
+	}
 	prefix, err := task.ParsePrefix(t.Prefix)
 	if err != nil {
 		return nil, fmt.Errorf("pipeline: prefix %q: %w", t.Prefix, err)
 	}
+	prefix = prefix.In(loc)
 	var dirty *task.Template
 	if t.DirtyPrefix != "" {
 		if dirty, err = task.ParsePrefix(t.DirtyPrefix); err != nil {
 			return nil, fmt.Errorf("pipeline: dirty prefix %q: %w", t.DirtyPrefix, err)
 		}
+		dirty = dirty.In(loc)
 	}
 	flush := time.Duration(t.FlushIntervalSeconds) * time.Second
 	if flush <= 0 {

@@ -135,6 +135,7 @@ const (
 	DefaultCompression          = CompressionSnappy
 	DefaultFlushIntervalSeconds = 120
 	DefaultTargetObjectSizeMB   = 64
+	DefaultTimeZone             = "UTC"
 
 	MinFlushIntervalSeconds = 1
 	MaxFlushIntervalSeconds = 3600
@@ -201,13 +202,17 @@ type Spec struct {
 	Compression          Compression      `json:"compression"`
 	FlushIntervalSeconds int              `json:"flush_interval_seconds"`
 	TargetObjectSizeMB   int              `json:"target_object_size_mb"`
+	// TimeZone is the IANA zone the prefix's time variables are evaluated
+	// in; default UTC.
+	TimeZone string `json:"time_zone"`
 }
 
 // ApplyDefaults fills the fields left empty with their documented defaults:
 // sync_mode differential, format parquet, schema_mode manual when columns are
 // given and auto otherwise, column names equal to their sources, encodings
 // PLAIN, compression snappy, flush_interval_seconds 120,
-// target_object_size_mb 64, columns an empty list rather than null. Region
+// target_object_size_mb 64, time_zone UTC, columns an empty list rather
+// than null. Region
 // and role_arn depend on the executor's configuration; the API fills them.
 func (s *Spec) ApplyDefaults() {
 	if s.SyncMode == "" {
@@ -242,6 +247,9 @@ func (s *Spec) ApplyDefaults() {
 	}
 	if s.TargetObjectSizeMB == 0 {
 		s.TargetObjectSizeMB = DefaultTargetObjectSizeMB
+	}
+	if s.TimeZone == "" {
+		s.TimeZone = DefaultTimeZone
 	}
 }
 

@@ -34,6 +34,7 @@ const (
 	RuleBucketFormat    Rule = "bucket_format"
 	RulePrefixTemplate  Rule = "prefix_template"
 	RulePrefixOverlap   Rule = "prefix_overlap"
+	RuleTimeZone        Rule = "time_zone"
 	RuleOneOf           Rule = "one_of"
 	RuleRoleARNFormat   Rule = "role_arn_format"
 	RuleRoleNameFormat  Rule = "role_name_format"
@@ -359,6 +360,7 @@ func (s *Spec) Validate() error {
 		func() error { return ValidateCompression(s.Compression) },
 		func() error { return ValidateFlushInterval(s.FlushIntervalSeconds) },
 		func() error { return ValidateTargetObjectSize(s.TargetObjectSizeMB) },
+		func() error { return ValidateTimeZone(s.TimeZone) },
 	}
 	for _, check := range checks {
 		if err := check(); err != nil {
@@ -383,7 +385,7 @@ var MutableFields = []string{
 // ImmutableFields are the TaskSpec fields that PATCH refuses to change.
 var ImmutableFields = []string{
 	"name", "table", "region", "bucket", "prefix", "sync_mode", "format",
-	"schema_mode", "columns", "event_time_column",
+	"schema_mode", "columns", "event_time_column", "time_zone",
 }
 
 // IsMutable reports whether PATCH may change the TaskSpec field.
