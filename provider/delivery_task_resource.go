@@ -40,6 +40,7 @@ var (
 	_ resource.ResourceWithImportState    = (*deliveryTaskResource)(nil)
 	_ resource.ResourceWithIdentity       = (*deliveryTaskResource)(nil)
 	_ resource.ResourceWithValidateConfig = (*deliveryTaskResource)(nil)
+	_ resource.ResourceWithModifyPlan     = (*deliveryTaskResource)(nil)
 )
 
 // objectAsOptions reads null or unknown nested attributes as null values
@@ -129,14 +130,12 @@ func (r *deliveryTaskResource) Schema(ctx context.Context, _ resource.SchemaRequ
 			"table_name": schema.StringAttribute{
 				Description:   "The source Tablestore table. It must exist when the task is created.",
 				Required:      true,
-				PlanModifiers: replaceIfImmutable("table"),
 				Validators:    []validator.String{validTable},
 			},
 			"name": schema.StringAttribute{
 				Description: "The task's name, unique per table: 3 to 16 lower-case letters, digits and `-`, " +
 					"starting and ending with a letter or digit.",
 				Required:      true,
-				PlanModifiers: replaceIfImmutable("name"),
 				Validators:    []validator.String{validTaskName},
 			},
 			"region": schema.StringAttribute{
@@ -144,13 +143,12 @@ func (r *deliveryTaskResource) Schema(ctx context.Context, _ resource.SchemaRequ
 					"instance; defaults to the executor's region.",
 				Optional:      true,
 				Computed:      true,
-				PlanModifiers: append([]planmodifier.String{stringplanmodifier.UseStateForUnknown()}, replaceIfImmutable("region")...),
+				PlanModifiers: []planmodifier.String{stringplanmodifier.UseStateForUnknown()},
 				Validators:    []validator.String{validRegion},
 			},
 			"bucket": schema.StringAttribute{
 				Description:   "The destination OSS bucket.",
 				Required:      true,
-				PlanModifiers: replaceIfImmutable("bucket"),
 				Validators:    []validator.String{validBucket},
 			},
 			"prefix": schema.StringAttribute{
@@ -159,7 +157,6 @@ func (r *deliveryTaskResource) Schema(ctx context.Context, _ resource.SchemaRequ
 					"column), in `time_zone` (UTC by default); `key=$var` folders make Hive-style partitions, e.g. " +
 					"`orders/year=$yyyy/month=$MM/day=$dd`.",
 				Required:      true,
-				PlanModifiers: replaceIfImmutable("prefix"),
 				Validators:    []validator.String{validPrefix},
 			},
 			"sync_mode": schema.StringAttribute{
@@ -169,7 +166,6 @@ func (r *deliveryTaskResource) Schema(ctx context.Context, _ resource.SchemaRequ
 				Optional:      true,
 				Computed:      true,
 				Default:       stringdefault.StaticString(string(task.DefaultSyncMode)),
-				PlanModifiers: replaceIfImmutable("sync_mode"),
 				Validators:    []validator.String{validSyncMode},
 			},
 			"role_arn": schema.StringAttribute{
@@ -177,7 +173,7 @@ func (r *deliveryTaskResource) Schema(ctx context.Context, _ resource.SchemaRequ
 					"`tablestore_delivery_role.<name>.arn`. Defaults to the executor's default role.",
 				Optional:      true,
 				Computed:      true,
-				PlanModifiers: append([]planmodifier.String{stringplanmodifier.UseStateForUnknown()}, replaceIfImmutable("role_arn")...),
+				PlanModifiers: []planmodifier.String{stringplanmodifier.UseStateForUnknown()},
 				Validators:    []validator.String{validRoleARN},
 			},
 			"format": schema.StringAttribute{
@@ -185,7 +181,6 @@ func (r *deliveryTaskResource) Schema(ctx context.Context, _ resource.SchemaRequ
 				Optional:      true,
 				Computed:      true,
 				Default:       stringdefault.StaticString(task.DefaultFormat),
-				PlanModifiers: replaceIfImmutable("format"),
 				Validators:    []validator.String{validFormat},
 			},
 			"schema_mode": schema.StringAttribute{
@@ -194,7 +189,7 @@ func (r *deliveryTaskResource) Schema(ctx context.Context, _ resource.SchemaRequ
 					"and `auto` otherwise.",
 				Optional:      true,
 				Computed:      true,
-				PlanModifiers: append([]planmodifier.String{schemaModeDefault{}}, replaceIfImmutable("schema_mode")...),
+				PlanModifiers: []planmodifier.String{schemaModeDefault{}},
 				Validators:    []validator.String{validSchemaMode},
 			},
 			"dirty_prefix": schema.StringAttribute{
@@ -203,7 +198,6 @@ func (r *deliveryTaskResource) Schema(ctx context.Context, _ resource.SchemaRequ
 				Optional:      true,
 				Computed:      true,
 				Default:       stringdefault.StaticString(""),
-				PlanModifiers: replaceIfImmutable("dirty_prefix"),
 			},
 			"compression": schema.StringAttribute{
 				Description: "The Parquet compression codec: `none`, `snappy`, `gzip` or `zstd`. Defaults to `" +
@@ -211,7 +205,6 @@ func (r *deliveryTaskResource) Schema(ctx context.Context, _ resource.SchemaRequ
 				Optional:      true,
 				Computed:      true,
 				Default:       stringdefault.StaticString(string(task.DefaultCompression)),
-				PlanModifiers: replaceIfImmutable("compression"),
 				Validators:    []validator.String{validCompress},
 			},
 			"flush_interval_seconds": schema.Int64Attribute{
@@ -221,7 +214,6 @@ func (r *deliveryTaskResource) Schema(ctx context.Context, _ resource.SchemaRequ
 				Optional:      true,
 				Computed:      true,
 				Default:       int64default.StaticInt64(task.DefaultFlushIntervalSeconds),
-				PlanModifiers: replaceIfImmutableInt64("flush_interval_seconds"),
 				Validators:    []validator.Int64{validFlush},
 			},
 			"target_object_size_mb": schema.Int64Attribute{
@@ -231,7 +223,6 @@ func (r *deliveryTaskResource) Schema(ctx context.Context, _ resource.SchemaRequ
 				Optional:      true,
 				Computed:      true,
 				Default:       int64default.StaticInt64(task.DefaultTargetObjectSizeMB),
-				PlanModifiers: replaceIfImmutableInt64("target_object_size_mb"),
 				Validators:    []validator.Int64{validObjectSize},
 			},
 			"time_zone": schema.StringAttribute{
@@ -241,7 +232,7 @@ func (r *deliveryTaskResource) Schema(ctx context.Context, _ resource.SchemaRequ
 					"Changing it changes the layout of the objects, so it replaces the task.",
 				Optional:      true,
 				Computed:      true,
-				PlanModifiers: append([]planmodifier.String{stringplanmodifier.UseStateForUnknown()}, replaceIfImmutable("time_zone")...),
+				PlanModifiers: []planmodifier.String{stringplanmodifier.UseStateForUnknown()},
 				Validators:    []validator.String{validTimeZone},
 			},
 
@@ -270,13 +261,17 @@ func (r *deliveryTaskResource) Schema(ctx context.Context, _ resource.SchemaRequ
 			},
 			"resolved_columns": schema.ListNestedAttribute{
 				Description: "The schema actually written: the manual columns, or the resolved automatic schema " +
-					"(empty while an `auto` task initializes).",
+					"(empty while an `auto` task initializes), each with the time it was added. Columns appended " +
+					"later (by `column` blocks added at the end, or, for `auto`, by a defined column added to " +
+					"the table) come last, with a later `added_at`: objects written before that lack them.",
 				Computed: true,
 				NestedObject: schema.NestedAttributeObject{Attributes: map[string]schema.Attribute{
 					"source":   schema.StringAttribute{Computed: true, Description: "Source column."},
 					"name":     schema.StringAttribute{Computed: true, Description: "Parquet column name."},
 					"type":     schema.StringAttribute{Computed: true, Description: "Parquet type."},
 					"encoding": schema.StringAttribute{Computed: true, Description: "Parquet encoding."},
+					"added_at": schema.StringAttribute{Computed: true,
+						Description: "When the executor started writing the column (RFC 3339); null for tasks created before this was recorded."},
 				}},
 			},
 			"create_table_ddl": schema.StringAttribute{
@@ -287,10 +282,13 @@ func (r *deliveryTaskResource) Schema(ctx context.Context, _ resource.SchemaRequ
 		},
 		Blocks: map[string]schema.Block{
 			"column": schema.ListNestedBlock{
-				Description: "A delivered column, in Parquet column order (`schema_mode = \"manual\"`).",
+				Description: "A delivered column, in Parquet column order (`schema_mode = \"manual\"`). Blocks " +
+					"added after the last one change the task in place: rows read from then on carry the new " +
+					"columns, objects already written keep theirs. Removing, reordering, renaming or retyping a " +
+					"column replaces the task.",
 				// Column rules (unique names, encodings valid for the type,
 				// columns against the schema mode) run in ValidateConfig.
-				PlanModifiers: append([]planmodifier.List{columnDefaults{}}, replaceIfImmutableList("columns")...),
+				PlanModifiers: []planmodifier.List{columnDefaults{}},
 				NestedObject: schema.NestedBlockObject{
 					Attributes: map[string]schema.Attribute{
 						"source": schema.StringAttribute{
@@ -321,7 +319,6 @@ func (r *deliveryTaskResource) Schema(ctx context.Context, _ resource.SchemaRequ
 			"event_time_column": schema.SingleNestedBlock{
 				Description: "A column whose values give the time for the prefix's variables instead of the " +
 					"row's write time.",
-				PlanModifiers: replaceIfImmutableObject("event_time_column"),
 				Attributes: map[string]schema.Attribute{
 					"name": schema.StringAttribute{
 						Description: "The source column holding the event time.",
@@ -472,7 +469,7 @@ func (r *deliveryTaskResource) Update(ctx context.Context, req resource.UpdateRe
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	patch := patchFor(oldSpec, newSpec)
+	patch := task.PatchFor(oldSpec, newSpec)
 	var t *task.Task
 	var err error
 	if patch.Empty() {
@@ -575,28 +572,6 @@ func (r *deliveryTaskResource) ddl(_ context.Context, t *task.Task) string {
 	return statement
 }
 
-// patchFor builds the PATCH body from the fields that changed. Only mutable
-// fields can differ here: the others force a replacement at plan time.
-func patchFor(old, updated task.Spec) task.Patch {
-	var p task.Patch
-	if updated.RoleARN != old.RoleARN && updated.RoleARN != "" {
-		p.RoleARN = &updated.RoleARN
-	}
-	if updated.DirtyPrefix != old.DirtyPrefix {
-		p.DirtyPrefix = &updated.DirtyPrefix
-	}
-	if updated.Compression != old.Compression {
-		p.Compression = &updated.Compression
-	}
-	if updated.FlushIntervalSeconds != old.FlushIntervalSeconds {
-		p.FlushIntervalSeconds = &updated.FlushIntervalSeconds
-	}
-	if updated.TargetObjectSizeMB != old.TargetObjectSizeMB {
-		p.TargetObjectSizeMB = &updated.TargetObjectSizeMB
-	}
-	return p
-}
-
 func identityOf(t *task.Task) deliveryTaskIdentity {
 	return deliveryTaskIdentity{TableName: types.StringValue(t.Table), Name: types.StringValue(t.Name)}
 }
@@ -679,7 +654,7 @@ func (m *deliveryTaskModel) fill(ctx context.Context, t *task.Task, ddl string) 
 	}
 	m.ErrorCode = types.StringValue(string(t.Status.ErrorCode))
 	m.ErrorDetail = types.StringValue(t.Status.ErrorDetail)
-	m.ResolvedColumns, d = columnList(t.Status.ResolvedColumns)
+	m.ResolvedColumns, d = resolvedColumnList(t.Status.ResolvedColumns)
 	diags.Append(d...)
 	m.CreateTableDDL = types.StringValue(ddl)
 	if m.Timeouts.IsNull() || m.Timeouts.IsUnknown() {
@@ -693,6 +668,37 @@ func (m *deliveryTaskModel) fill(ctx context.Context, t *task.Task, ddl string) 
 var timeoutsAttrTypes = map[string]attr.Type{
 	"create": types.StringType,
 	"delete": types.StringType,
+}
+
+var resolvedColumnAttrTypes = map[string]attr.Type{
+	"source":   types.StringType,
+	"name":     types.StringType,
+	"type":     types.StringType,
+	"encoding": types.StringType,
+	"added_at": types.StringType,
+}
+
+func resolvedColumnList(columns []task.Column) (types.List, diag.Diagnostics) {
+	var diags diag.Diagnostics
+	elems := make([]attr.Value, 0, len(columns))
+	for _, c := range columns {
+		added := types.StringNull()
+		if c.AddedAt != nil {
+			added = types.StringValue(c.AddedAt.UTC().Format(time.RFC3339Nano))
+		}
+		v, d := types.ObjectValue(resolvedColumnAttrTypes, map[string]attr.Value{
+			"source":   types.StringValue(c.Source),
+			"name":     types.StringValue(c.Name),
+			"type":     types.StringValue(string(c.Type)),
+			"encoding": types.StringValue(string(c.Encoding)),
+			"added_at": added,
+		})
+		diags.Append(d...)
+		elems = append(elems, v)
+	}
+	l, d := types.ListValue(types.ObjectType{AttrTypes: resolvedColumnAttrTypes}, elems)
+	diags.Append(d...)
+	return l, diags
 }
 
 func columnList(columns []task.Column) (types.List, diag.Diagnostics) {

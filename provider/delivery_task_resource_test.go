@@ -90,10 +90,12 @@ func TestAccDeliveryTask_lifecycle(t *testing.T) {
 						knownvalue.ObjectExact(map[string]knownvalue.Check{
 							"source": knownvalue.StringExact("id"), "name": knownvalue.StringExact("id"),
 							"type": knownvalue.StringExact("INT64"), "encoding": knownvalue.StringExact("PLAIN"),
+							"added_at": knownvalue.StringRegexp(regexp.MustCompile(`^\d{4}-\d\d-\d\dT`)),
 						}),
 						knownvalue.ObjectExact(map[string]knownvalue.Check{
 							"source": knownvalue.StringExact("price"), "name": knownvalue.StringExact("price"),
 							"type": knownvalue.StringExact("DOUBLE"), "encoding": knownvalue.StringExact("PLAIN"),
+							"added_at": knownvalue.StringRegexp(regexp.MustCompile(`^\d{4}-\d\d-\d\dT`)),
 						}),
 					})),
 					statecheck.ExpectKnownValue(taskAddr, tfjsonpath.New("create_table_ddl"),

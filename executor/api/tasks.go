@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"reflect"
 	"slices"
 	"time"
 
@@ -51,6 +50,9 @@ func (s *Server) createTask(w http.ResponseWriter, r *http.Request) {
 	if spec.RoleARN == "" {
 		spec.RoleARN = task.RoleARN(s.cfg.AccountID, task.DefaultRoleName)
 	}
+	for i := range spec.Columns {
+		spec.Columns[i].AddedAt = nil // the executor's to set, on resolved_columns
+	}
 	spec.ApplyDefaults()
 	if err := spec.Validate(); err != nil {
 		if fe, ok := task.AsFieldError(err); ok {
@@ -83,7 +85,7 @@ func (s *Server) createTask(w http.ResponseWriter, r *http.Request) {
 	t := task.Task{Spec: spec, Status: task.Status{Phase: task.PhaseInit, ResolvedColumns: []task.Column{}},
 		CreatedAt: now, UpdatedAt: now}
 	if spec.SchemaMode == task.SchemaManual {
-		t.Status.ResolvedColumns = slices.Clone(spec.Columns)
+		t.Status.ResolvedColumns = task.AppendResolved(nil, spec.Columns, now)
 	}
 	if err := s.cfg.Registry.CreateTask(r.Context(), t); err != nil {
 		if errors.Is(err, state.ErrExists) {
@@ -148,9 +150,12 @@ func (s *Server) getTask(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, t)
 }
 
-// patchTask: PATCH /v1/tasks/{table}/{name}. Only mutable fields may change;
-// an immutable field is accepted only with its current value (so clients may
-// send whole specs), otherwise the answer is 400 ImmutableField naming it.
+// patchTask: PATCH /v1/tasks/{table}/{name}. The body holds TaskSpec
+// fields; a field sent with its current value is no change (so clients may
+// send whole specs). What may change in place is task.Diff's decision: any
+// other change is a 400 ImmutableField naming the field and the rule.
+// Appended columns go to status.resolved_columns with the time they were
+// added, and the pipeline writes them from the rows it reads next.
 func (s *Server) patchTask(w http.ResponseWriter, r *http.Request) {
 	table, name := r.PathValue("table"), r.PathValue("name")
 	var raw map[string]json.RawMessage
@@ -158,59 +163,36 @@ func (s *Server) patchTask(w http.ResponseWriter, r *http.Request) {
 		writeFieldError(w, fe)
 		return
 	}
+	keys := make([]string, 0, len(raw))
+	for k := range raw {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys) // the first offending field is reported deterministically
+	for _, k := range keys {
+		if !task.IsSpecField(k) {
+			writeFieldError(w, task.NewFieldError(k, task.RuleUnknownField, "is not a field of a task that PATCH can change"))
+			return
+		}
+	}
 	unlock := s.lockTask(table, name)
 	defer unlock()
 	current, ok := s.readTask(w, r, table, name)
 	if !ok {
 		return
 	}
-	currentFields, err := specFields(current.Spec)
-	if err != nil {
-		s.internalError(w, r, "encode task", err)
+	next, fe := patchedSpec(current.Spec, raw, keys)
+	if fe != nil {
+		writeFieldError(w, fe)
 		return
 	}
-	keys := make([]string, 0, len(raw))
-	for k := range raw {
-		keys = append(keys, k)
+	changes := task.Diff(current.Spec, next)
+	if fe := changes.Replacement(); fe != nil {
+		writeFieldError(w, fe)
+		return
 	}
-	slices.Sort(keys) // the first offending field is reported deterministically
-	mutable := map[string]json.RawMessage{}
-	for _, k := range keys {
-		v := raw[k]
-		switch {
-		case task.IsMutable(k):
-			mutable[k] = v
-		case slices.Contains(task.ImmutableFields, k):
-			var got any
-			if err := json.Unmarshal(v, &got); err != nil {
-				writeFieldError(w, task.NewFieldError(k, task.RuleSyntax, "is not valid JSON"))
-				return
-			}
-			if !reflect.DeepEqual(got, currentFields[k]) {
-				writeFieldError(w, task.NewFieldError(k, task.RuleImmutable,
-					"cannot be changed on an existing task (the task must be replaced); mutable fields: role_arn, dirty_prefix, compression, flush_interval_seconds, target_object_size_mb"))
-				return
-			}
-		default:
-			writeFieldError(w, task.NewFieldError(k, task.RuleUnknownField, "is not a field of a task that PATCH can change"))
-			return
-		}
-	}
-	var patch task.Patch
-	if len(mutable) > 0 {
-		data, _ := json.Marshal(mutable)
-		if err := json.Unmarshal(data, &patch); err != nil {
-			writeFieldError(w, bodyError(err))
-			return
-		}
-	}
-	if patch.Empty() {
+	if len(changes) == 0 {
 		writeJSON(w, http.StatusOK, current)
 		return
-	}
-	next := patch.Apply(current.Spec)
-	if next.Compression == "" {
-		next.Compression = task.DefaultCompression
 	}
 	if err := next.Validate(); err != nil {
 		if fe, ok := task.AsFieldError(err); ok {
@@ -220,10 +202,20 @@ func (s *Server) patchTask(w http.ResponseWriter, r *http.Request) {
 		s.internalError(w, r, "validate task", err)
 		return
 	}
+	appended := task.Appended(current.Spec, next)
+	if len(appended) > 0 {
+		if fe := s.checkAppendedColumnTypes(r, next); fe != nil {
+			writeFieldError(w, fe)
+			return
+		}
+	}
 	updated, err := s.cfg.Registry.UpdateTask(r.Context(), table, name, func(t *task.Task) error {
-		t.Spec = patch.Apply(t.Spec)
-		t.Compression = next.Compression
-		t.UpdatedAt = time.Now().UTC()
+		now := time.Now().UTC()
+		t.Spec = next
+		t.UpdatedAt = now
+		if len(appended) > 0 && len(t.Status.ResolvedColumns) > 0 {
+			t.Status.ResolvedColumns = task.AppendResolved(t.Status.ResolvedColumns, appended, now)
+		}
 		return nil
 	})
 	if err != nil {
@@ -241,23 +233,55 @@ func (s *Server) patchTask(w http.ResponseWriter, r *http.Request) {
 			s.log.Warn("runner update failed", "task", updated.ID(), "error", err)
 		}
 	}
-	s.log.Info("task updated", "task", updated.ID(), "fields", keys)
+	s.log.Info("task updated", "task", updated.ID(), "fields", changes.Fields())
 	writeJSON(w, http.StatusOK, updated)
 }
 
-// specFields returns the spec as decoded generic JSON, for comparing PATCH
-// values with the current ones.
-func specFields(spec task.Spec) (map[string]any, error) {
-	data, err := json.Marshal(spec)
+// patchedSpec returns the current spec with the body's fields laid over it
+// and the column defaults applied (so an omitted column name or encoding
+// means what it means at creation).
+func patchedSpec(current task.Spec, raw map[string]json.RawMessage, keys []string) (task.Spec, *task.FieldError) {
+	next := current
+	next.Columns = slices.Clone(current.Columns)
+	if current.EventTimeColumn != nil {
+		etc := *current.EventTimeColumn
+		next.EventTimeColumn = &etc
+	}
+	for _, k := range keys {
+		switch k { // replaced as a whole, never merged into the current value
+		case "columns":
+			next.Columns = nil
+		case "event_time_column":
+			next.EventTimeColumn = nil
+		}
+		one, _ := json.Marshal(map[string]json.RawMessage{k: raw[k]})
+		if err := json.Unmarshal(one, &next); err != nil {
+			return task.Spec{}, bodyError(err)
+		}
+	}
+	for i := range next.Columns {
+		next.Columns[i].AddedAt = nil // the executor's to set
+	}
+	// Only the defaults that cannot hide a bad value: a zero flush interval
+	// is refused rather than read as "the default".
+	next.ApplyColumnDefaults()
+	if next.Compression == "" {
+		next.Compression = task.DefaultCompression
+	}
+	return next, nil
+}
+
+// checkAppendedColumnTypes applies the creation rule (a typed source column
+// must keep its type) to a grown column list. When the table cannot be
+// described the check is left to the pipeline, which counts mistyped
+// values as dirty.
+func (s *Server) checkAppendedColumnTypes(r *http.Request, spec task.Spec) *task.FieldError {
+	table, err := s.cfg.Catalog.DescribeTable(r.Context(), spec.Table)
 	if err != nil {
-		return nil, err
+		s.log.Warn("PATCH columns: source table not described; types not checked", "task", spec.ID(), "error", err)
+		return nil
 	}
-	var m map[string]any
-	err = json.Unmarshal(data, &m)
-	if _, ok := m["event_time_column"]; !ok {
-		m["event_time_column"] = nil
-	}
-	return m, err
+	return checkColumnTypes(spec.Columns, table)
 }
 
 // deleteTask: DELETE /v1/tasks/{table}/{name}. Refused with 409
@@ -288,7 +312,10 @@ func (s *Server) deleteTask(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusNoContent)
 }
 
-// getDDL: GET /v1/tasks/{table}/{name}/ddl?dialect=D[&location=URL][&table_name=N].
+// getDDL: GET /v1/tasks/{table}/{name}/ddl?dialect=D[&location=URL][&table_name=N][&since=T]:
+// the statement creating the lake table with the current columns, and the
+// one bringing a table created earlier (before since, default: before any
+// column was appended) up to date.
 func (s *Server) getDDL(w http.ResponseWriter, r *http.Request) {
 	table, name := r.PathValue("table"), r.PathValue("name")
 	q := r.URL.Query()
@@ -319,5 +346,17 @@ func (s *Server) getDDL(w http.ResponseWriter, r *http.Request) {
 		s.internalError(w, r, "render DDL", err)
 		return
 	}
-	writeJSON(w, http.StatusOK, task.DDLResponse{Dialect: dialect, Statement: stmt})
+	var since time.Time
+	if v := q.Get("since"); v != "" {
+		if since, err = time.Parse(time.RFC3339, v); err != nil {
+			writeFieldError(w, task.NewFieldError("since", task.RuleSyntax, "%q must be an RFC 3339 time", v))
+			return
+		}
+	}
+	alter, err := task.AlterDDL(t, dialect, task.DDLOptions{TableName: q.Get("table_name"), Location: q.Get("location")}, since)
+	if err != nil {
+		s.internalError(w, r, "render DDL", err)
+		return
+	}
+	writeJSON(w, http.StatusOK, task.DDLResponse{Dialect: dialect, Statement: stmt, AlterStatement: alter})
 }

@@ -176,6 +176,9 @@ type Column struct {
 	Type ColumnType `json:"type"`
 	// Encoding is the Parquet encoding; it defaults to PLAIN.
 	Encoding Encoding `json:"encoding"`
+	// AddedAt is when the executor started writing the column; it is set
+	// on status.resolved_columns only (a spec's columns ignore it).
+	AddedAt *time.Time `json:"added_at,omitempty"`
 }
 
 // EventTimeColumn names a column whose values give the time used for the
@@ -228,17 +231,7 @@ func (s *Spec) ApplyDefaults() {
 			s.SchemaMode = SchemaAuto
 		}
 	}
-	if s.Columns == nil {
-		s.Columns = []Column{}
-	}
-	for i := range s.Columns {
-		if s.Columns[i].Name == "" {
-			s.Columns[i].Name = s.Columns[i].Source
-		}
-		if s.Columns[i].Encoding == "" {
-			s.Columns[i].Encoding = defaultEncoding
-		}
-	}
+	s.ApplyColumnDefaults()
 	if s.Compression == "" {
 		s.Compression = DefaultCompression
 	}
@@ -250,6 +243,22 @@ func (s *Spec) ApplyDefaults() {
 	}
 	if s.TimeZone == "" {
 		s.TimeZone = DefaultTimeZone
+	}
+}
+
+// ApplyColumnDefaults makes columns an empty list rather than null and
+// fills each column's name (its source) and encoding (PLAIN) when empty.
+func (s *Spec) ApplyColumnDefaults() {
+	if s.Columns == nil {
+		s.Columns = []Column{}
+	}
+	for i := range s.Columns {
+		if s.Columns[i].Name == "" {
+			s.Columns[i].Name = s.Columns[i].Source
+		}
+		if s.Columns[i].Encoding == "" {
+			s.Columns[i].Encoding = defaultEncoding
+		}
 	}
 }
 
@@ -323,7 +332,9 @@ type Status struct {
 	ObjectsWritten         int64     `json:"objects_written"`
 	BytesWritten           int64     `json:"bytes_written"`
 	// ResolvedColumns is the schema actually written: the manual columns, or
-	// the resolved automatic schema. Empty while an auto task initializes.
+	// the resolved automatic schema, each with the time it was added (columns
+	// appended later carry a later time). Empty while an auto task
+	// initializes.
 	ResolvedColumns []Column `json:"resolved_columns"`
 }
 
@@ -364,8 +375,12 @@ type RoleInput struct {
 
 // DDLResponse is the body of GET /v1/tasks/{table}/{name}/ddl.
 type DDLResponse struct {
-	Dialect   Dialect `json:"dialect"`
-	Statement string  `json:"statement"`
+	Dialect Dialect `json:"dialect"`
+	// Statement creates the lake table (or view) with the current columns.
+	Statement string `json:"statement"`
+	// AlterStatement brings a lake table created before columns were
+	// appended up to date (see AlterDDL); empty when none was appended.
+	AlterStatement string `json:"alter_statement"`
 }
 
 // TaskList is the body of GET /v1/tasks.
