@@ -2,7 +2,6 @@ package provider
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -128,15 +127,15 @@ func (r *deliveryTaskResource) Schema(ctx context.Context, _ resource.SchemaRequ
 				PlanModifiers: []planmodifier.String{stringplanmodifier.UseStateForUnknown()},
 			},
 			"table_name": schema.StringAttribute{
-				Description:   "The source Tablestore table. It must exist when the task is created.",
-				Required:      true,
-				Validators:    []validator.String{validTable},
+				Description: "The source Tablestore table. It must exist when the task is created.",
+				Required:    true,
+				Validators:  []validator.String{validTable},
 			},
 			"name": schema.StringAttribute{
 				Description: "The task's name, unique per table: 3 to 16 lower-case letters, digits and `-`, " +
 					"starting and ending with a letter or digit.",
-				Required:      true,
-				Validators:    []validator.String{validTaskName},
+				Required:   true,
+				Validators: []validator.String{validTaskName},
 			},
 			"region": schema.StringAttribute{
 				Description: "The region of the destination bucket. It must be the region of the Tablestore " +
@@ -147,26 +146,26 @@ func (r *deliveryTaskResource) Schema(ctx context.Context, _ resource.SchemaRequ
 				Validators:    []validator.String{validRegion},
 			},
 			"bucket": schema.StringAttribute{
-				Description:   "The destination OSS bucket.",
-				Required:      true,
-				Validators:    []validator.String{validBucket},
+				Description: "The destination OSS bucket.",
+				Required:    true,
+				Validators:  []validator.String{validBucket},
 			},
 			"prefix": schema.StringAttribute{
 				Description: "The folder prefix of delivered objects. It may use the time variables `$yyyy`, " +
 					"`$MM`, `$dd`, `$HH` and `$mm`, evaluated with each row's write time (or its event time " +
 					"column), in `time_zone` (UTC by default); `key=$var` folders make Hive-style partitions, e.g. " +
 					"`orders/year=$yyyy/month=$MM/day=$dd`.",
-				Required:      true,
-				Validators:    []validator.String{validPrefix},
+				Required:   true,
+				Validators: []validator.String{validPrefix},
 			},
 			"sync_mode": schema.StringAttribute{
 				Description: "`full` (deliver the existing rows once), `incremental` (only changes from now on) " +
 					"or `differential` (both, with nothing lost in between). Defaults to `" +
 					string(task.DefaultSyncMode) + "`.",
-				Optional:      true,
-				Computed:      true,
-				Default:       stringdefault.StaticString(string(task.DefaultSyncMode)),
-				Validators:    []validator.String{validSyncMode},
+				Optional:   true,
+				Computed:   true,
+				Default:    stringdefault.StaticString(string(task.DefaultSyncMode)),
+				Validators: []validator.String{validSyncMode},
 			},
 			"role_arn": schema.StringAttribute{
 				Description: "The ARN of the delivery role whose OSS credentials the task uses, usually " +
@@ -177,11 +176,11 @@ func (r *deliveryTaskResource) Schema(ctx context.Context, _ resource.SchemaRequ
 				Validators:    []validator.String{validRoleARN},
 			},
 			"format": schema.StringAttribute{
-				Description:   "The object format; only `" + task.FormatParquet + "`, the default.",
-				Optional:      true,
-				Computed:      true,
-				Default:       stringdefault.StaticString(task.DefaultFormat),
-				Validators:    []validator.String{validFormat},
+				Description: "The object format; only `" + task.FormatParquet + "`, the default.",
+				Optional:    true,
+				Computed:    true,
+				Default:     stringdefault.StaticString(task.DefaultFormat),
+				Validators:  []validator.String{validFormat},
 			},
 			"schema_mode": schema.StringAttribute{
 				Description: "`manual` delivers exactly the `column` blocks, in order; `auto` lets the executor " +
@@ -195,35 +194,35 @@ func (r *deliveryTaskResource) Schema(ctx context.Context, _ resource.SchemaRequ
 			"dirty_prefix": schema.StringAttribute{
 				Description: "Where rows that cannot be converted go, as newline-delimited JSON with the reason " +
 					"per row. Empty (the default) discards them.",
-				Optional:      true,
-				Computed:      true,
-				Default:       stringdefault.StaticString(""),
+				Optional: true,
+				Computed: true,
+				Default:  stringdefault.StaticString(""),
 			},
 			"compression": schema.StringAttribute{
 				Description: "The Parquet compression codec: `none`, `snappy`, `gzip` or `zstd`. Defaults to `" +
 					string(task.DefaultCompression) + "`.",
-				Optional:      true,
-				Computed:      true,
-				Default:       stringdefault.StaticString(string(task.DefaultCompression)),
-				Validators:    []validator.String{validCompress},
+				Optional:   true,
+				Computed:   true,
+				Default:    stringdefault.StaticString(string(task.DefaultCompression)),
+				Validators: []validator.String{validCompress},
 			},
 			"flush_interval_seconds": schema.Int64Attribute{
 				Description: fmt.Sprintf("The longest time rows wait in a buffer before they are written, "+
 					"%d to %d seconds. Defaults to %d.", task.MinFlushIntervalSeconds,
 					task.MaxFlushIntervalSeconds, task.DefaultFlushIntervalSeconds),
-				Optional:      true,
-				Computed:      true,
-				Default:       int64default.StaticInt64(task.DefaultFlushIntervalSeconds),
-				Validators:    []validator.Int64{validFlush},
+				Optional:   true,
+				Computed:   true,
+				Default:    int64default.StaticInt64(task.DefaultFlushIntervalSeconds),
+				Validators: []validator.Int64{validFlush},
 			},
 			"target_object_size_mb": schema.Int64Attribute{
 				Description: fmt.Sprintf("The size at which a buffer is written as one object, %d to %d MB. "+
 					"Defaults to %d.", task.MinTargetObjectSizeMB, task.MaxTargetObjectSizeMB,
 					task.DefaultTargetObjectSizeMB),
-				Optional:      true,
-				Computed:      true,
-				Default:       int64default.StaticInt64(task.DefaultTargetObjectSizeMB),
-				Validators:    []validator.Int64{validObjectSize},
+				Optional:   true,
+				Computed:   true,
+				Default:    int64default.StaticInt64(task.DefaultTargetObjectSizeMB),
+				Validators: []validator.Int64{validObjectSize},
 			},
 			"time_zone": schema.StringAttribute{
 				Description: "The IANA time zone (such as `Europe/Berlin` or `Asia/Shanghai`; case-sensitive) in " +
@@ -397,7 +396,7 @@ func (r *deliveryTaskResource) Create(ctx context.Context, req resource.CreateRe
 		return
 	}
 
-	ready, err := r.waitInitialized(ctx, created.Table, created.Name)
+	ready, err := waitTaskReady(ctx, r.client, created.Table, created.Name)
 	if err != nil {
 		resp.Diagnostics.AddError("Waiting for delivery task "+spec.ID()+" to initialize",
 			fmt.Sprintf("The task was created but did not leave phase INIT within %s: %s. "+
@@ -409,27 +408,6 @@ func (r *deliveryTaskResource) Create(ctx context.Context, req resource.CreateRe
 	resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
 }
 
-// waitInitialized polls a task until it leaves phase INIT or reports an
-// error: a task whose initialization fails (its source table vanished, its
-// automatic schema cannot be resolved) stays in INIT with an error code and
-// keeps retrying, and that is worth showing in state rather than waiting out.
-func (r *deliveryTaskResource) waitInitialized(ctx context.Context, table, name string) (*task.Task, error) {
-	for {
-		t, err := r.client.GetTask(ctx, table, name)
-		if err != nil {
-			return nil, err
-		}
-		if t.Status.Phase != task.PhaseInit || t.Status.ErrorCode != task.ErrNone {
-			return t, nil
-		}
-		select {
-		case <-ctx.Done():
-			return nil, fmt.Errorf("still in phase %s: %w", t.Status.Phase, ctx.Err())
-		case <-time.After(pollInterval):
-		}
-	}
-}
-
 func (r *deliveryTaskResource) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
 	var state deliveryTaskModel
 	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
@@ -437,8 +415,8 @@ func (r *deliveryTaskResource) Read(ctx context.Context, req resource.ReadReques
 		return
 	}
 	table, name := state.TableName.ValueString(), state.Name.ValueString()
-	t, err := r.client.GetTask(ctx, table, name)
-	if client.IsNotFound(err) {
+	t, err := findTaskByID(ctx, r.client, table, name)
+	if isNotFound(err) {
 		// Deleted outside Terraform: forget it so the plan creates it again.
 		// The framework insists on an identity even for a removed resource
 		// when the CLI (Terraform 1.11) stored none.
@@ -507,18 +485,16 @@ func (r *deliveryTaskResource) Delete(ctx context.Context, req resource.DeleteRe
 		if err == nil || client.IsNotFound(err) {
 			return
 		}
-		// The executor refuses to delete a task while it initializes
-		// (409 TaskInitializing); that passes within about a minute.
 		if !client.IsInitializing(err) {
 			addClientError(&resp.Diagnostics, "Deleting delivery task "+table+"/"+name, err)
 			return
 		}
-		select {
-		case <-ctx.Done():
+		// The executor refuses to delete a task while it initializes
+		// (409 TaskInitializing); that passes within about a minute.
+		if werr := waitTaskDeletable(ctx, r.client, table, name); werr != nil {
 			resp.Diagnostics.AddError("Deleting delivery task "+table+"/"+name,
-				fmt.Sprintf("The executor still refuses to delete the task after %s: %s", deleteTimeout, err))
+				fmt.Sprintf("The executor still refuses to delete the task after %s: %s (%s)", deleteTimeout, err, werr))
 			return
-		case <-time.After(pollInterval):
 		}
 	}
 }
@@ -717,32 +693,4 @@ func columnList(columns []task.Column) (types.List, diag.Diagnostics) {
 	l, d := types.ListValue(types.ObjectType{AttrTypes: columnAttrTypes}, elems)
 	diags.Append(d...)
 	return l, diags
-}
-
-// clientFrom takes the executor client the provider configured. Nil
-// ProviderData happens during validation before the provider is configured.
-func clientFrom(providerData any, diags *diag.Diagnostics) *client.Client {
-	if providerData == nil {
-		return nil
-	}
-	c, ok := providerData.(*client.Client)
-	if !ok {
-		diags.AddError("Unexpected provider data",
-			fmt.Sprintf("Expected *client.Client, got %T. This is a bug in the provider.", providerData))
-		return nil
-	}
-	return c
-}
-
-// addClientError turns an executor error into a diagnostic; invalid
-// requests name the field the executor rejected.
-func addClientError(diags *diag.Diagnostics, summary string, err error) {
-	var apiErr *client.APIError
-	if errors.As(err, &apiErr) && apiErr.Field != "" {
-		if p, ok := attributePathForField(apiErr.Field); ok {
-			diags.AddAttributeError(p, summary, err.Error())
-			return
-		}
-	}
-	diags.AddError(summary, err.Error())
 }

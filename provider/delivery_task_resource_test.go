@@ -397,7 +397,7 @@ func deleteThroughResource(t *testing.T, r *deliveryTaskResource, table, name st
 	}
 	m := deliveryTaskModel{
 		ID: types.StringValue(table + "/" + name), TableName: types.StringValue(table), Name: types.StringValue(name),
-		Column: types.ListNull(colType), ResolvedColumns: types.ListNull(colType),
+		Column: types.ListNull(colType), ResolvedColumns: types.ListNull(types.ObjectType{AttrTypes: resolvedColumnAttrTypes}),
 		EventTimeColumn: types.ObjectNull(eventTimeColumnAttrTypes),
 		Timeouts:        timeouts.Value{Object: timeoutsValue},
 	}
