@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/tablestore-delivery/terraform-provider-tablestore/executor/catalog"
+	"github.com/tablestore-delivery/terraform-provider-tablestore/executor/client"
 	"github.com/tablestore-delivery/terraform-provider-tablestore/executor/task"
 )
 
@@ -128,14 +129,16 @@ func TestPatchAppendsColumns(t *testing.T) {
 		ddl.AlterStatement != "ALTER TABLE `orders` ADD COLUMNS (\n  `note` string\n) CASCADE;\n" {
 		t.Errorf("hive DDL after the append: %q / %q", ddl.Statement, ddl.AlterStatement)
 	}
-	resp := e.do(http.MethodGet, "/v1/tasks/orders/grow/ddl?dialect=trino&since="+time.Now().Add(time.Minute).UTC().Format(time.RFC3339), testToken, nil)
-	var later task.DDLResponse
-	_ = json.NewDecoder(resp.Body).Decode(&later)
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK || later.AlterStatement != "" || later.Statement == "" {
-		t.Errorf("DDL since after the append: %d %+v", resp.StatusCode, later)
+	later, err := e.client.GetDDL(ctx, "orders", "grow", task.DialectTrino, client.DDLSince(time.Now().Add(time.Minute)))
+	if err != nil || later.AlterStatement != "" || later.Statement == "" {
+		t.Errorf("DDL since after the append: %+v, %v", later, err)
 	}
-	resp = e.do(http.MethodGet, "/v1/tasks/orders/grow/ddl?dialect=trino&since=yesterday", testToken, nil)
+	// A lake table older than the task lacks every column.
+	earlier, err := e.client.GetDDL(ctx, "orders", "grow", task.DialectTrino, client.DDLSince(created.CreatedAt.Add(-time.Hour)))
+	if err != nil || strings.Count(earlier.AlterStatement, "ADD COLUMN IF NOT EXISTS") != 3 {
+		t.Errorf("trino DDL since before the task: %+v, %v", earlier, err)
+	}
+	resp := e.do(http.MethodGet, "/v1/tasks/orders/grow/ddl?dialect=trino&since=yesterday", testToken, nil)
 	var eb errorBody
 	_ = json.NewDecoder(resp.Body).Decode(&eb)
 	resp.Body.Close()
