@@ -42,7 +42,16 @@ func TestAccDeliveryTask_appendColumnInPlace(t *testing.T) {
 				},
 			},
 			{
-				Config: taskConfig(e, "orders", prefix, noteColumn),
+				// The DDL data source, read after the update, gives the
+				// statement that brings an older lake table up to date.
+				Config: taskConfig(e, "orders", prefix, noteColumn) + `
+data "tablestore_delivery_ddl" "orders" {
+  table_name = tablestore_delivery_task.orders.table_name
+  task_name  = tablestore_delivery_task.orders.name
+  dialect    = "spark"
+  depends_on = [tablestore_delivery_task.orders]
+}
+`,
 				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
 					plancheck.ExpectResourceAction(taskAddr, plancheck.ResourceActionUpdate),
 				}},
@@ -51,6 +60,10 @@ func TestAccDeliveryTask_appendColumnInPlace(t *testing.T) {
 					statecheck.ExpectKnownValue(taskAddr, tfjsonpath.New("resolved_columns"), knownvalue.ListSizeExact(3)),
 					statecheck.ExpectKnownValue(taskAddr, tfjsonpath.New("resolved_columns").AtSliceIndex(2).AtMapKey("source"), knownvalue.StringExact("note")),
 					statecheck.ExpectKnownValue(taskAddr, tfjsonpath.New("resolved_columns").AtSliceIndex(2).AtMapKey("added_at"), timestamp),
+					statecheck.ExpectKnownValue("data.tablestore_delivery_ddl.orders", tfjsonpath.New("alter_statement"),
+						knownvalue.StringExact("ALTER TABLE `orders` ADD COLUMNS (\n  `note` string\n);\n")),
+					statecheck.ExpectKnownValue("data.tablestore_delivery_ddl.orders", tfjsonpath.New("statement"),
+						knownvalue.StringRegexp(regexp.MustCompile("`note` string"))),
 				},
 				Check: func(*terraform.State) error {
 					got, err := e.Client.GetTask(context.Background(), "orders", "orders-lake")
