@@ -212,6 +212,21 @@ func (t *Template) Location() *time.Location {
 	return t.loc
 }
 
+// MinuteOf numbers the wall-clock minute at falls in, in the template's
+// location: times with the same number evaluate to the same prefix (a
+// minute is the finest variable), so callers may cache Evaluate by it. UTC
+// minutes would not do: offsets with seconds (local mean times before the
+// 1900s) shift the local minute boundaries.
+func (t *Template) MinuteOf(at time.Time) int64 {
+	_, offset := at.In(t.Location()).Zone()
+	s := at.Unix() + int64(offset)
+	m := s / 60
+	if s < 0 && s%60 != 0 {
+		m--
+	}
+	return m
+}
+
 // Evaluate returns the prefix for a row time, converted to the template's
 // location first (UTC unless set with In), daylight saving included: the
 // folders name the wall-clock time of that zone at that instant.

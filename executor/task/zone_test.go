@@ -105,3 +105,34 @@ func validSpecForZone() Spec {
 	s.ApplyDefaults()
 	return s
 }
+
+// Equal MinuteOf means an equal prefix, also where a zone's offset had
+// seconds (Europe/Amsterdam kept +00:19:32 until 1937) and across DST.
+func TestMinuteOfKeysEvaluate(t *testing.T) {
+	tmpl, err := ParsePrefix(zoneTestPrefix)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, zone := range []string{"UTC", "Europe/Amsterdam", "America/New_York", "Asia/Kathmandu"} {
+		loc, err := LoadTimeZone(zone)
+		if err != nil {
+			t.Fatal(err)
+		}
+		z := tmpl.In(loc)
+		for _, start := range []time.Time{
+			time.Date(1930, 6, 1, 12, 0, 0, 0, time.UTC),
+			time.Date(2021, 11, 7, 5, 58, 0, 0, time.UTC),
+			time.Date(1969, 12, 31, 23, 58, 0, 0, time.UTC),
+		} {
+			byMinute := map[int64]string{}
+			for s := 0; s < 300; s += 7 {
+				at := start.Add(time.Duration(s) * time.Second)
+				got := z.Evaluate(at)
+				if prev, ok := byMinute[z.MinuteOf(at)]; ok && prev != got {
+					t.Fatalf("%s at %s: MinuteOf %d gave %q and %q", zone, at, z.MinuteOf(at), prev, got)
+				}
+				byMinute[z.MinuteOf(at)] = got
+			}
+		}
+	}
+}
