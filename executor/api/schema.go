@@ -132,4 +132,3 @@ func (s *Server) appendDefinedColumns(ctx context.Context, t task.Task, tbl cata
 	}
 	return nil
 }
-

@@ -49,8 +49,8 @@ const (
 	// RuleColumnsAppendOnly: columns of a running task may only grow at
 	// their end (see Diff).
 	RuleColumnsAppendOnly Rule = "columns_append_only"
-	RuleUnknownField    Rule = "unknown_field"
-	RuleSyntax          Rule = "syntax"
+	RuleUnknownField      Rule = "unknown_field"
+	RuleSyntax            Rule = "syntax"
 )
 
 func fieldErr(field string, rule Rule, format string, args ...any) *FieldError {
