@@ -229,10 +229,10 @@ func (r *deliveryTaskResource) Schema(ctx context.Context, _ resource.SchemaRequ
 					"which the prefix's `$yyyy $MM $dd $HH $mm` are evaluated, for the write time and the event " +
 					"time column alike, daylight saving included. Defaults to `" + task.DefaultTimeZone + "`. " +
 					"Changing it changes the layout of the objects, so it replaces the task.",
-				Optional:      true,
-				Computed:      true,
-				PlanModifiers: []planmodifier.String{stringplanmodifier.UseStateForUnknown()},
-				Validators:    []validator.String{validTimeZone},
+				Optional:   true,
+				Computed:   true,
+				Default:    stringdefault.StaticString(task.DefaultTimeZone),
+				Validators: []validator.String{validTimeZone},
 			},
 
 			// Status, refreshed on every read. These change on the server all

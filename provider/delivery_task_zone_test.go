@@ -13,8 +13,8 @@ import (
 	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
 )
 
-// time_zone: the server default (UTC) when left out, kept in place when
-// written out as that default, and a replacement when it changes, since it
+// time_zone: the default (UTC) when left out, no change when written out as
+// that default, and a replacement when it changes (either way), since it
 // changes the layout of the objects.
 func TestAccDeliveryTask_timeZone(t *testing.T) {
 	e := startExecutor(t)
@@ -54,6 +54,14 @@ func TestAccDeliveryTask_timeZone(t *testing.T) {
 					}
 					return nil
 				},
+			},
+			{
+				// Left out again, it returns to the default: a new task in UTC.
+				Config: taskConfig(e, "orders", prefix, ""),
+				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
+					plancheck.ExpectResourceAction(taskAddr, plancheck.ResourceActionDestroyBeforeCreate),
+					plancheck.ExpectKnownValue(taskAddr, tfjsonpath.New("time_zone"), knownvalue.StringExact("UTC")),
+				}},
 			},
 		},
 	})
