@@ -573,7 +573,9 @@ func (m *deliveryTaskModel) spec(ctx context.Context) (task.Spec, diag.Diagnosti
 		TimeZone:             m.TimeZone.ValueString(),
 	}
 	var columns []columnModel
-	diags.Append(m.Column.ElementsAs(ctx, &columns, false)...)
+	if !m.Column.IsNull() && !m.Column.IsUnknown() { // an unknown list is ModifyPlan's to handle
+		diags.Append(m.Column.ElementsAs(ctx, &columns, false)...)
+	}
 	for _, c := range columns {
 		s.Columns = append(s.Columns, task.Column{
 			Source:   c.Source.ValueString(),
