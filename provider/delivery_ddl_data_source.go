@@ -29,6 +29,7 @@ type deliveryDDLModel struct {
 	TaskName  types.String `tfsdk:"task_name"`
 	Dialect   types.String `tfsdk:"dialect"`
 	Statement types.String `tfsdk:"statement"`
+	Alter     types.String `tfsdk:"alter_statement"`
 }
 
 func (d *deliveryDDLDataSource) Metadata(_ context.Context, req datasource.MetadataRequest, resp *datasource.MetadataResponse) {
@@ -58,8 +59,15 @@ func (d *deliveryDDLDataSource) Schema(_ context.Context, _ datasource.SchemaReq
 				Validators: []validator.String{validDialect},
 			},
 			"statement": schema.StringAttribute{
-				Description: "The statement(s), ready to run.",
+				Description: "The statement(s) creating the lake table with the task's current columns, ready to run.",
 				Computed:    true,
+			},
+			"alter_statement": schema.StringAttribute{
+				Description: "For a lake table created before columns were appended to the task: the statement(s) " +
+					"adding them (`ALTER TABLE … ADD COLUMNS` for Hive and Spark, one `ALTER TABLE … ADD COLUMN " +
+					"IF NOT EXISTS` per column for Trino, the view again for DuckDB). Older objects read as nulls " +
+					"in the new columns. Empty when no column was appended.",
+				Computed: true,
 			},
 		},
 	}
@@ -85,5 +93,6 @@ func (d *deliveryDDLDataSource) Read(ctx context.Context, req datasource.ReadReq
 		return
 	}
 	m.Statement = types.StringValue(ddl.Statement)
+	m.Alter = types.StringValue(ddl.AlterStatement)
 	resp.Diagnostics.Append(resp.State.Set(ctx, &m)...)
 }

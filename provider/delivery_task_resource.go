@@ -2,7 +2,6 @@ package provider
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -40,6 +39,7 @@ var (
 	_ resource.ResourceWithImportState    = (*deliveryTaskResource)(nil)
 	_ resource.ResourceWithIdentity       = (*deliveryTaskResource)(nil)
 	_ resource.ResourceWithValidateConfig = (*deliveryTaskResource)(nil)
+	_ resource.ResourceWithModifyPlan     = (*deliveryTaskResource)(nil)
 )
 
 // objectAsOptions reads null or unknown nested attributes as null values
@@ -71,6 +71,7 @@ type deliveryTaskModel struct {
 	Compression          types.String   `tfsdk:"compression"`
 	FlushIntervalSeconds types.Int64    `tfsdk:"flush_interval_seconds"`
 	TargetObjectSizeMB   types.Int64    `tfsdk:"target_object_size_mb"`
+	TimeZone             types.String   `tfsdk:"time_zone"`
 	Phase                types.String   `tfsdk:"phase"`
 	LastSyncedAt         types.String   `tfsdk:"last_synced_at"`
 	ErrorCode            types.String   `tfsdk:"error_code"`
@@ -126,66 +127,60 @@ func (r *deliveryTaskResource) Schema(ctx context.Context, _ resource.SchemaRequ
 				PlanModifiers: []planmodifier.String{stringplanmodifier.UseStateForUnknown()},
 			},
 			"table_name": schema.StringAttribute{
-				Description:   "The source Tablestore table. It must exist when the task is created.",
-				Required:      true,
-				PlanModifiers: replaceIfImmutable("table"),
-				Validators:    []validator.String{validTable},
+				Description: "The source Tablestore table. It must exist when the task is created.",
+				Required:    true,
+				Validators:  []validator.String{validTable},
 			},
 			"name": schema.StringAttribute{
 				Description: "The task's name, unique per table: 3 to 16 lower-case letters, digits and `-`, " +
 					"starting and ending with a letter or digit.",
-				Required:      true,
-				PlanModifiers: replaceIfImmutable("name"),
-				Validators:    []validator.String{validTaskName},
+				Required:   true,
+				Validators: []validator.String{validTaskName},
 			},
 			"region": schema.StringAttribute{
 				Description: "The region of the destination bucket. It must be the region of the Tablestore " +
 					"instance; defaults to the executor's region.",
 				Optional:      true,
 				Computed:      true,
-				PlanModifiers: append([]planmodifier.String{stringplanmodifier.UseStateForUnknown()}, replaceIfImmutable("region")...),
+				PlanModifiers: []planmodifier.String{stringplanmodifier.UseStateForUnknown()},
 				Validators:    []validator.String{validRegion},
 			},
 			"bucket": schema.StringAttribute{
-				Description:   "The destination OSS bucket.",
-				Required:      true,
-				PlanModifiers: replaceIfImmutable("bucket"),
-				Validators:    []validator.String{validBucket},
+				Description: "The destination OSS bucket.",
+				Required:    true,
+				Validators:  []validator.String{validBucket},
 			},
 			"prefix": schema.StringAttribute{
 				Description: "The folder prefix of delivered objects. It may use the time variables `$yyyy`, " +
 					"`$MM`, `$dd`, `$HH` and `$mm`, evaluated with each row's write time (or its event time " +
-					"column), in UTC; `key=$var` folders make Hive-style partitions, e.g. " +
+					"column), in `time_zone` (UTC by default); `key=$var` folders make Hive-style partitions, e.g. " +
 					"`orders/year=$yyyy/month=$MM/day=$dd`.",
-				Required:      true,
-				PlanModifiers: replaceIfImmutable("prefix"),
-				Validators:    []validator.String{validPrefix},
+				Required:   true,
+				Validators: []validator.String{validPrefix},
 			},
 			"sync_mode": schema.StringAttribute{
 				Description: "`full` (deliver the existing rows once), `incremental` (only changes from now on) " +
 					"or `differential` (both, with nothing lost in between). Defaults to `" +
 					string(task.DefaultSyncMode) + "`.",
-				Optional:      true,
-				Computed:      true,
-				Default:       stringdefault.StaticString(string(task.DefaultSyncMode)),
-				PlanModifiers: replaceIfImmutable("sync_mode"),
-				Validators:    []validator.String{validSyncMode},
+				Optional:   true,
+				Computed:   true,
+				Default:    stringdefault.StaticString(string(task.DefaultSyncMode)),
+				Validators: []validator.String{validSyncMode},
 			},
 			"role_arn": schema.StringAttribute{
 				Description: "The ARN of the delivery role whose OSS credentials the task uses, usually " +
 					"`tablestore_delivery_role.<name>.arn`. Defaults to the executor's default role.",
 				Optional:      true,
 				Computed:      true,
-				PlanModifiers: append([]planmodifier.String{stringplanmodifier.UseStateForUnknown()}, replaceIfImmutable("role_arn")...),
+				PlanModifiers: []planmodifier.String{stringplanmodifier.UseStateForUnknown()},
 				Validators:    []validator.String{validRoleARN},
 			},
 			"format": schema.StringAttribute{
-				Description:   "The object format; only `" + task.FormatParquet + "`, the default.",
-				Optional:      true,
-				Computed:      true,
-				Default:       stringdefault.StaticString(task.DefaultFormat),
-				PlanModifiers: replaceIfImmutable("format"),
-				Validators:    []validator.String{validFormat},
+				Description: "The object format; only `" + task.FormatParquet + "`, the default.",
+				Optional:    true,
+				Computed:    true,
+				Default:     stringdefault.StaticString(task.DefaultFormat),
+				Validators:  []validator.String{validFormat},
 			},
 			"schema_mode": schema.StringAttribute{
 				Description: "`manual` delivers exactly the `column` blocks, in order; `auto` lets the executor " +
@@ -193,45 +188,51 @@ func (r *deliveryTaskResource) Schema(ctx context.Context, _ resource.SchemaRequ
 					"and `auto` otherwise.",
 				Optional:      true,
 				Computed:      true,
-				PlanModifiers: append([]planmodifier.String{schemaModeDefault{}}, replaceIfImmutable("schema_mode")...),
+				PlanModifiers: []planmodifier.String{schemaModeDefault{}},
 				Validators:    []validator.String{validSchemaMode},
 			},
 			"dirty_prefix": schema.StringAttribute{
 				Description: "Where rows that cannot be converted go, as newline-delimited JSON with the reason " +
 					"per row. Empty (the default) discards them.",
-				Optional:      true,
-				Computed:      true,
-				Default:       stringdefault.StaticString(""),
-				PlanModifiers: replaceIfImmutable("dirty_prefix"),
+				Optional: true,
+				Computed: true,
+				Default:  stringdefault.StaticString(""),
 			},
 			"compression": schema.StringAttribute{
 				Description: "The Parquet compression codec: `none`, `snappy`, `gzip` or `zstd`. Defaults to `" +
 					string(task.DefaultCompression) + "`.",
-				Optional:      true,
-				Computed:      true,
-				Default:       stringdefault.StaticString(string(task.DefaultCompression)),
-				PlanModifiers: replaceIfImmutable("compression"),
-				Validators:    []validator.String{validCompress},
+				Optional:   true,
+				Computed:   true,
+				Default:    stringdefault.StaticString(string(task.DefaultCompression)),
+				Validators: []validator.String{validCompress},
 			},
 			"flush_interval_seconds": schema.Int64Attribute{
 				Description: fmt.Sprintf("The longest time rows wait in a buffer before they are written, "+
 					"%d to %d seconds. Defaults to %d.", task.MinFlushIntervalSeconds,
 					task.MaxFlushIntervalSeconds, task.DefaultFlushIntervalSeconds),
-				Optional:      true,
-				Computed:      true,
-				Default:       int64default.StaticInt64(task.DefaultFlushIntervalSeconds),
-				PlanModifiers: replaceIfImmutableInt64("flush_interval_seconds"),
-				Validators:    []validator.Int64{validFlush},
+				Optional:   true,
+				Computed:   true,
+				Default:    int64default.StaticInt64(task.DefaultFlushIntervalSeconds),
+				Validators: []validator.Int64{validFlush},
 			},
 			"target_object_size_mb": schema.Int64Attribute{
 				Description: fmt.Sprintf("The size at which a buffer is written as one object, %d to %d MB. "+
 					"Defaults to %d.", task.MinTargetObjectSizeMB, task.MaxTargetObjectSizeMB,
 					task.DefaultTargetObjectSizeMB),
-				Optional:      true,
-				Computed:      true,
-				Default:       int64default.StaticInt64(task.DefaultTargetObjectSizeMB),
-				PlanModifiers: replaceIfImmutableInt64("target_object_size_mb"),
-				Validators:    []validator.Int64{validObjectSize},
+				Optional:   true,
+				Computed:   true,
+				Default:    int64default.StaticInt64(task.DefaultTargetObjectSizeMB),
+				Validators: []validator.Int64{validObjectSize},
+			},
+			"time_zone": schema.StringAttribute{
+				Description: "The IANA time zone (such as `Europe/Berlin` or `Asia/Shanghai`; case-sensitive) in " +
+					"which the prefix's `$yyyy $MM $dd $HH $mm` are evaluated, for the write time and the event " +
+					"time column alike, daylight saving included. Defaults to `" + task.DefaultTimeZone + "`. " +
+					"Changing it changes the layout of the objects, so it replaces the task.",
+				Optional:   true,
+				Computed:   true,
+				Default:    stringdefault.StaticString(task.DefaultTimeZone),
+				Validators: []validator.String{validTimeZone},
 			},
 
 			// Status, refreshed on every read. These change on the server all
@@ -259,13 +260,17 @@ func (r *deliveryTaskResource) Schema(ctx context.Context, _ resource.SchemaRequ
 			},
 			"resolved_columns": schema.ListNestedAttribute{
 				Description: "The schema actually written: the manual columns, or the resolved automatic schema " +
-					"(empty while an `auto` task initializes).",
+					"(empty while an `auto` task initializes), each with the time it was added. Columns appended " +
+					"later (by `column` blocks added at the end, or, for `auto`, by a defined column added to " +
+					"the table) come last, with a later `added_at`: objects written before that lack them.",
 				Computed: true,
 				NestedObject: schema.NestedAttributeObject{Attributes: map[string]schema.Attribute{
 					"source":   schema.StringAttribute{Computed: true, Description: "Source column."},
 					"name":     schema.StringAttribute{Computed: true, Description: "Parquet column name."},
 					"type":     schema.StringAttribute{Computed: true, Description: "Parquet type."},
 					"encoding": schema.StringAttribute{Computed: true, Description: "Parquet encoding."},
+					"added_at": schema.StringAttribute{Computed: true,
+						Description: "When the executor started writing the column (RFC 3339); null for tasks created before this was recorded."},
 				}},
 			},
 			"create_table_ddl": schema.StringAttribute{
@@ -276,10 +281,13 @@ func (r *deliveryTaskResource) Schema(ctx context.Context, _ resource.SchemaRequ
 		},
 		Blocks: map[string]schema.Block{
 			"column": schema.ListNestedBlock{
-				Description: "A delivered column, in Parquet column order (`schema_mode = \"manual\"`).",
+				Description: "A delivered column, in Parquet column order (`schema_mode = \"manual\"`). Blocks " +
+					"added after the last one change the task in place: rows read from then on carry the new " +
+					"columns, objects already written keep theirs. Removing, reordering, renaming or retyping a " +
+					"column replaces the task.",
 				// Column rules (unique names, encodings valid for the type,
 				// columns against the schema mode) run in ValidateConfig.
-				PlanModifiers: append([]planmodifier.List{columnDefaults{}}, replaceIfImmutableList("columns")...),
+				PlanModifiers: []planmodifier.List{columnDefaults{}},
 				NestedObject: schema.NestedBlockObject{
 					Attributes: map[string]schema.Attribute{
 						"source": schema.StringAttribute{
@@ -310,7 +318,6 @@ func (r *deliveryTaskResource) Schema(ctx context.Context, _ resource.SchemaRequ
 			"event_time_column": schema.SingleNestedBlock{
 				Description: "A column whose values give the time for the prefix's variables instead of the " +
 					"row's write time.",
-				PlanModifiers: replaceIfImmutableObject("event_time_column"),
 				Attributes: map[string]schema.Attribute{
 					"name": schema.StringAttribute{
 						Description: "The source column holding the event time.",
@@ -389,7 +396,7 @@ func (r *deliveryTaskResource) Create(ctx context.Context, req resource.CreateRe
 		return
 	}
 
-	ready, err := r.waitInitialized(ctx, created.Table, created.Name)
+	ready, err := waitTaskReady(ctx, r.client, created.Table, created.Name)
 	if err != nil {
 		resp.Diagnostics.AddError("Waiting for delivery task "+spec.ID()+" to initialize",
 			fmt.Sprintf("The task was created but did not leave phase INIT within %s: %s. "+
@@ -401,27 +408,6 @@ func (r *deliveryTaskResource) Create(ctx context.Context, req resource.CreateRe
 	resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
 }
 
-// waitInitialized polls a task until it leaves phase INIT or reports an
-// error: a task whose initialization fails (its source table vanished, its
-// automatic schema cannot be resolved) stays in INIT with an error code and
-// keeps retrying, and that is worth showing in state rather than waiting out.
-func (r *deliveryTaskResource) waitInitialized(ctx context.Context, table, name string) (*task.Task, error) {
-	for {
-		t, err := r.client.GetTask(ctx, table, name)
-		if err != nil {
-			return nil, err
-		}
-		if t.Status.Phase != task.PhaseInit || t.Status.ErrorCode != task.ErrNone {
-			return t, nil
-		}
-		select {
-		case <-ctx.Done():
-			return nil, fmt.Errorf("still in phase %s: %w", t.Status.Phase, ctx.Err())
-		case <-time.After(pollInterval):
-		}
-	}
-}
-
 func (r *deliveryTaskResource) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
 	var state deliveryTaskModel
 	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
@@ -429,8 +415,8 @@ func (r *deliveryTaskResource) Read(ctx context.Context, req resource.ReadReques
 		return
 	}
 	table, name := state.TableName.ValueString(), state.Name.ValueString()
-	t, err := r.client.GetTask(ctx, table, name)
-	if client.IsNotFound(err) {
+	t, err := findTaskByID(ctx, r.client, table, name)
+	if isNotFound(err) {
 		// Deleted outside Terraform: forget it so the plan creates it again.
 		// The framework insists on an identity even for a removed resource
 		// when the CLI (Terraform 1.11) stored none.
@@ -461,7 +447,7 @@ func (r *deliveryTaskResource) Update(ctx context.Context, req resource.UpdateRe
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	patch := patchFor(oldSpec, newSpec)
+	patch := task.PatchFor(oldSpec, newSpec)
 	var t *task.Task
 	var err error
 	if patch.Empty() {
@@ -499,18 +485,16 @@ func (r *deliveryTaskResource) Delete(ctx context.Context, req resource.DeleteRe
 		if err == nil || client.IsNotFound(err) {
 			return
 		}
-		// The executor refuses to delete a task while it initializes
-		// (409 TaskInitializing); that passes within about a minute.
 		if !client.IsInitializing(err) {
 			addClientError(&resp.Diagnostics, "Deleting delivery task "+table+"/"+name, err)
 			return
 		}
-		select {
-		case <-ctx.Done():
+		// The executor refuses to delete a task while it initializes
+		// (409 TaskInitializing); that passes within about a minute.
+		if werr := waitTaskDeletable(ctx, r.client, table, name); werr != nil {
 			resp.Diagnostics.AddError("Deleting delivery task "+table+"/"+name,
-				fmt.Sprintf("The executor still refuses to delete the task after %s: %s", deleteTimeout, err))
+				fmt.Sprintf("The executor still refuses to delete the task after %s: %s (%s)", deleteTimeout, err, werr))
 			return
-		case <-time.After(pollInterval):
 		}
 	}
 }
@@ -564,28 +548,6 @@ func (r *deliveryTaskResource) ddl(_ context.Context, t *task.Task) string {
 	return statement
 }
 
-// patchFor builds the PATCH body from the fields that changed. Only mutable
-// fields can differ here: the others force a replacement at plan time.
-func patchFor(old, updated task.Spec) task.Patch {
-	var p task.Patch
-	if updated.RoleARN != old.RoleARN && updated.RoleARN != "" {
-		p.RoleARN = &updated.RoleARN
-	}
-	if updated.DirtyPrefix != old.DirtyPrefix {
-		p.DirtyPrefix = &updated.DirtyPrefix
-	}
-	if updated.Compression != old.Compression {
-		p.Compression = &updated.Compression
-	}
-	if updated.FlushIntervalSeconds != old.FlushIntervalSeconds {
-		p.FlushIntervalSeconds = &updated.FlushIntervalSeconds
-	}
-	if updated.TargetObjectSizeMB != old.TargetObjectSizeMB {
-		p.TargetObjectSizeMB = &updated.TargetObjectSizeMB
-	}
-	return p
-}
-
 func identityOf(t *task.Task) deliveryTaskIdentity {
 	return deliveryTaskIdentity{TableName: types.StringValue(t.Table), Name: types.StringValue(t.Name)}
 }
@@ -608,9 +570,12 @@ func (m *deliveryTaskModel) spec(ctx context.Context) (task.Spec, diag.Diagnosti
 		Compression:          task.Compression(m.Compression.ValueString()),
 		FlushIntervalSeconds: int(m.FlushIntervalSeconds.ValueInt64()),
 		TargetObjectSizeMB:   int(m.TargetObjectSizeMB.ValueInt64()),
+		TimeZone:             m.TimeZone.ValueString(),
 	}
 	var columns []columnModel
-	diags.Append(m.Column.ElementsAs(ctx, &columns, false)...)
+	if !m.Column.IsNull() && !m.Column.IsUnknown() { // an unknown list is ModifyPlan's to handle
+		diags.Append(m.Column.ElementsAs(ctx, &columns, false)...)
+	}
 	for _, c := range columns {
 		s.Columns = append(s.Columns, task.Column{
 			Source:   c.Source.ValueString(),
@@ -645,6 +610,7 @@ func (m *deliveryTaskModel) fill(ctx context.Context, t *task.Task, ddl string) 
 	m.Compression = types.StringValue(string(t.Compression))
 	m.FlushIntervalSeconds = types.Int64Value(int64(t.FlushIntervalSeconds))
 	m.TargetObjectSizeMB = types.Int64Value(int64(t.TargetObjectSizeMB))
+	m.TimeZone = types.StringValue(t.TimeZone)
 
 	m.Column, d = columnList(t.Columns)
 	diags.Append(d...)
@@ -666,7 +632,7 @@ func (m *deliveryTaskModel) fill(ctx context.Context, t *task.Task, ddl string) 
 	}
 	m.ErrorCode = types.StringValue(string(t.Status.ErrorCode))
 	m.ErrorDetail = types.StringValue(t.Status.ErrorDetail)
-	m.ResolvedColumns, d = columnList(t.Status.ResolvedColumns)
+	m.ResolvedColumns, d = resolvedColumnList(t.Status.ResolvedColumns)
 	diags.Append(d...)
 	m.CreateTableDDL = types.StringValue(ddl)
 	if m.Timeouts.IsNull() || m.Timeouts.IsUnknown() {
@@ -680,6 +646,37 @@ func (m *deliveryTaskModel) fill(ctx context.Context, t *task.Task, ddl string) 
 var timeoutsAttrTypes = map[string]attr.Type{
 	"create": types.StringType,
 	"delete": types.StringType,
+}
+
+var resolvedColumnAttrTypes = map[string]attr.Type{
+	"source":   types.StringType,
+	"name":     types.StringType,
+	"type":     types.StringType,
+	"encoding": types.StringType,
+	"added_at": types.StringType,
+}
+
+func resolvedColumnList(columns []task.Column) (types.List, diag.Diagnostics) {
+	var diags diag.Diagnostics
+	elems := make([]attr.Value, 0, len(columns))
+	for _, c := range columns {
+		added := types.StringNull()
+		if c.AddedAt != nil {
+			added = types.StringValue(c.AddedAt.UTC().Format(time.RFC3339Nano))
+		}
+		v, d := types.ObjectValue(resolvedColumnAttrTypes, map[string]attr.Value{
+			"source":   types.StringValue(c.Source),
+			"name":     types.StringValue(c.Name),
+			"type":     types.StringValue(string(c.Type)),
+			"encoding": types.StringValue(string(c.Encoding)),
+			"added_at": added,
+		})
+		diags.Append(d...)
+		elems = append(elems, v)
+	}
+	l, d := types.ListValue(types.ObjectType{AttrTypes: resolvedColumnAttrTypes}, elems)
+	diags.Append(d...)
+	return l, diags
 }
 
 func columnList(columns []task.Column) (types.List, diag.Diagnostics) {
@@ -698,32 +695,4 @@ func columnList(columns []task.Column) (types.List, diag.Diagnostics) {
 	l, d := types.ListValue(types.ObjectType{AttrTypes: columnAttrTypes}, elems)
 	diags.Append(d...)
 	return l, diags
-}
-
-// clientFrom takes the executor client the provider configured. Nil
-// ProviderData happens during validation before the provider is configured.
-func clientFrom(providerData any, diags *diag.Diagnostics) *client.Client {
-	if providerData == nil {
-		return nil
-	}
-	c, ok := providerData.(*client.Client)
-	if !ok {
-		diags.AddError("Unexpected provider data",
-			fmt.Sprintf("Expected *client.Client, got %T. This is a bug in the provider.", providerData))
-		return nil
-	}
-	return c
-}
-
-// addClientError turns an executor error into a diagnostic; invalid
-// requests name the field the executor rejected.
-func addClientError(diags *diag.Diagnostics, summary string, err error) {
-	var apiErr *client.APIError
-	if errors.As(err, &apiErr) && apiErr.Field != "" {
-		if p, ok := attributePathForField(apiErr.Field); ok {
-			diags.AddAttributeError(p, summary, err.Error())
-			return
-		}
-	}
-	diags.AddError(summary, err.Error())
 }

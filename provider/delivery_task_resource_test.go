@@ -90,10 +90,12 @@ func TestAccDeliveryTask_lifecycle(t *testing.T) {
 						knownvalue.ObjectExact(map[string]knownvalue.Check{
 							"source": knownvalue.StringExact("id"), "name": knownvalue.StringExact("id"),
 							"type": knownvalue.StringExact("INT64"), "encoding": knownvalue.StringExact("PLAIN"),
+							"added_at": knownvalue.StringRegexp(regexp.MustCompile(`^\d{4}-\d\d-\d\dT`)),
 						}),
 						knownvalue.ObjectExact(map[string]knownvalue.Check{
 							"source": knownvalue.StringExact("price"), "name": knownvalue.StringExact("price"),
 							"type": knownvalue.StringExact("DOUBLE"), "encoding": knownvalue.StringExact("PLAIN"),
+							"added_at": knownvalue.StringRegexp(regexp.MustCompile(`^\d{4}-\d\d-\d\dT`)),
 						}),
 					})),
 					statecheck.ExpectKnownValue(taskAddr, tfjsonpath.New("create_table_ddl"),
@@ -395,7 +397,7 @@ func deleteThroughResource(t *testing.T, r *deliveryTaskResource, table, name st
 	}
 	m := deliveryTaskModel{
 		ID: types.StringValue(table + "/" + name), TableName: types.StringValue(table), Name: types.StringValue(name),
-		Column: types.ListNull(colType), ResolvedColumns: types.ListNull(colType),
+		Column: types.ListNull(colType), ResolvedColumns: types.ListNull(types.ObjectType{AttrTypes: resolvedColumnAttrTypes}),
 		EventTimeColumn: types.ObjectNull(eventTimeColumnAttrTypes),
 		Timeouts:        timeouts.Value{Object: timeoutsValue},
 	}
@@ -544,6 +546,10 @@ resource "tablestore_delivery_task" "bad" {
   name         = "orders-lake"
   prefix       = "orders/$yyyy"
   dirty_prefix = "orders/dirty"`, regexp.MustCompile(`dirty_prefix: "orders/dirty" must not overlap the prefix`)},
+		{"time zone", `
+  name      = "orders-lake"
+  prefix    = "orders/$yyyy"
+  time_zone = "Europe/Atlantis"`, regexp.MustCompile(`time_zone: "Europe/Atlantis" is not an IANA time zone name`)},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

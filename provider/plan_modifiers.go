@@ -4,48 +4,153 @@ import (
 	"context"
 
 	"github.com/hashicorp/terraform-plugin-framework/attr"
+	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/path"
-	"github.com/hashicorp/terraform-plugin-framework/resource/schema/int64planmodifier"
-	"github.com/hashicorp/terraform-plugin-framework/resource/schema/listplanmodifier"
-	"github.com/hashicorp/terraform-plugin-framework/resource/schema/objectplanmodifier"
+	"github.com/hashicorp/terraform-plugin-framework/resource"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/planmodifier"
-	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringplanmodifier"
 	"github.com/hashicorp/terraform-plugin-framework/types"
 	"github.com/hashicorp/terraform-plugin-framework/types/basetypes"
 
 	"github.com/tablestore-delivery/terraform-provider-tablestore/executor/task"
 )
 
-// Which attributes force a new task follows the executor's own list of
-// fields PATCH may change (task.MutableFields), so the provider can never
-// plan an in-place update the executor would refuse.
+// Which changes replace a task is the executor's decision, task.Diff, the
+// same the API's PATCH applies: ModifyPlan asks it about the planned spec
+// and marks exactly the refused fields RequiresReplace, so the provider
+// never plans an in-place update the executor would refuse, and plans an
+// update (not a replacement) for what it accepts, such as columns appended
+// at the end of a manual schema.
 
-func replaceIfImmutable(field string) []planmodifier.String {
-	if task.IsMutable(field) {
-		return nil
+// ModifyPlan implements resource.ResourceWithModifyPlan.
+func (r *deliveryTaskResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanRequest, resp *resource.ModifyPlanResponse) {
+	if req.State.Raw.IsNull() || req.Plan.Raw.IsNull() {
+		return // create or destroy: nothing to replace
 	}
-	return []planmodifier.String{stringplanmodifier.RequiresReplace()}
+	var plan, state, config deliveryTaskModel
+	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
+	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
+	resp.Diagnostics.Append(req.Config.Get(ctx, &config)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	current, diags := state.spec(ctx)
+	resp.Diagnostics.Append(diags...)
+	wanted, diags := plannedSpec(ctx, &plan, &config, current)
+	resp.Diagnostics.Append(diags...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	current.ApplyDefaults() // a state written before a field existed holds it empty
+	wanted.ApplyDefaults()
+	for _, c := range task.Diff(current, wanted) {
+		if c.InPlace() {
+			continue
+		}
+		if p, ok := attributePathForField(c.Field); ok {
+			resp.RequiresReplace.Append(p)
+		}
+	}
 }
 
-func replaceIfImmutableInt64(field string) []planmodifier.Int64 {
-	if task.IsMutable(field) {
-		return nil
+// unknownValue stands for a value Terraform knows only after apply; it
+// equals no real value, so Diff decides by the field whether such a change
+// could happen in place.
+const unknownValue = "\x00(known after apply)"
+
+// plannedSpec is the spec the plan asks for. A value unknown in the plan
+// is the current one when the configuration leaves the attribute out (the
+// executor keeps what it has), and unknownValue when the configuration sets
+// it to something not known yet.
+func plannedSpec(ctx context.Context, plan, config *deliveryTaskModel, current task.Spec) (task.Spec, diag.Diagnostics) {
+	var diags diag.Diagnostics
+	wanted, d := plan.spec(ctx)
+	diags.Append(d...)
+	type scalar struct {
+		plan, config attr.Value
+		set          func(keep bool)
 	}
-	return []planmodifier.Int64{int64planmodifier.RequiresReplace()}
+	str := func(dst *string, cur string) func(bool) {
+		return func(keep bool) {
+			if *dst = unknownValue; keep {
+				*dst = cur
+			}
+		}
+	}
+	num := func(dst *int, cur int) func(bool) {
+		return func(keep bool) {
+			if *dst = -1; keep {
+				*dst = cur
+			}
+		}
+	}
+	scalars := []scalar{
+		{plan.Name, config.Name, str(&wanted.Name, current.Name)},
+		{plan.TableName, config.TableName, str(&wanted.Table, current.Table)},
+		{plan.Region, config.Region, str(&wanted.Region, current.Region)},
+		{plan.Bucket, config.Bucket, str(&wanted.Bucket, current.Bucket)},
+		{plan.Prefix, config.Prefix, str(&wanted.Prefix, current.Prefix)},
+		{plan.SyncMode, config.SyncMode, func(keep bool) { wanted.SyncMode = keepOr(keep, current.SyncMode) }},
+		{plan.RoleARN, config.RoleARN, str(&wanted.RoleARN, current.RoleARN)},
+		{plan.Format, config.Format, str(&wanted.Format, current.Format)},
+		{plan.SchemaMode, config.SchemaMode, func(keep bool) { wanted.SchemaMode = keepOr(keep, current.SchemaMode) }},
+		{plan.DirtyPrefix, config.DirtyPrefix, str(&wanted.DirtyPrefix, current.DirtyPrefix)},
+		{plan.Compression, config.Compression, func(keep bool) { wanted.Compression = keepOr(keep, current.Compression) }},
+		{plan.FlushIntervalSeconds, config.FlushIntervalSeconds, num(&wanted.FlushIntervalSeconds, current.FlushIntervalSeconds)},
+		{plan.TargetObjectSizeMB, config.TargetObjectSizeMB, num(&wanted.TargetObjectSizeMB, current.TargetObjectSizeMB)},
+		{plan.TimeZone, config.TimeZone, str(&wanted.TimeZone, current.TimeZone)},
+	}
+	for _, s := range scalars {
+		if s.plan.IsUnknown() {
+			s.set(s.config.IsNull())
+		}
+	}
+	if plan.EventTimeColumn.IsUnknown() {
+		wanted.EventTimeColumn = &task.EventTimeColumn{Name: unknownValue}
+	} else if e := wanted.EventTimeColumn; e != nil {
+		var m eventTimeColumnModel
+		diags.Append(plan.EventTimeColumn.As(ctx, &m, objectAsOptions)...)
+		if m.Name.IsUnknown() {
+			e.Name = unknownValue
+		}
+		if m.Format.IsUnknown() {
+			e.Format = unknownValue
+		}
+	}
+	if plan.Column.IsUnknown() {
+		wanted.Columns = []task.Column{{Source: unknownValue}}
+		return wanted, diags
+	}
+	var cols []columnModel
+	diags.Append(plan.Column.ElementsAs(ctx, &cols, false)...)
+	for i, c := range cols {
+		if i >= len(wanted.Columns) {
+			break
+		}
+		w := &wanted.Columns[i]
+		for _, f := range []struct {
+			v   types.String
+			dst *string
+		}{{c.Source, &w.Source}, {c.Name, &w.Name}} {
+			if f.v.IsUnknown() {
+				*f.dst = unknownValue
+			}
+		}
+		if c.Type.IsUnknown() {
+			w.Type = unknownValue
+		}
+		if c.Encoding.IsUnknown() {
+			w.Encoding = unknownValue
+		}
+	}
+	return wanted, diags
 }
 
-func replaceIfImmutableList(field string) []planmodifier.List {
-	if task.IsMutable(field) {
-		return nil
+// keepOr returns cur when keep, else the unknown stand-in of its type.
+func keepOr[T ~string](keep bool, cur T) T {
+	if keep {
+		return cur
 	}
-	return []planmodifier.List{listplanmodifier.RequiresReplace()}
-}
-
-func replaceIfImmutableObject(field string) []planmodifier.Object {
-	if task.IsMutable(field) {
-		return nil
-	}
-	return []planmodifier.Object{objectplanmodifier.RequiresReplace()}
+	return T(unknownValue)
 }
 
 // schemaModeDefault plans the executor's default schema mode when the

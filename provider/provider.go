@@ -5,9 +5,12 @@ package provider
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"os"
 
 	"github.com/hashicorp/terraform-plugin-framework/datasource"
+	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/provider"
 	"github.com/hashicorp/terraform-plugin-framework/provider/schema"
@@ -136,4 +139,34 @@ func (p *tablestoreProvider) DataSources(_ context.Context) []func() datasource.
 	return []func() datasource.DataSource{
 		NewDeliveryDDLDataSource,
 	}
+}
+
+// Provider-wide helpers every resource and data source uses.
+
+// clientFrom takes the executor client the provider configured. Nil
+// ProviderData happens during validation before the provider is configured.
+func clientFrom(providerData any, diags *diag.Diagnostics) *client.Client {
+	if providerData == nil {
+		return nil
+	}
+	c, ok := providerData.(*client.Client)
+	if !ok {
+		diags.AddError("Unexpected provider data",
+			fmt.Sprintf("Expected *client.Client, got %T. This is a bug in the provider.", providerData))
+		return nil
+	}
+	return c
+}
+
+// addClientError turns an executor error into a diagnostic; invalid
+// requests name the field the executor rejected.
+func addClientError(diags *diag.Diagnostics, summary string, err error) {
+	var apiErr *client.APIError
+	if errors.As(err, &apiErr) && apiErr.Field != "" {
+		if p, ok := attributePathForField(apiErr.Field); ok {
+			diags.AddAttributeError(p, summary, err.Error())
+			return
+		}
+	}
+	diags.AddError(summary, err.Error())
 }

@@ -66,7 +66,7 @@ func TestImmutableTaskAttributesRequireReplace(t *testing.T) {
 	for _, b := range s.Block.BlockTypes {
 		present[b.TypeName] = true
 	}
-	for _, field := range append(append([]string{}, task.MutableFields...), task.ImmutableFields...) {
+	for _, field := range task.SpecFields {
 		p, ok := attributePathForField(field)
 		if !ok {
 			t.Fatalf("no attribute path for field %q", field)
@@ -99,16 +99,16 @@ func TestAttributePathForField(t *testing.T) {
 	}
 }
 
-func TestPatchForSendsOnlyChangedMutableFields(t *testing.T) {
+func TestPatchForSendsOnlyChangedInPlaceFields(t *testing.T) {
 	old := task.Spec{Name: "t", Table: "x", RoleARN: "acs:ram::1:role/a", Compression: task.CompressionSnappy,
 		FlushIntervalSeconds: 120, TargetObjectSizeMB: 64}
-	if p := patchFor(old, old); !p.Empty() {
+	if p := task.PatchFor(old, old); !p.Empty() {
 		t.Errorf("no change gave a non-empty patch: %+v", p)
 	}
 	updated := old
 	updated.FlushIntervalSeconds = 30
 	updated.DirtyPrefix = "dirty"
-	p := patchFor(old, updated)
+	p := task.PatchFor(old, updated)
 	if p.FlushIntervalSeconds == nil || *p.FlushIntervalSeconds != 30 || p.DirtyPrefix == nil || *p.DirtyPrefix != "dirty" {
 		t.Errorf("patch lacks the changed fields: %+v", p)
 	}

@@ -84,6 +84,7 @@ var (
 	validCompress    = stringRuleValidator("one of none, snappy, gzip, zstd", func(s string) error { return task.ValidateCompression(task.Compression(s)) })
 	validFlush       = int64RuleValidator(fmt.Sprintf("between %d and %d", task.MinFlushIntervalSeconds, task.MaxFlushIntervalSeconds), task.ValidateFlushInterval)
 	validObjectSize  = int64RuleValidator(fmt.Sprintf("between %d and %d", task.MinTargetObjectSizeMB, task.MaxTargetObjectSizeMB), task.ValidateTargetObjectSize)
+	validTimeZone    = stringRuleValidator("an IANA time zone name such as UTC or Asia/Shanghai", task.ValidateTimeZone)
 	validDialect     = stringRuleValidator("one of hive, spark, trino, duckdb", validateDialect)
 	validAccessKeyID = stringRuleValidator("not empty", func(s string) error {
 		return task.ValidateRoleInput(task.RoleInput{OSSAccessKeyID: s, OSSAccessKeySecret: "-"})

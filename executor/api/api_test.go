@@ -212,7 +212,7 @@ func TestCreateTaskFillsDefaultsAndInitializes(t *testing.T) {
 		Format:  "parquet", SchemaMode: task.SchemaManual,
 		Columns: []task.Column{{Source: "id", Name: "id", Type: task.TypeInt64, Encoding: task.EncodingPlain},
 			{Source: "price", Name: "price", Type: task.TypeDouble, Encoding: task.EncodingPlain}},
-		Compression: task.CompressionSnappy, FlushIntervalSeconds: 120, TargetObjectSizeMB: 64}
+		Compression: task.CompressionSnappy, FlushIntervalSeconds: 120, TargetObjectSizeMB: 64, TimeZone: "UTC"}
 	gotJSON, _ := json.Marshal(created.Spec)
 	wantJSON, _ := json.Marshal(want)
 	if string(gotJSON) != string(wantJSON) {
@@ -222,7 +222,7 @@ func TestCreateTaskFillsDefaultsAndInitializes(t *testing.T) {
 	if d := time.Since(start); d > 5*time.Second {
 		t.Fatalf("initialization took %v, more than 5 s", d)
 	}
-	if !slices.Equal(full.Status.ResolvedColumns, want.Columns) {
+	if !slices.Equal(withoutAddedAt(t, full.Status.ResolvedColumns), want.Columns) {
 		t.Fatalf("resolved_columns = %+v, want the manual columns", full.Status.ResolvedColumns)
 	}
 	if ids := e.runner.startedIDs(); !slices.Equal(ids, []string{"orders/orders-lake"}) {
@@ -283,7 +283,7 @@ func TestAutoSchemaIsResolvedAndStable(t *testing.T) {
 		{Source: "ok", Name: "ok", Type: task.TypeBool, Encoding: task.EncodingPlain},
 		{Source: "raw", Name: "raw", Type: task.TypeBinary, Encoding: task.EncodingPlain},
 	}
-	if !slices.Equal(got.Status.ResolvedColumns, want) {
+	if !slices.Equal(withoutAddedAt(t, got.Status.ResolvedColumns), want) {
 		t.Fatalf("resolved_columns =\n%+v\nwant\n%+v", got.Status.ResolvedColumns, want)
 	}
 	// The table's data changes; the resolved schema does not, even after a restart.
@@ -291,7 +291,7 @@ func TestAutoSchemaIsResolvedAndStable(t *testing.T) {
 	cat.add(events, []catalog.Value{{Column: "zzz", Type: task.TypeInt64}})
 	e = e.restart(nil)
 	again, err := e.client.GetTask(ctx, "events", "evt")
-	if err != nil || !slices.Equal(again.Status.ResolvedColumns, want) {
+	if err != nil || !slices.Equal(withoutAddedAt(t, again.Status.ResolvedColumns), want) {
 		t.Fatalf("after restart resolved_columns = %+v, %v", again.Status.ResolvedColumns, err)
 	}
 }
@@ -409,7 +409,7 @@ func TestPatch(t *testing.T) {
 	for field, value := range map[string]string{
 		"bucket": `"other"`, "prefix": `"x"`, "sync_mode": `"full"`, "name": `"x2x"`, "table": `"events"`,
 		"region": `"cn-beijing"`, "schema_mode": `"auto"`, "format": `"csv"`, "columns": `[]`,
-		"event_time_column": `{"name":"ts","format":"Unix"}`,
+		"event_time_column": `{"name":"ts","format":"Unix"}`, "time_zone": `"Asia/Shanghai"`,
 	} {
 		resp := e.do(http.MethodPatch, "/v1/tasks/orders/patchy", testToken, strings.NewReader(`{"`+field+`":`+value+`}`))
 		var body errorBody

@@ -75,4 +75,28 @@ func TestAPIWithLocalTablestore(t *testing.T) {
 	if want := []string{"host:UTF8", "ts:INT64", "cpu:DOUBLE", "region:UTF8"}; !slices.Equal(cols, want) {
 		t.Fatalf("resolved_columns = %v, want %v", cols, want)
 	}
+
+	// A defined column added to the table joins the automatic schema, at
+	// the end, within the schema refresh interval (1 s by default).
+	add := &tablestore.AddDefinedColumnRequest{TableName: "metrics"}
+	add.AddDefinedColumn("mem", tablestore.DefinedColumn_INTEGER)
+	if _, err := sdk.AddDefinedColumn(add); err != nil {
+		t.Fatal(err)
+	}
+	added := time.Now()
+	var grown *task.Task
+	for time.Since(added) < 5*time.Second {
+		if grown, err = e.client.GetTask(ctx, "metrics", "metrics-lake"); err == nil && len(grown.Status.ResolvedColumns) == 5 {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if grown == nil || len(grown.Status.ResolvedColumns) != 5 {
+		t.Fatalf("resolved_columns after AddDefinedColumn: %+v", grown)
+	}
+	t.Logf("the added column joined the schema after %v", time.Since(added))
+	if last := grown.Status.ResolvedColumns[4]; last.Name != "mem" || last.Type != task.TypeInt64 || last.AddedAt == nil ||
+		last.AddedAt.Before(*grown.Status.ResolvedColumns[0].AddedAt) || time.Since(added) > 2*time.Second {
+		t.Fatalf("appended column %+v (after %v)", last, time.Since(added))
+	}
 }

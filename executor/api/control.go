@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"maps"
 	"net/http"
-	"reflect"
 	"slices"
 	"time"
 
@@ -60,6 +59,9 @@ func (s *Server) CreateTask(ctx context.Context, spec task.Spec) (task.Task, err
 	if spec.RoleARN == "" {
 		spec.RoleARN = task.RoleARN(s.cfg.AccountID, task.DefaultRoleName)
 	}
+	for i := range spec.Columns {
+		spec.Columns[i].AddedAt = nil // the executor's to set, on resolved_columns
+	}
 	spec.ApplyDefaults()
 	if err := spec.Validate(); err != nil {
 		if fe, ok := task.AsFieldError(err); ok {
@@ -86,7 +88,7 @@ func (s *Server) CreateTask(ctx context.Context, spec task.Spec) (task.Task, err
 	t := task.Task{Spec: spec, Status: task.Status{Phase: task.PhaseInit, ResolvedColumns: []task.Column{}},
 		CreatedAt: now, UpdatedAt: now}
 	if spec.SchemaMode == task.SchemaManual {
-		t.Status.ResolvedColumns = slices.Clone(spec.Columns)
+		t.Status.ResolvedColumns = task.AppendResolved(nil, spec.Columns, now)
 	}
 	if err := s.cfg.Registry.CreateTask(ctx, t); err != nil {
 		if errors.Is(err, state.ErrExists) {
@@ -127,32 +129,37 @@ func (s *Server) Tasks(ctx context.Context, table string) ([]task.Task, error) {
 	return tasks, nil
 }
 
-// mutableFieldsHint ends the message refusing a change of an immutable field.
-const mutableFieldsHint = "mutable fields: role_arn, dirty_prefix, compression, flush_interval_seconds, target_object_size_mb"
-
-// PatchTask changes a task's mutable fields. fields holds TaskSpec fields
-// by their JSON name; an immutable field is accepted only with its current
-// value (so clients may send whole specs), otherwise it is refused with a
-// FieldError of rule immutable naming it; an unknown field is refused too.
-// Fields are checked in name order so the first offending one is reported
-// deterministically.
+// PatchTask changes a task. fields holds TaskSpec fields by their JSON
+// name; a field sent with its current value is no change (so clients may
+// send whole specs). What may change in place is task.Diff's decision: any
+// other change is refused with a FieldError naming the field and the rule,
+// and an unknown field is refused too. Fields are checked in name order so
+// the first offending one is reported deterministically. Appended columns go
+// to status.resolved_columns with the time they were added, and the
+// pipeline writes them from the rows it reads next.
 func (s *Server) PatchTask(ctx context.Context, table, name string, fields map[string]json.RawMessage) (task.Task, error) {
+	keys := slices.Sorted(maps.Keys(fields))
+	for _, k := range keys {
+		if !task.IsSpecField(k) {
+			return task.Task{}, task.NewFieldError(k, task.RuleUnknownField, "is not a field of a task that PATCH can change")
+		}
+	}
 	unlock := s.lockTask(table, name)
 	defer unlock()
 	current, err := s.Task(ctx, table, name)
 	if err != nil {
 		return task.Task{}, err
 	}
-	patch, err := mutablePatch(current.Spec, fields)
-	if err != nil {
-		return task.Task{}, err
+	next, fe := patchedSpec(current.Spec, fields, keys)
+	if fe != nil {
+		return task.Task{}, fe
 	}
-	if patch.Empty() {
+	changes := task.Diff(current.Spec, next)
+	if fe := changes.Replacement(); fe != nil {
+		return task.Task{}, fe
+	}
+	if len(changes) == 0 {
 		return current, nil
-	}
-	next := patch.Apply(current.Spec)
-	if next.Compression == "" {
-		next.Compression = task.DefaultCompression
 	}
 	if err := next.Validate(); err != nil {
 		if fe, ok := task.AsFieldError(err); ok {
@@ -160,10 +167,19 @@ func (s *Server) PatchTask(ctx context.Context, table, name string, fields map[s
 		}
 		return task.Task{}, fmt.Errorf("validate task: %w", err)
 	}
+	appended := task.Appended(current.Spec, next)
+	if len(appended) > 0 {
+		if fe := s.checkAppendedColumnTypes(ctx, next); fe != nil {
+			return task.Task{}, fe
+		}
+	}
 	updated, err := s.cfg.Registry.UpdateTask(ctx, table, name, func(t *task.Task) error {
-		t.Spec = patch.Apply(t.Spec)
-		t.Compression = next.Compression
-		t.UpdatedAt = time.Now().UTC()
+		now := time.Now().UTC()
+		t.Spec = next
+		t.UpdatedAt = now
+		if len(appended) > 0 && len(t.Status.ResolvedColumns) > 0 {
+			t.Status.ResolvedColumns = task.AppendResolved(t.Status.ResolvedColumns, appended, now)
+		}
 		return nil
 	})
 	if err != nil {
@@ -179,44 +195,55 @@ func (s *Server) PatchTask(ctx context.Context, table, name string, fields map[s
 			s.log.Warn("runner update failed", "task", updated.ID(), "error", err)
 		}
 	}
-	s.log.Info("task updated", "task", updated.ID(), "fields", slices.Sorted(maps.Keys(fields)))
+	s.log.Info("task updated", "task", updated.ID(), "fields", changes.Fields())
 	return updated, nil
 }
 
-// mutablePatch sorts a PATCH body into the patch of its mutable fields,
-// refusing changed immutable fields and unknown ones.
-func mutablePatch(current task.Spec, fields map[string]json.RawMessage) (task.Patch, error) {
-	currentFields, err := specFields(current)
+// patchedSpec returns the current spec with the body's fields laid over it
+// and the column defaults applied (so an omitted column name or encoding
+// means what it means at creation).
+func patchedSpec(current task.Spec, raw map[string]json.RawMessage, keys []string) (task.Spec, *task.FieldError) {
+	next := current
+	next.Columns = slices.Clone(current.Columns)
+	if current.EventTimeColumn != nil {
+		etc := *current.EventTimeColumn
+		next.EventTimeColumn = &etc
+	}
+	for _, k := range keys {
+		switch k { // replaced as a whole, never merged into the current value
+		case "columns":
+			next.Columns = nil
+		case "event_time_column":
+			next.EventTimeColumn = nil
+		}
+		one, _ := json.Marshal(map[string]json.RawMessage{k: raw[k]})
+		if err := json.Unmarshal(one, &next); err != nil {
+			return task.Spec{}, bodyError(err)
+		}
+	}
+	for i := range next.Columns {
+		next.Columns[i].AddedAt = nil // the executor's to set
+	}
+	// Only the defaults that cannot hide a bad value: a zero flush interval
+	// is refused rather than read as "the default".
+	next.ApplyColumnDefaults()
+	if next.Compression == "" {
+		next.Compression = task.DefaultCompression
+	}
+	return next, nil
+}
+
+// checkAppendedColumnTypes applies the creation rule (a typed source column
+// must keep its type) to a grown column list. When the table cannot be
+// described the check is left to the pipeline, which counts mistyped
+// values as dirty.
+func (s *Server) checkAppendedColumnTypes(ctx context.Context, spec task.Spec) *task.FieldError {
+	table, err := s.cfg.Catalog.DescribeTable(ctx, spec.Table)
 	if err != nil {
-		return task.Patch{}, fmt.Errorf("encode task: %w", err)
+		s.log.Warn("PATCH columns: source table not described; types not checked", "task", spec.ID(), "error", err)
+		return nil
 	}
-	mutable := map[string]json.RawMessage{}
-	for _, k := range slices.Sorted(maps.Keys(fields)) {
-		v := fields[k]
-		switch {
-		case task.IsMutable(k):
-			mutable[k] = v
-		case slices.Contains(task.ImmutableFields, k):
-			var got any
-			if err := json.Unmarshal(v, &got); err != nil {
-				return task.Patch{}, task.NewFieldError(k, task.RuleSyntax, "is not valid JSON")
-			}
-			if !reflect.DeepEqual(got, currentFields[k]) {
-				return task.Patch{}, task.NewFieldError(k, task.RuleImmutable,
-					"cannot be changed on an existing task (the task must be replaced); "+mutableFieldsHint)
-			}
-		default:
-			return task.Patch{}, task.NewFieldError(k, task.RuleUnknownField, "is not a field of a task that PATCH can change")
-		}
-	}
-	var patch task.Patch
-	if len(mutable) > 0 {
-		data, _ := json.Marshal(mutable)
-		if err := json.Unmarshal(data, &patch); err != nil {
-			return task.Patch{}, bodyError(err)
-		}
-	}
-	return patch, nil
+	return checkColumnTypes(spec.Columns, table)
 }
 
 // DeleteTask stops a task's pipeline and deletes it; delivered objects

@@ -40,7 +40,7 @@ func writeError(w http.ResponseWriter, status int, code, message, field string) 
 // writeFieldError answers 400 for a validation failure.
 func writeFieldError(w http.ResponseWriter, fe *task.FieldError) {
 	code := task.CodeInvalidArgument
-	if fe.Rule == task.RuleImmutable {
+	if fe.Rule == task.RuleImmutable || fe.Rule == task.RuleColumnsAppendOnly {
 		code = task.CodeImmutableField
 	}
 	writeError(w, http.StatusBadRequest, code, fe.Message, fe.Field)

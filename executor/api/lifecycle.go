@@ -109,7 +109,7 @@ func (s *Server) initialize(ctx context.Context, table, name string) error {
 			}
 			t, err = s.cfg.Registry.UpdateTask(ctx, table, name, func(t *task.Task) error {
 				if len(t.Status.ResolvedColumns) == 0 {
-					t.Status.ResolvedColumns = cols
+					t.Status.ResolvedColumns = task.AppendResolved(nil, cols, time.Now().UTC())
 				}
 				return nil
 			})

@@ -81,6 +81,11 @@ type Config struct {
 	// InitClaimTTL is how long an initialization claim lasts without being
 	// renewed (each attempt renews it); default 30 s.
 	InitClaimTTL time.Duration
+	// SchemaRefreshInterval is how often the tables of running auto-schema
+	// tasks are described again, so that a defined column added to a table
+	// (AddDefinedColumn) joins the task's resolved columns; default 1 s, as
+	// the pipelines' status refresh. Negative: never.
+	SchemaRefreshInterval time.Duration
 }
 
 // Server is the executor API. It is an http.Handler.
@@ -165,6 +170,9 @@ func New(cfg Config) (*Server, error) {
 	if cfg.InitClaimTTL <= 0 {
 		cfg.InitClaimTTL = 30 * time.Second
 	}
+	if cfg.SchemaRefreshInterval == 0 {
+		cfg.SchemaRefreshInterval = time.Second
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &Server{
 		cfg:        cfg,
@@ -226,6 +234,7 @@ func New(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	s.startReconcile()
+	s.startSchemaRefresh()
 	return s, nil
 }
 

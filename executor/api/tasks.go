@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
+	"time"
 
 	"github.com/tablestore-delivery/terraform-provider-tablestore/executor/catalog"
 	"github.com/tablestore-delivery/terraform-provider-tablestore/executor/task"
@@ -85,9 +86,12 @@ func (s *Server) getTask(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, t)
 }
 
-// patchTask: PATCH /v1/tasks/{table}/{name}. Only mutable fields may change;
-// an immutable field is accepted only with its current value (so clients may
-// send whole specs), otherwise the answer is 400 ImmutableField naming it.
+// patchTask: PATCH /v1/tasks/{table}/{name}. The body holds TaskSpec
+// fields; a field sent with its current value is no change (so clients may
+// send whole specs). What may change in place is task.Diff's decision: any
+// other change is a 400 ImmutableField naming the field and the rule.
+// Appended columns go to status.resolved_columns with the time they were
+// added, and the pipeline writes them from the rows it reads next.
 func (s *Server) patchTask(w http.ResponseWriter, r *http.Request) {
 	var raw map[string]json.RawMessage
 	if fe := decodeBody(w, r, &raw); fe != nil {
@@ -102,21 +106,6 @@ func (s *Server) patchTask(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, t)
 }
 
-// specFields returns the spec as decoded generic JSON, for comparing PATCH
-// values with the current ones.
-func specFields(spec task.Spec) (map[string]any, error) {
-	data, err := json.Marshal(spec)
-	if err != nil {
-		return nil, err
-	}
-	var m map[string]any
-	err = json.Unmarshal(data, &m)
-	if _, ok := m["event_time_column"]; !ok {
-		m["event_time_column"] = nil
-	}
-	return m, err
-}
-
 // deleteTask: DELETE /v1/tasks/{table}/{name}. Refused with 409
 // TaskInitializing while the task initializes (see DeleteTask).
 func (s *Server) deleteTask(w http.ResponseWriter, r *http.Request) {
@@ -127,7 +116,10 @@ func (s *Server) deleteTask(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusNoContent)
 }
 
-// getDDL: GET /v1/tasks/{table}/{name}/ddl?dialect=D[&location=URL][&table_name=N].
+// getDDL: GET /v1/tasks/{table}/{name}/ddl?dialect=D[&location=URL][&table_name=N][&since=T]:
+// the statement creating the lake table with the current columns, and the
+// one bringing a table created earlier (before since, default: before any
+// column was appended) up to date.
 func (s *Server) getDDL(w http.ResponseWriter, r *http.Request) {
 	table, name := r.PathValue("table"), r.PathValue("name")
 	q := r.URL.Query()
@@ -159,5 +151,17 @@ func (s *Server) getDDL(w http.ResponseWriter, r *http.Request) {
 		s.internalError(w, r, "render DDL", err)
 		return
 	}
-	writeJSON(w, http.StatusOK, task.DDLResponse{Dialect: dialect, Statement: stmt})
+	var since time.Time
+	if v := q.Get("since"); v != "" {
+		if since, err = time.Parse(time.RFC3339, v); err != nil {
+			writeFieldError(w, task.NewFieldError("since", task.RuleSyntax, "%q must be an RFC 3339 time", v))
+			return
+		}
+	}
+	alter, err := task.AlterDDL(t, dialect, task.DDLOptions{TableName: q.Get("table_name"), Location: q.Get("location")}, since)
+	if err != nil {
+		s.internalError(w, r, "render DDL", err)
+		return
+	}
+	writeJSON(w, http.StatusOK, task.DDLResponse{Dialect: dialect, Statement: stmt, AlterStatement: alter})
 }

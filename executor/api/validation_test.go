@@ -89,6 +89,12 @@ func TestValidationRules(t *testing.T) {
 			func(s *task.Spec) { s.DirtyPrefix = "orders-dirty" }},
 		{"role arn", func(s *task.Spec) { s.RoleARN = "arn:aws:iam::1:role/x" }, "role_arn",
 			func(s *task.Spec) { s.RoleARN = "acs:ram::1234:role/writer" }},
+		{"time zone", func(s *task.Spec) { s.TimeZone = "Asia/Atlantis" }, "time_zone",
+			func(s *task.Spec) { s.TimeZone = "Asia/Shanghai" }},
+		{"time zone is case-sensitive", func(s *task.Spec) { s.TimeZone = "europe/berlin" }, "time_zone",
+			func(s *task.Spec) { s.TimeZone = "Europe/Berlin" }},
+		{"time zone is not the host's", func(s *task.Spec) { s.TimeZone = "Local" }, "time_zone",
+			func(s *task.Spec) { s.TimeZone = "UTC" }},
 	}
 	for i, c := range cases {
 		t.Run(c.rule, func(t *testing.T) {
@@ -126,14 +132,5 @@ func TestValidationFunctionsMatchTheAPI(t *testing.T) {
 	if err := task.ValidateColumns(task.SchemaManual, []task.Column{{Source: "a", Type: task.TypeBool, Encoding: task.EncodingPlainDictionary}}); err == nil {
 		t.Fatal("PLAIN_DICTIONARY accepted for BOOL")
 	}
-	for _, f := range task.MutableFields {
-		if !task.IsMutable(f) {
-			t.Errorf("IsMutable(%s) = false", f)
-		}
-	}
-	for _, f := range task.ImmutableFields {
-		if task.IsMutable(f) {
-			t.Errorf("IsMutable(%s) = true", f)
-		}
-	}
+
 }

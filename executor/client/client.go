@@ -293,7 +293,9 @@ func (c *Client) ListTasks(ctx context.Context, table string) ([]task.Task, erro
 	return l.Tasks, nil
 }
 
-// UpdateTask changes the patch's non-nil (mutable) fields and returns the task.
+// UpdateTask changes the patch's non-nil fields in place and returns the
+// task; task.PatchFor builds a patch from two specs. A change task.Diff
+// calls a replacement answers 400 ImmutableField (see IsInvalid).
 func (c *Client) UpdateTask(ctx context.Context, table, name string, patch task.Patch) (*task.Task, error) {
 	var t task.Task
 	if err := c.do(ctx, http.MethodPatch, "/v1/tasks/"+seg(table)+"/"+seg(name), nil, patch, &t); err != nil {
@@ -322,8 +324,16 @@ func DDLTableName(name string) DDLOption {
 	return func(q url.Values) { q.Set("table_name", name) }
 }
 
+// DDLSince sets when the lake table was created: AlterStatement then adds
+// the columns appended after it (default: every column appended after the
+// task began).
+func DDLSince(t time.Time) DDLOption {
+	return func(q url.Values) { q.Set("since", t.UTC().Format(time.RFC3339)) }
+}
+
 // GetDDL returns the statement that makes the task's objects queryable in a
-// dialect (task.DialectHive, DialectSpark, DialectTrino, DialectDuckDB).
+// dialect (task.DialectHive, DialectSpark, DialectTrino, DialectDuckDB), and
+// the one bringing an older lake table up to date (AlterStatement).
 func (c *Client) GetDDL(ctx context.Context, table, name string, dialect task.Dialect, opts ...DDLOption) (*task.DDLResponse, error) {
 	q := url.Values{"dialect": {string(dialect)}}
 	for _, o := range opts {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -169,9 +170,13 @@ func (m *Manager) Start(ctx context.Context, t task.Task) error {
 	return nil
 }
 
-// Update restarts a running pipeline with the task's new mutable settings;
+// Update restarts a running pipeline with the task's new settings;
 // buffered rows are read again from the checkpoints, so nothing is lost or
-// doubled.
+// doubled. When the columns grew, the runner first drains (writes what it
+// buffers, with the columns those rows were read with, and checkpoints
+// it, for at most DrainTimeout): rows read before the change keep the old
+// generation's columns, rows read after it get the new ones, and objects
+// already written are never touched.
 func (m *Manager) Update(ctx context.Context, t task.Task) error {
 	m.mu.Lock()
 	r := m.runners[taskKey(t.Table, t.Name)]
@@ -179,7 +184,23 @@ func (m *Manager) Update(ctx context.Context, t task.Task) error {
 	if r == nil {
 		return nil
 	}
+	if !slices.EqualFunc(r.plan.columns, planColumns(t), sameColumn) {
+		r.drain(m.cfg.DrainTimeout)
+	}
 	return m.Start(ctx, t)
+}
+
+// sameColumn compares what a column writes, not when it was added.
+func sameColumn(a, b task.Column) bool {
+	return a.Source == b.Source && a.Name == b.Name && a.Type == b.Type && a.Encoding == b.Encoding
+}
+
+// planColumns are the columns a task's objects are written with.
+func planColumns(t task.Task) []task.Column {
+	if len(t.Status.ResolvedColumns) > 0 {
+		return t.Status.ResolvedColumns
+	}
+	return t.Columns
 }
 
 // Stop stops the task's pipeline and deletes its tunnel; delivered objects
@@ -261,6 +282,7 @@ func (m *Manager) ensureTunnel(ctx context.Context, t task.Task) (string, error)
 
 // plan is a task compiled for its writers.
 type plan struct {
+	columns []task.Column
 	mapper  *Mapper
 	encoder *Encoder
 	prefix  *task.Template
@@ -270,10 +292,7 @@ type plan struct {
 }
 
 func compile(t task.Task) (*plan, error) {
-	cols := t.Status.ResolvedColumns
-	if len(cols) == 0 {
-		cols = t.Columns
-	}
+	cols := planColumns(t)
 	mapper, err := NewMapper(cols, t.EventTimeColumn)
 	if err != nil {
 		return nil, err
@@ -282,15 +301,21 @@ func compile(t task.Task) (*plan, error) {
 	if err != nil {
 		return nil, err
 	}
+	loc, err := t.Location()
+	if err != nil {
+		return nil, fmt.Errorf("pipeline: %w", err)
+	}
 	prefix, err := task.ParsePrefix(t.Prefix)
 	if err != nil {
 		return nil, fmt.Errorf("pipeline: prefix %q: %w", t.Prefix, err)
 	}
+	prefix = prefix.In(loc)
 	var dirty *task.Template
 	if t.DirtyPrefix != "" {
 		if dirty, err = task.ParsePrefix(t.DirtyPrefix); err != nil {
 			return nil, fmt.Errorf("pipeline: dirty prefix %q: %w", t.DirtyPrefix, err)
 		}
+		dirty = dirty.In(loc)
 	}
 	flush := time.Duration(t.FlushIntervalSeconds) * time.Second
 	if flush <= 0 {
@@ -300,7 +325,7 @@ func compile(t task.Task) (*plan, error) {
 	if target <= 0 {
 		target = 64 << 20
 	}
-	return &plan{mapper: mapper, encoder: enc, prefix: prefix, dirty: dirty, flush: flush, target: target}, nil
+	return &plan{columns: cols, mapper: mapper, encoder: enc, prefix: prefix, dirty: dirty, flush: flush, target: target}, nil
 }
 
 // taskRunner runs one task: a tunnel worker (restarted when it fails), a

@@ -561,10 +561,7 @@ func (w *writer) evaluate(kind string, tmpl *task.Template, at time.Time) string
 	if tmpl == nil {
 		return ""
 	}
-	minute := at.Unix() / 60
-	if at.Unix() < 0 && at.Unix()%60 != 0 {
-		minute--
-	}
+	minute := tmpl.MinuteOf(at) // in the task's time zone
 	c := &w.prefixCache[0]
 	if kind == kindDirty {
 		c = &w.prefixCache[1]

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 )
 
 // Dialect is a SQL engine family the DDL endpoint renders for.
@@ -77,7 +78,7 @@ func DDL(t Task, dialect Dialect, opts DDLOptions) (string, error) {
 	}
 	keys := tmpl.PartitionKeys()
 	r := renderer{dialect: dialect, name: name, cols: cols, keys: keys, location: location,
-		depth: tmpl.DynamicFolders()}
+		depth: tmpl.DynamicFolders(), generations: len(laterColumns(cols, time.Time{})) > 0}
 	switch dialect {
 	case DialectHive:
 		return r.hive(), nil
@@ -97,6 +98,9 @@ type renderer struct {
 	keys     []PartitionKey
 	location string
 	depth    int
+	// generations: columns were appended after the first objects, so
+	// older objects lack some columns.
+	generations bool
 }
 
 // ident quotes an identifier: backticks for Hive and Spark, double quotes for
@@ -260,6 +264,74 @@ func (r renderer) duckdb() string {
 		}
 		args = append(args, "hive_types = {"+strings.Join(types, ", ")+"}")
 	}
+	if r.generations {
+		// Objects written before columns were appended lack them: match
+		// columns by name, with nulls where an object has none.
+		args = append(args, "union_by_name = true")
+	}
 	return "CREATE OR REPLACE VIEW " + r.ident(r.name) + " AS\nSELECT " + strings.Join(cols, ", ") +
 		"\nFROM read_parquet(" + strings.Join(args, ", ") + ");\n"
+}
+
+// laterColumns returns the columns added after since; a zero since means
+// after the first column, i.e. the columns appended after the task began.
+func laterColumns(cols []Column, since time.Time) []Column {
+	if len(cols) == 0 {
+		return nil
+	}
+	if since.IsZero() {
+		if cols[0].AddedAt == nil {
+			return nil
+		}
+		since = *cols[0].AddedAt
+	}
+	var out []Column
+	for _, c := range cols {
+		if c.AddedAt != nil && c.AddedAt.After(since) {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// AlterDDL renders the statement that brings a lake table created earlier
+// (by DDL, with the columns of the time) up to date: the columns added after
+// since (zero: every column appended after the task began), per dialect.
+// Hive and Spark: ALTER TABLE ... ADD COLUMNS (CASCADE for Hive's
+// partitions); Trino: one ALTER TABLE ... ADD COLUMN IF NOT EXISTS per
+// column; DuckDB: the view again (CREATE OR REPLACE VIEW). The engines read
+// Parquet columns by name, so older objects give nulls for the new columns.
+// It returns "" when no column was added after since.
+func AlterDDL(t Task, dialect Dialect, opts DDLOptions, since time.Time) (string, error) {
+	create, err := DDL(t, dialect, opts)
+	if err != nil {
+		return "", err
+	}
+	added := laterColumns(t.Status.ResolvedColumns, since)
+	if len(added) == 0 {
+		return "", nil
+	}
+	name := opts.TableName
+	if name == "" {
+		name = t.Table
+	}
+	tmpl, _ := ParsePrefix(t.Prefix) // DDL checked it
+	r := renderer{dialect: dialect, name: name, cols: added, keys: tmpl.PartitionKeys()}
+	switch dialect {
+	case DialectHive, DialectSpark:
+		stmt := "ALTER TABLE " + r.ident(name) + " ADD COLUMNS " + r.columnList(false)
+		if dialect == DialectHive && len(r.keys) > 0 {
+			stmt += " CASCADE" // the partitions' own column lists too
+		}
+		return stmt + ";\n", nil
+	case DialectTrino:
+		var b strings.Builder
+		for _, c := range added {
+			b.WriteString("ALTER TABLE " + r.ident(name) + " ADD COLUMN IF NOT EXISTS " + r.ident(c.Name) + " " +
+				SQLType(dialect, c.Type) + ";\n")
+		}
+		return b.String(), nil
+	default:
+		return create, nil
+	}
 }

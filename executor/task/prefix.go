@@ -12,7 +12,8 @@ import (
 type TimeVar string
 
 // The time variables a prefix may use: 4-digit year, 2-digit month, day,
-// hour and minute, all in UTC.
+// hour and minute, in the template's location (the task's time_zone, UTC by
+// default).
 const (
 	VarYear   TimeVar = "yyyy"
 	VarMonth  TimeVar = "MM"
@@ -79,6 +80,7 @@ func (s segment) hasVariable() bool {
 type Template struct {
 	raw      string
 	segments []segment
+	loc      *time.Location // nil: UTC
 }
 
 // PartitionKey is a Hive-style partition column given by a "key=value"
@@ -194,9 +196,42 @@ func (t *Template) HasVariables() bool {
 	return false
 }
 
-// Evaluate returns the prefix for a row time, which is converted to UTC.
+// In returns the template evaluating its variables in loc (a task's
+// time_zone) instead of UTC; nil means UTC. The receiver is not changed.
+func (t *Template) In(loc *time.Location) *Template {
+	c := *t
+	c.loc = loc
+	return &c
+}
+
+// Location returns the zone the variables are evaluated in.
+func (t *Template) Location() *time.Location {
+	if t.loc == nil {
+		return time.UTC
+	}
+	return t.loc
+}
+
+// MinuteOf numbers the wall-clock minute at falls in, in the template's
+// location: times with the same number evaluate to the same prefix (a
+// minute is the finest variable), so callers may cache Evaluate by it. UTC
+// minutes would not do: offsets with seconds (local mean times before the
+// 1900s) shift the local minute boundaries.
+func (t *Template) MinuteOf(at time.Time) int64 {
+	_, offset := at.In(t.Location()).Zone()
+	s := at.Unix() + int64(offset)
+	m := s / 60
+	if s < 0 && s%60 != 0 {
+		m--
+	}
+	return m
+}
+
+// Evaluate returns the prefix for a row time, converted to the template's
+// location first (UTC unless set with In), daylight saving included: the
+// folders name the wall-clock time of that zone at that instant.
 func (t *Template) Evaluate(at time.Time) string {
-	at = at.UTC()
+	at = at.In(t.Location())
 	b := make([]byte, 0, len(t.raw)+8)
 	for i, s := range t.segments {
 		if i > 0 {

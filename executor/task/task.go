@@ -135,6 +135,7 @@ const (
 	DefaultCompression          = CompressionSnappy
 	DefaultFlushIntervalSeconds = 120
 	DefaultTargetObjectSizeMB   = 64
+	DefaultTimeZone             = "UTC"
 
 	MinFlushIntervalSeconds = 1
 	MaxFlushIntervalSeconds = 3600
@@ -175,6 +176,9 @@ type Column struct {
 	Type ColumnType `json:"type"`
 	// Encoding is the Parquet encoding; it defaults to PLAIN.
 	Encoding Encoding `json:"encoding"`
+	// AddedAt is when the executor started writing the column; it is set
+	// on status.resolved_columns only (a spec's columns ignore it).
+	AddedAt *time.Time `json:"added_at,omitempty"`
 }
 
 // EventTimeColumn names a column whose values give the time used for the
@@ -201,13 +205,17 @@ type Spec struct {
 	Compression          Compression      `json:"compression"`
 	FlushIntervalSeconds int              `json:"flush_interval_seconds"`
 	TargetObjectSizeMB   int              `json:"target_object_size_mb"`
+	// TimeZone is the IANA zone the prefix's time variables are evaluated
+	// in; default UTC.
+	TimeZone string `json:"time_zone"`
 }
 
 // ApplyDefaults fills the fields left empty with their documented defaults:
 // sync_mode differential, format parquet, schema_mode manual when columns are
 // given and auto otherwise, column names equal to their sources, encodings
 // PLAIN, compression snappy, flush_interval_seconds 120,
-// target_object_size_mb 64, columns an empty list rather than null. Region
+// target_object_size_mb 64, time_zone UTC, columns an empty list rather
+// than null. Region
 // and role_arn depend on the executor's configuration; the API fills them.
 func (s *Spec) ApplyDefaults() {
 	if s.SyncMode == "" {
@@ -223,6 +231,24 @@ func (s *Spec) ApplyDefaults() {
 			s.SchemaMode = SchemaAuto
 		}
 	}
+	s.ApplyColumnDefaults()
+	if s.Compression == "" {
+		s.Compression = DefaultCompression
+	}
+	if s.FlushIntervalSeconds == 0 {
+		s.FlushIntervalSeconds = DefaultFlushIntervalSeconds
+	}
+	if s.TargetObjectSizeMB == 0 {
+		s.TargetObjectSizeMB = DefaultTargetObjectSizeMB
+	}
+	if s.TimeZone == "" {
+		s.TimeZone = DefaultTimeZone
+	}
+}
+
+// ApplyColumnDefaults makes columns an empty list rather than null and
+// fills each column's name (its source) and encoding (PLAIN) when empty.
+func (s *Spec) ApplyColumnDefaults() {
 	if s.Columns == nil {
 		s.Columns = []Column{}
 	}
@@ -233,15 +259,6 @@ func (s *Spec) ApplyDefaults() {
 		if s.Columns[i].Encoding == "" {
 			s.Columns[i].Encoding = defaultEncoding
 		}
-	}
-	if s.Compression == "" {
-		s.Compression = DefaultCompression
-	}
-	if s.FlushIntervalSeconds == 0 {
-		s.FlushIntervalSeconds = DefaultFlushIntervalSeconds
-	}
-	if s.TargetObjectSizeMB == 0 {
-		s.TargetObjectSizeMB = DefaultTargetObjectSizeMB
 	}
 }
 
@@ -315,7 +332,9 @@ type Status struct {
 	ObjectsWritten         int64     `json:"objects_written"`
 	BytesWritten           int64     `json:"bytes_written"`
 	// ResolvedColumns is the schema actually written: the manual columns, or
-	// the resolved automatic schema. Empty while an auto task initializes.
+	// the resolved automatic schema, each with the time it was added (columns
+	// appended later carry a later time). Empty while an auto task
+	// initializes.
 	ResolvedColumns []Column `json:"resolved_columns"`
 }
 
@@ -356,8 +375,12 @@ type RoleInput struct {
 
 // DDLResponse is the body of GET /v1/tasks/{table}/{name}/ddl.
 type DDLResponse struct {
-	Dialect   Dialect `json:"dialect"`
-	Statement string  `json:"statement"`
+	Dialect Dialect `json:"dialect"`
+	// Statement creates the lake table (or view) with the current columns.
+	Statement string `json:"statement"`
+	// AlterStatement brings a lake table created before columns were
+	// appended up to date (see AlterDDL); empty when none was appended.
+	AlterStatement string `json:"alter_statement"`
 }
 
 // TaskList is the body of GET /v1/tasks.

@@ -34,6 +34,7 @@ const (
 	RuleBucketFormat    Rule = "bucket_format"
 	RulePrefixTemplate  Rule = "prefix_template"
 	RulePrefixOverlap   Rule = "prefix_overlap"
+	RuleTimeZone        Rule = "time_zone"
 	RuleOneOf           Rule = "one_of"
 	RuleRoleARNFormat   Rule = "role_arn_format"
 	RuleRoleNameFormat  Rule = "role_name_format"
@@ -45,8 +46,11 @@ const (
 	RuleSourceType      Rule = "source_type"
 	RuleRange           Rule = "range"
 	RuleImmutable       Rule = "immutable"
-	RuleUnknownField    Rule = "unknown_field"
-	RuleSyntax          Rule = "syntax"
+	// RuleColumnsAppendOnly: columns of a running task may only grow at
+	// their end (see Diff).
+	RuleColumnsAppendOnly Rule = "columns_append_only"
+	RuleUnknownField      Rule = "unknown_field"
+	RuleSyntax            Rule = "syntax"
 )
 
 func fieldErr(field string, rule Rule, format string, args ...any) *FieldError {
@@ -359,6 +363,7 @@ func (s *Spec) Validate() error {
 		func() error { return ValidateCompression(s.Compression) },
 		func() error { return ValidateFlushInterval(s.FlushIntervalSeconds) },
 		func() error { return ValidateTargetObjectSize(s.TargetObjectSizeMB) },
+		func() error { return ValidateTimeZone(s.TimeZone) },
 	}
 	for _, check := range checks {
 		if err := check(); err != nil {
@@ -368,41 +373,24 @@ func (s *Spec) Validate() error {
 	return nil
 }
 
-// MutableFields are the TaskSpec fields PATCH may change on a running task;
-// changing any other field means replacing the task (the provider marks them
-// RequiresReplace). They only affect how future objects are written or where
-// credentials come from, never what has been delivered or how it is laid out.
-var MutableFields = []string{
-	"role_arn",
-	"dirty_prefix",
-	"compression",
-	"flush_interval_seconds",
-	"target_object_size_mb",
-}
-
-// ImmutableFields are the TaskSpec fields that PATCH refuses to change.
-var ImmutableFields = []string{
-	"name", "table", "region", "bucket", "prefix", "sync_mode", "format",
-	"schema_mode", "columns", "event_time_column",
-}
-
-// IsMutable reports whether PATCH may change the TaskSpec field.
-func IsMutable(field string) bool { return slices.Contains(MutableFields, field) }
-
-// Patch is the body of PATCH /v1/tasks/{table}/{name}: only the fields set
-// (non-nil) change. The JSON names are the TaskSpec's.
+// Patch is a body of PATCH /v1/tasks/{table}/{name} with the fields that
+// may change in place (see Diff): only the fields set (non-nil) change.
+// Columns, when set, is the whole new list: the current one with columns
+// appended. The JSON names are the TaskSpec's; PATCH also accepts any other
+// TaskSpec field with its current value.
 type Patch struct {
 	RoleARN              *string      `json:"role_arn,omitempty"`
 	DirtyPrefix          *string      `json:"dirty_prefix,omitempty"`
 	Compression          *Compression `json:"compression,omitempty"`
 	FlushIntervalSeconds *int         `json:"flush_interval_seconds,omitempty"`
 	TargetObjectSizeMB   *int         `json:"target_object_size_mb,omitempty"`
+	Columns              []Column     `json:"columns,omitempty"`
 }
 
 // Empty reports whether the patch changes nothing.
 func (p Patch) Empty() bool {
 	return p.RoleARN == nil && p.DirtyPrefix == nil && p.Compression == nil &&
-		p.FlushIntervalSeconds == nil && p.TargetObjectSizeMB == nil
+		p.FlushIntervalSeconds == nil && p.TargetObjectSizeMB == nil && p.Columns == nil
 }
 
 // Apply returns the spec with the patch's fields changed; validate the result.
@@ -422,13 +410,16 @@ func (p Patch) Apply(s Spec) Spec {
 	if p.TargetObjectSizeMB != nil {
 		s.TargetObjectSizeMB = *p.TargetObjectSizeMB
 	}
+	if p.Columns != nil {
+		s.Columns = p.Columns
+	}
 	return s
 }
 
 // API error codes: the "code" of {"error":{"code","message","field"}}.
 const (
 	CodeInvalidArgument   = "InvalidArgument"   // 400, field says which
-	CodeImmutableField    = "ImmutableField"    // 400, PATCH of a field that needs replacement
+	CodeImmutableField    = "ImmutableField"    // 400, PATCH of a change that needs replacement (see Diff)
 	CodeUnauthenticated   = "Unauthenticated"   // 401, missing or wrong bearer token
 	CodeTaskNotFound      = "TaskNotFound"      // 404
 	CodeRoleNotFound      = "RoleNotFound"      // 404

@@ -29,11 +29,13 @@ resource "tablestore_delivery_task" "orders" {
     type   = "DOUBLE"
   }
 
-  # Partition by the order's own timestamp instead of the write time.
+  # Partition by the order's own timestamp instead of the write time,
+  # by the calendar day in Shanghai rather than in UTC.
   event_time_column {
     name   = "ordered_at"
     format = "RFC3339"
   }
+  time_zone = "Asia/Shanghai"
 
   dirty_prefix           = "dirty/orders"
   compression            = "zstd"

@@ -119,6 +119,7 @@ func describeTask(w io.Writer, t task.Task) {
 	line("name", t.Name)
 	line("region", t.Region)
 	line("destination", "oss://"+t.Bucket+"/"+t.Prefix)
+	line("time zone", dash(t.TimeZone))
 	line("sync mode", t.SyncMode)
 	line("role", t.RoleARN)
 	line("format", t.Format+" ("+string(t.Compression)+")")
@@ -144,7 +145,11 @@ func describeTask(w io.Writer, t task.Task) {
 	fmt.Fprintln(w, "columns:")
 	tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	for _, col := range t.Status.ResolvedColumns {
-		fmt.Fprintf(tw, "  %s\t%s\t%s\tfrom %s\n", col.Name, col.Type, col.Encoding, col.Source)
+		added := ""
+		if col.AddedAt != nil {
+			added = "\tadded " + col.AddedAt.UTC().Format(time.RFC3339)
+		}
+		fmt.Fprintf(tw, "  %s\t%s\t%s\tfrom %s%s\n", col.Name, col.Type, col.Encoding, col.Source, added)
 	}
 	_ = tw.Flush()
 }

@@ -116,6 +116,9 @@ func startExecutor(d executorDeps) (ex *executor, err error) {
 		AccountID: d.accountID,
 		Logger:    d.log.With("component", "api"),
 		Metrics:   metrics,
+		// Auto schemas pick up new defined columns within the status
+		// refresh interval.
+		SchemaRefreshInterval: d.statusInterval,
 	}
 	if so := d.scaleOut; so != nil {
 		apiCfg.ReconcileInterval = so.reconcileInterval
