@@ -110,7 +110,7 @@ type Config struct {
 	Shards          int               // shards of new tables (default 4)
 	Store           *kv.Store         // required
 	Logger          *slog.Logger      // default slog.Default()
-	ChangeRetention time.Duration     // change-log retention (default 24h)
+	ChangeRetention time.Duration     // change-log retention (default storage.DefaultChangeRetention, 7 days)
 	// Tunnel serves requests under /tunnel/ after they are authenticated
 	// (nil: they are answered with "Unsupported operation").
 	Tunnel http.Handler

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"sort"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -354,10 +355,13 @@ func column(r *sdktunnel.Record, name string) *sdktunnel.RecordColumn {
 	return nil
 }
 
-// checkSequences asserts that, per channel and in delivery order, the
-// sequence info strictly increases except where a record is re-delivered
-// (after a hand-over or restart), and that a re-delivered record carries
-// exactly the sequence info of its first delivery.
+// checkSequences asserts what a consumer may rely on, per channel in
+// delivery order. Base records carry no sequence info and come in strictly
+// increasing primary-key order (a re-delivered row, after a hand-over or
+// restart, is one the channel delivered before). Stream records carry
+// sequence info that strictly increases except where a record is
+// re-delivered, and a re-delivered record carries exactly the sequence info
+// of its first delivery.
 func checkSequences(t *testing.T, recs []received) {
 	t.Helper()
 	type key struct {
@@ -366,10 +370,27 @@ func checkSequences(t *testing.T, recs []received) {
 	}
 	seen := map[string]map[key]string{}
 	last := map[string]key{}
+	seenPK := map[string]map[int64]bool{}
+	lastPK := map[string]int64{}
 	for _, r := range recs {
 		si := r.rec.SequenceInfo
+		if isBase(r.channel) {
+			if si != nil {
+				t.Fatalf("base record of channel %s carries sequence info %+v", r.channel, si)
+			}
+			id := pkID(r.rec)
+			if seenPK[r.channel] == nil {
+				seenPK[r.channel] = map[int64]bool{}
+			}
+			if l, ok := lastPK[r.channel]; ok && id <= l && !seenPK[r.channel][id] {
+				t.Fatalf("channel %s: new base row %d not after %d", r.channel, id, l)
+			}
+			seenPK[r.channel][id] = true
+			lastPK[r.channel] = max(lastPK[r.channel], id)
+			continue
+		}
 		if si == nil {
-			t.Fatalf("record of channel %s has no sequence info", r.channel)
+			t.Fatalf("stream record of channel %s has no sequence info", r.channel)
 		}
 		k := key{si.Timestamp, si.RowIndex}
 		if seen[r.channel] == nil {
@@ -388,6 +409,32 @@ func checkSequences(t *testing.T, recs []received) {
 		seen[r.channel][k] = desc
 		last[r.channel] = k
 	}
+}
+
+// isBase tells base channels by the one thing their ids promise.
+func isBase(channel string) bool { return strings.HasPrefix(channel, "BaseData_") }
+
+// partitionOf returns the partition a channel reads, from the service's own
+// state (ids do not tell it).
+func (e *env) partitionOf(tunnelID, channelID string) string {
+	e.svc.mu.Lock()
+	defer e.svc.mu.Unlock()
+	if ch := e.svc.tunnels[tunnelID].channel(channelID); ch != nil {
+		return ch.Partition
+	}
+	e.t.Fatalf("channel %s of tunnel %s does not exist", channelID, tunnelID)
+	return ""
+}
+
+// channelsOf returns the ids of a tunnel's channels of a kind, in Describe order.
+func channelsOf(d *sdktunnel.DescribeTunnelResponse, kind string) []string {
+	var out []string
+	for _, ch := range d.Channels {
+		if ch.ChannelType == kind {
+			out = append(out, ch.ChannelId)
+		}
+	}
+	return out
 }
 
 func sortedKeys[V any](m map[int64]V) []int64 {
