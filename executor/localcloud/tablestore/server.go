@@ -111,6 +111,9 @@ type Config struct {
 	Store           *kv.Store         // required
 	Logger          *slog.Logger      // default slog.Default()
 	ChangeRetention time.Duration     // change-log retention (default storage.DefaultChangeRetention, 7 days)
+	// SplitRows, when positive, splits a table partition automatically once
+	// it holds more rows than this (see storage.Config.SplitRows).
+	SplitRows int
 	// Tunnel serves requests under /tunnel/ after they are authenticated
 	// (nil: they are answered with "Unsupported operation").
 	Tunnel http.Handler
@@ -151,7 +154,7 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	st, err := storage.Open(cfg.Store, storage.Config{Shards: cfg.Shards, ChangeRetention: cfg.ChangeRetention, Now: cfg.Now})
+	st, err := storage.Open(cfg.Store, storage.Config{Shards: cfg.Shards, ChangeRetention: cfg.ChangeRetention, SplitRows: cfg.SplitRows, Now: cfg.Now})
 	if err != nil {
 		return nil, fmt.Errorf("tablestore: %w", err)
 	}
@@ -271,6 +274,11 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set(hdrRequestID, id)
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		_, _ = io.WriteString(w, "ok\n")
+		return
+	}
+	if strings.HasPrefix(r.URL.Path, AdminTablesPath) {
+		w.Header().Set(hdrRequestID, id)
+		s.serveAdmin(w, r)
 		return
 	}
 	if r.Method != http.MethodPost {

@@ -204,6 +204,33 @@ type SplitResult struct {
 // the most rows. From then on writes go to the children; the parent's change
 // log keeps what it has and takes nothing more.
 func (s *Store) Split(instance, table, id string) (*SplitResult, error) {
+	return s.split(instance, table, id, 0)
+}
+
+// splitCheckEvery is how often (in a partition's sequence numbers) a write
+// checks whether the partition outgrew Config.SplitRows.
+const splitCheckEvery = 64
+
+// splitLarge splits, after a write, the partitions it brought to a check
+// point that hold more than Config.SplitRows rows.
+func (s *Store) splitLarge(instance string, muts []Mutation, results []MutationResult) {
+	if s.cfg.SplitRows <= 0 {
+		return
+	}
+	for i := range results {
+		r := &results[i]
+		if r.Err != nil || r.Partition == "" || r.Seq%splitCheckEvery != 0 {
+			continue
+		}
+		// Failures (a partition of one partition key cannot split) leave the
+		// partition as it is; the next check point tries again.
+		_, _ = s.split(instance, muts[i].Table, r.Partition, s.cfg.SplitRows)
+	}
+}
+
+// split splits a partition (the busiest for id ""); with minRows > 0 only if
+// it holds more rows than that (else it returns nil, nil).
+func (s *Store) split(instance, table, id string, minRows int) (*SplitResult, error) {
 	var res *SplitResult
 	err := s.kv.Update(func(tx *bolt.Tx) error {
 		tb, meta, err := s.tableBucket(tx, instance, table)
@@ -225,6 +252,9 @@ func (s *Store) Split(instance, table, id string) (*SplitResult, error) {
 		}
 		if parent == nil {
 			return fmt.Errorf("%w: table %q has no open partition", ErrCannotSplit, table)
+		}
+		if minRows > 0 && len(keys) <= minRows {
+			return nil
 		}
 		at, err := splitPoint(parent, keys, meta.PrimaryKey[0].Type)
 		if err != nil {

@@ -211,3 +211,26 @@ func TestReadChangesPastRetention(t *testing.T) {
 		t.Fatalf("first retained seq %d, want 3", parts[0].FirstSeq)
 	}
 }
+
+// With SplitRows a partition that outgrows it splits by itself.
+func TestAutomaticSplit(t *testing.T) {
+	s, done := openStore(t, t.TempDir(), Config{Shards: 1, SplitRows: 100})
+	defer done()
+	intStrTable(t, s, "t")
+	for i := range 400 {
+		put(t, s, "t", int64(i), "x", pb.Cell{Name: "v", Value: pb.Int(1)})
+	}
+	parts, err := s.Partitions("inst", "t")
+	if err != nil {
+		t.Fatal(err)
+	}
+	open := 0
+	for _, p := range parts {
+		if p.Open() {
+			open++
+		}
+	}
+	if open < 3 {
+		t.Fatalf("%d open partitions after 400 rows with SplitRows 100: %+v", open, parts)
+	}
+}

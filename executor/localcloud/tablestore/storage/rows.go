@@ -244,6 +244,7 @@ func (s *Store) Write(instance string, muts []Mutation) ([]MutationResult, error
 	if s.leading {
 		s.wmu.Unlock()
 		if lead := <-req.done; !lead {
+			s.splitLarge(instance, muts, req.results)
 			return req.results, req.err
 		}
 	} else {
@@ -268,6 +269,7 @@ func (s *Store) Write(instance string, muts []Mutation) ([]MutationResult, error
 			r.done <- false
 		}
 	}
+	s.splitLarge(instance, muts, req.results)
 	return req.results, req.err
 }
 

@@ -113,6 +113,10 @@ type Config struct {
 	// ChangeRetention is how long change-log entries are kept (default
 	// DefaultChangeRetention, the real Stream's 7 days).
 	ChangeRetention time.Duration
+	// SplitRows, when positive, splits a partition automatically once it
+	// holds more rows than this (checked every 64 changes of the partition),
+	// as Tablestore splits partitions that grow large.
+	SplitRows int
 	// Now returns the current time (default time.Now); tests may override it.
 	Now func() time.Time
 }
