@@ -1,6 +1,8 @@
 package tunnel
 
 import (
+	"bytes"
+	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
@@ -49,12 +51,21 @@ type env struct {
 	svcCfg  Config
 	shards  int
 	addr    string // the server's address, kept across restarts
+	// retention, when set, is the change log's retention (tests of expiry).
+	retention time.Duration
 }
 
 // newEnv starts a stack whose new tables get the given number of shards.
 func newEnv(t testing.TB, cfg Config, shards int) *env {
 	t.Helper()
-	e := &env{t: t, dir: t.TempDir(), svcCfg: cfg, shards: shards}
+	return newEnvRetention(t, cfg, shards, 0)
+}
+
+// newEnvRetention starts a stack whose change log keeps changes for the
+// given time (0: the default).
+func newEnvRetention(t testing.TB, cfg Config, shards int, retention time.Duration) *env {
+	t.Helper()
+	e := &env{t: t, dir: t.TempDir(), svcCfg: cfg, shards: shards, retention: retention}
 	e.open()
 	t.Cleanup(e.close)
 	return e
@@ -73,8 +84,9 @@ func (e *env) open() {
 	server, err := localots.New(localots.Config{
 		Instance:    testInstance,
 		Credentials: map[string]string{testKeyID: testSecret},
-		Shards:      e.shards,
-		Store:       e.kv,
+		Shards:          e.shards,
+		ChangeRetention: e.retention,
+		Store:           e.kv,
 		Logger:      slog.New(slog.DiscardHandler),
 		Tunnel:      http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { svc.ServeHTTP(w, r) }),
 	})
@@ -223,6 +235,28 @@ func (e *env) createTunnel(table, name string, typ sdktunnel.TunnelType) string 
 		e.t.Fatalf("create tunnel: %v", err)
 	}
 	return resp.TunnelId
+}
+
+// split splits a partition of a table through the local cloud's admin
+// endpoint (partition "" = the one holding the most rows) and returns the
+// parent and the two children.
+func (e *env) split(table, partition string) (parent string, children []string) {
+	e.t.Helper()
+	body, _ := json.Marshal(map[string]string{"partition": partition})
+	resp, err := http.Post(e.srv.URL+"/_admin/tables/"+table+"/split", "application/json", bytes.NewReader(body))
+	if err != nil {
+		e.t.Fatalf("split %s: %v", table, err)
+	}
+	defer resp.Body.Close()
+	var out struct {
+		Parent   string   `json:"parent"`
+		Children []string `json:"children"`
+		Error    string   `json:"error"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil || resp.StatusCode != http.StatusOK || len(out.Children) != 2 {
+		e.t.Fatalf("split %s: %d %+v %v", table, resp.StatusCode, out, err)
+	}
+	return out.Parent, out.Children
 }
 
 func (e *env) describe(table, name string) *sdktunnel.DescribeTunnelResponse {
