@@ -82,13 +82,13 @@ func (e *env) open() {
 	// to break the cycle.
 	var svc *Service
 	server, err := localots.New(localots.Config{
-		Instance:    testInstance,
-		Credentials: map[string]string{testKeyID: testSecret},
+		Instance:        testInstance,
+		Credentials:     map[string]string{testKeyID: testSecret},
 		Shards:          e.shards,
 		ChangeRetention: e.retention,
 		Store:           e.kv,
-		Logger:      slog.New(slog.DiscardHandler),
-		Tunnel:      http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { svc.ServeHTTP(w, r) }),
+		Logger:          slog.New(slog.DiscardHandler),
+		Tunnel:          http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { svc.ServeHTTP(w, r) }),
 	})
 	if err != nil {
 		e.t.Fatal(err)
