@@ -8,11 +8,15 @@
 // (PutRow, UpdateRow, DeleteRow, GetRow, BatchGetRow, BatchWriteRow,
 // GetRange) with row and column conditions, versions, max versions and TTL.
 // Data lives in the kv store through package storage, which also keeps the
-// per-shard change log and snapshots the Tunnel service reads.
+// tables' partitions, their change logs and the snapshots the Tunnel service
+// reads.
 //
 // Requests under /tunnel/ are verified the same way and then handed to
 // Config.Tunnel. GET /healthz answers 200 (a readiness probe for the embedding
-// process; not part of the protocol).
+// process; not part of the protocol). POST /_admin/tables/{table}/split
+// splits a partition, from loopback clients only (see AdminTablesPath): the
+// real service splits partitions by itself as tables grow, and tests need to
+// make that happen.
 //
 // # Delivery task API
 //
