@@ -6,6 +6,8 @@ import (
 
 	sdktunnel "github.com/aliyun/aliyun-tablestore-go-sdk/tunnel"
 	"github.com/aliyun/aliyun-tablestore-go-sdk/tunnel/protocol"
+
+	"github.com/tablestore-delivery/terraform-provider-tablestore/executor/localcloud/tablestore/plainbuffer"
 )
 
 type page struct {
@@ -82,6 +84,9 @@ func TestSequenceInfoStableOnReRead(t *testing.T) {
 			for _, p := range pages {
 				phases[phase] = append(phases[phase], p.records...)
 			}
+			if phase == 0 {
+				checkBaseCursors(t, pages)
+			}
 			// Re-read from every page's token: the rest of the channel is
 			// byte-identical to the first pass.
 			for i := range pages {
@@ -139,5 +144,33 @@ func TestSequenceInfoStableOnReRead(t *testing.T) {
 	}
 	if checked != 2 {
 		t.Fatalf("checked %d partitions, want 2", checked)
+	}
+}
+
+// checkBaseCursors asserts that every base token after the first is, as the
+// SDK parses it, a primary-key cursor: no iterator, and the primary key of
+// the last row delivered before it, so a read from it resumes after that row.
+func checkBaseCursors(t *testing.T, pages []page) {
+	t.Helper()
+	for i := 1; i < len(pages); i++ {
+		prev := pages[i-1].records
+		if len(prev) == 0 {
+			continue
+		}
+		content, err := sdktunnel.ParseRequestToken(pages[i].token)
+		if err != nil || content.GetIterator() != "" {
+			t.Fatalf("base token of page %d: %+v %v", i, content, err)
+		}
+		row, err := plainbuffer.DecodeRow(content.GetPrimaryKey())
+		if err != nil || len(row.PrimaryKey) != 1 {
+			t.Fatalf("base token of page %d holds no primary key: %v", i, err)
+		}
+		last := pkID(decodeRecord(t, prev[len(prev)-1]))
+		if row.PrimaryKey[0].Value.Int != last {
+			t.Fatalf("base token of page %d resumes after %d, the page before ended at %d", i, row.PrimaryKey[0].Value.Int, last)
+		}
+		if len(pages[i].records) > 0 && pkID(decodeRecord(t, pages[i].records[0])) <= last {
+			t.Fatalf("page %d does not start after the token's primary key %d", i, last)
+		}
 	}
 }
