@@ -53,6 +53,8 @@ type env struct {
 	addr    string // the server's address, kept across restarts
 	// retention, when set, is the change log's retention (tests of expiry).
 	retention time.Duration
+	// splitRows, when set, splits partitions automatically past that many rows.
+	splitRows int
 }
 
 // newEnv starts a stack whose new tables get the given number of shards.
@@ -86,6 +88,7 @@ func (e *env) open() {
 		Credentials:     map[string]string{testKeyID: testSecret},
 		Shards:          e.shards,
 		ChangeRetention: e.retention,
+		SplitRows:       e.splitRows,
 		Store:           e.kv,
 		Logger:          slog.New(slog.DiscardHandler),
 		Tunnel:          http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { svc.ServeHTTP(w, r) }),

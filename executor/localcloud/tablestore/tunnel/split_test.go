@@ -338,3 +338,51 @@ func TestDescribeThroughLifecycle(t *testing.T) {
 		}
 	}
 }
+
+// Partitions that outgrow Config.SplitRows split by themselves while an SDK
+// worker consumes: every change arrives once, in write order per key, and the
+// stream moves on from finished parents to their children.
+func TestAutomaticSplitsWhileConsuming(t *testing.T) {
+	e := &env{t: t, dir: t.TempDir(), shards: 1, splitRows: 150}
+	e.open()
+	t.Cleanup(e.close)
+	e.createTable("auto")
+	id := e.createTunnel("auto", "incr", sdktunnel.TunnelTypeStream)
+	var c collector
+	d := startDaemon(e.tc, id, c.factory())
+	defer d.stop(t)
+	const rows = 800
+	for from := int64(0); from < rows; from += 50 {
+		e.putRows("auto", from, from+50)
+		time.Sleep(20 * time.Millisecond)
+	}
+	parts, err := e.storage.Partitions(testInstance, "auto")
+	if err != nil || len(parts) < 5 {
+		t.Fatalf("%d partitions after %d rows with SplitRows 150: %v", len(parts), rows, err)
+	}
+	waitFor(t, 30*time.Second, "every row", func() bool { return c.count() >= rows })
+	time.Sleep(300 * time.Millisecond)
+	recs := c.snapshot()
+	checkSequences(t, recs)
+	seen := map[int64]bool{}
+	channels := map[string]bool{}
+	for _, r := range recs {
+		if seen[pkID(r.rec)] {
+			t.Fatalf("row %d delivered twice", pkID(r.rec))
+		}
+		seen[pkID(r.rec)] = true
+		channels[r.channel] = true
+	}
+	if len(seen) != rows || len(channels) < 3 {
+		t.Fatalf("%d rows from %d channels, want %d rows from parents and children", len(seen), len(channels), rows)
+	}
+	terminated := 0
+	for _, ch := range e.describe("auto", "incr").Channels {
+		if ch.ChannelStatus == StatusTerminated {
+			terminated++
+		}
+	}
+	if terminated == 0 {
+		t.Fatal("no split parent's channel finished")
+	}
+}
