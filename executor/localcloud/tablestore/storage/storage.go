@@ -95,7 +95,6 @@ var (
 	ErrConditionFailed   = errors.New("condition check failed")
 	ErrSnapshotNotFound  = errors.New("snapshot does not exist")
 	ErrChangesExpired    = errors.New("requested changes are older than the retention period")
-	ErrShardOutOfRange   = errors.New("shard does not exist")
 	ErrColumnNotFound    = errors.New("column does not exist")
 	ErrColumnExists      = errors.New("column already exists")
 	ErrIncrementNotInt64 = errors.New("increment applies only to integer columns")
