@@ -202,13 +202,20 @@
 //     Developer Guide/Tunnel service/Tunnel clients.md); the parent's data
 //     must be read completely before its children's (Stream overview and
 //     DescribeStream.md); GoSDK channel.go:108 names "parent stream
-//     channel finished" as a normal end. Tablestore splits partitions by
-//     partition-key range when they grow (help.aliyun.com/en/tablestore/
-//     support/why-do-5xx-related-errors-occur-when-i-use-tablestore); ours
-//     split at the median row's partition key within the partition's hash
-//     shard (a table starts with one partition per hash shard so that tests
-//     get several channels without splitting first), by the admin endpoint or
-//     once a partition holds more than SplitRows rows.
+//     channel finished" as a normal end. Tablestore distributes rows to
+//     partitions by ranges of the partition key (the first primary-key
+//     column); rows sharing a partition-key value stay in one partition and
+//     cannot be split apart; partitions are split (and merged) as they grow
+//     (alibabacloud.com/help/en/tablestore/primary-keys-and-attributes;
+//     help.aliyun.com/en/tablestore/support/why-do-5xx-related-errors-occur-when-i-use-tablestore).
+//     Ours split at the median row's partition-key value, by the admin
+//     endpoint or once a partition holds more than SplitRows rows, and a
+//     partition with a single partition-key value refuses to split. One
+//     deviation: a real table starts with one partition
+//     (alibabacloud.com/help/en/tablestore/support/what-do-i-need-to-specify-when-i-create-a-table);
+//     ours starts with --tablestore-shards partitions, each a hash shard of
+//     the partition key, so that tests get several channels without
+//     splitting first (--tablestore-shards 1 behaves as the real service).
 //   - Retention: 7 days by default and at most ("Stream logs are retained for
 //     up to seven days. The retention period for incremental tunnel logs is
 //     the same", alibabacloud.com/help/en/tablestore/support/, the
