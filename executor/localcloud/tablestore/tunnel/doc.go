@@ -194,6 +194,9 @@
 //     ("long rpoMillis = channelInfo.getChannelRpo() / 1000000"); 0 (1970)
 //     means not applicable, as for base channels (model/tunnel/ChannelInfo.java);
 //     GoSDK api.go:357 reads create_time with time.Unix(0, ns).
+//   - GetRpo's JSON (RpoTime, AccessTime; GoSDK model.go:131-144) has no
+//     documented unit; we answer Unix milliseconds for both, which is how
+//     AccessTime reads, and note it as unknown.
 //   - The "finished" token ends a channel (GoSDK model.go:18 FinishTag); the
 //     SDK then reports TERMINATED (channel.go:234-236).
 //   - Splits: every channel starts in WAIT and "the channel for incremental
