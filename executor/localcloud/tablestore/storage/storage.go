@@ -303,7 +303,7 @@ func (s *Store) CreateTable(instance string, meta TableMeta) (*TableMeta, error)
 		meta.Stream.StreamID = meta.Name + "_" + meta.ID
 		meta.Stream.LastEnableTimeUs = now.UnixMicro()
 		if meta.Stream.ExpirationHours <= 0 {
-			meta.Stream.ExpirationHours = 24
+			meta.Stream.ExpirationHours = s.retentionHours()
 		}
 	}
 	err := s.kv.Update(func(tx *bolt.Tx) error {
@@ -392,7 +392,7 @@ func (s *Store) UpdateTable(instance, table string, fn func(*TableMeta) error) (
 			meta.Stream.StreamID = meta.Name + "_" + newID()
 			meta.Stream.LastEnableTimeUs = now.UnixMicro()
 			if meta.Stream.ExpirationHours <= 0 {
-				meta.Stream.ExpirationHours = 24
+				meta.Stream.ExpirationHours = s.retentionHours()
 			}
 		}
 		if meta.ReservedRead != before.ReservedRead || meta.ReservedWrite != before.ReservedWrite {
@@ -470,4 +470,10 @@ func (s *Store) DeleteDefinedColumns(instance, table string, names []string) err
 		return nil
 	})
 	return err
+}
+
+// retentionHours is the change-log retention in whole hours (at least 1), the
+// expiration a table's Stream reports when none was asked for.
+func (s *Store) retentionHours() int32 {
+	return int32(max(1, s.cfg.ChangeRetention/time.Hour))
 }
