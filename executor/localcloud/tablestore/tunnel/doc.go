@@ -64,7 +64,9 @@
 //
 //   - Base records carry no row extension, so the SDK gives them no
 //     SequenceInfo. Within a channel they come in strictly increasing
-//     primary-key order.
+//     primary-key order, the order GetRange reads: column by column in
+//     schema order, INTEGER as signed 64-bit, STRING and BINARY bytewise
+//     (a prefix first).
 //   - Stream records carry the row extension (epoch, timestamp, row index):
 //     epoch = the partition's epoch (0 for unsplit partitions), timestamp =
 //     the write time in Unix microseconds, never decreasing within a channel
