@@ -66,14 +66,16 @@ func (s *Service) create(instance string, req *protocol.CreateTunnelRequest) (*p
 	} else {
 		e = s.addBaseChannels(t)
 	}
-	if e != nil {
-		return nil, e
+	if e == nil {
+		if err := s.persist(t); err != nil {
+			e = errUnavailable(err)
+		}
 	}
-	if err := s.persist(t); err != nil {
+	if e != nil {
 		if t.SnapshotID != "" {
 			_ = s.cfg.Source.ReleaseSnapshot(t.SnapshotID)
 		}
-		return nil, errUnavailable(err)
+		return nil, e
 	}
 	s.tunnels[t.ID] = t
 	s.log.Info("tunnel created", "tunnel", t.ID, "name", name, "table", table, "type", typ, "channels", len(t.Channels))
