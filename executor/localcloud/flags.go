@@ -10,8 +10,10 @@ import (
 	"net"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/tablestore-delivery/terraform-provider-tablestore/executor/localcloud/fault"
+	"github.com/tablestore-delivery/terraform-provider-tablestore/executor/localcloud/tablestore/storage"
 )
 
 // Development credentials: printed at start, and refused on any address that
@@ -36,6 +38,8 @@ type Flags struct {
 	Instance         string
 	Region           string
 	Shards           int
+	StreamRetention  time.Duration // --tablestore-stream-retention: how long the change log is kept
+	SplitRows        int           // --tablestore-split-rows: automatic partition splits (0: none)
 	AccessKeyID      string
 	AccessKeySecret  string
 	Faults           fault.Flags // --fault-*: failures injected into the local cloud (testing)
@@ -48,7 +52,9 @@ func (f *Flags) Register(fs *flag.FlagSet) {
 	fs.StringVar(&f.OSSListen, "oss-listen", "127.0.0.1:8472", "address of the OSS-compatible endpoint (port 0 picks a free port)")
 	fs.StringVar(&f.Instance, "instance", "local", "Tablestore instance name served by the local endpoint")
 	fs.StringVar(&f.Region, "region", "cn-hangzhou", "region of the local Tablestore instance and of new OSS buckets")
-	fs.IntVar(&f.Shards, "tablestore-shards", 4, "number of partitions of every new table")
+	fs.IntVar(&f.Shards, "tablestore-shards", 4, "number of initial partitions of every new table (each a hash shard; partitions split later by key range)")
+	fs.DurationVar(&f.StreamRetention, "tablestore-stream-retention", storage.DefaultChangeRetention, "how long the change log (Stream and tunnel incremental data) is kept, a Go duration; reading older changes fails as Tablestore's OTSTrimmedDataAccess")
+	fs.IntVar(&f.SplitRows, "tablestore-split-rows", 0, "split a table partition automatically once it holds more than this many rows (0: only on POST /_admin/tables/{table}/split)")
 	fs.StringVar(&f.AccessKeyID, "access-key-id", envOr(EnvAccessKeyID, DevAccessKeyID), "access key id accepted by the local Tablestore and OSS (env "+EnvAccessKeyID+")")
 	fs.StringVar(&f.AccessKeySecret, "access-key-secret", envOr(EnvAccessKeySecret, DevAccessKeySecret), "access key secret (env "+EnvAccessKeySecret+")")
 	f.Faults.Register(fs)
@@ -59,6 +65,12 @@ func (f *Flags) Register(fs *flag.FlagSet) {
 func (f *Flags) Validate() error {
 	if f.Shards < 1 || f.Shards > 64 {
 		return fmt.Errorf("--tablestore-shards: must be between 1 and 64, got %d", f.Shards)
+	}
+	if f.StreamRetention <= 0 {
+		return fmt.Errorf("--tablestore-stream-retention: must be a positive duration, got %v", f.StreamRetention)
+	}
+	if f.SplitRows < 0 {
+		return fmt.Errorf("--tablestore-split-rows: must be 0 (off) or positive, got %d", f.SplitRows)
 	}
 	if f.Instance == "" {
 		return errors.New("--instance: must not be empty")
@@ -89,6 +101,8 @@ func (f *Flags) Config(log *slog.Logger) (Config, error) {
 		Region:           f.Region,
 		Credentials:      map[string]string{f.AccessKeyID: f.AccessKeySecret},
 		Shards:           f.Shards,
+		StreamRetention:  f.StreamRetention,
+		SplitRows:        f.SplitRows,
 		Faults:           faults,
 		Logger:           log,
 	}, nil

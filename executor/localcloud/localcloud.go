@@ -18,6 +18,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
@@ -48,8 +49,16 @@ type Config struct {
 	Instance    string            // Tablestore instance name (default "local")
 	Region      string            // region of the instance and of new buckets (default cn-hangzhou)
 	Credentials map[string]string // access key id -> secret, for both endpoints (required)
-	// Shards is the number of partitions of every new table (default 4).
+	// Shards is the number of initial partitions of every new table (default 4).
 	Shards int
+	// StreamRetention is how long the change log (Stream and the tunnels'
+	// incremental data) is kept (default 7 days, as in Tablestore); reading
+	// older changes fails as the real service's OTSTrimmedDataAccess.
+	StreamRetention time.Duration
+	// SplitRows, when positive, splits a table partition automatically once
+	// it holds more than this many rows; POST /_admin/tables/{table}/split
+	// splits one on request either way.
+	SplitRows int
 
 	// Faults injects failures into both endpoints and serves /_admin/faults;
 	// nil: an injector without rules (the admin route still answers).
@@ -109,7 +118,7 @@ func Start(ctx context.Context, cfg Config) (c *Cloud, err error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	if c.TablestoreURL, err = c.serve(cfg.TablestoreListen, cfg.Faults.TablestoreHandler(c.Tablestore), cfg.Logger); err != nil {
+	if c.TablestoreURL, err = c.serve(cfg.TablestoreListen, c.tablestoreHandler(cfg.Faults), cfg.Logger); err != nil {
 		return nil, fmt.Errorf("localcloud: tablestore endpoint: %w", err)
 	}
 	if c.OSSURL, err = c.serve(cfg.OSSListen, cfg.Faults.OSSHandler(c.OSS), cfg.Logger); err != nil {
@@ -146,13 +155,15 @@ func withDefaults(cfg Config) Config {
 func (c *Cloud) build(cfg Config) (err error) {
 	log := cfg.Logger
 	c.Tablestore, err = tablestore.New(tablestore.Config{
-		Instance:    cfg.Instance,
-		Region:      cfg.Region,
-		Credentials: cfg.Credentials,
-		Shards:      cfg.Shards,
-		Store:       c.store,
-		Logger:      log.With("component", "tablestore"),
-		Tunnel:      http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { c.Tunnel.ServeHTTP(w, r) }),
+		Instance:        cfg.Instance,
+		Region:          cfg.Region,
+		Credentials:     cfg.Credentials,
+		Shards:          cfg.Shards,
+		ChangeRetention: cfg.StreamRetention,
+		SplitRows:       cfg.SplitRows,
+		Store:           c.store,
+		Logger:          log.With("component", "tablestore"),
+		Tunnel:          http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { c.Tunnel.ServeHTTP(w, r) }),
 	})
 	if err != nil {
 		return fmt.Errorf("localcloud: tablestore: %w", err)
@@ -178,6 +189,20 @@ func (c *Cloud) build(cfg Config) (err error) {
 		return fmt.Errorf("localcloud: oss: %w", err)
 	}
 	return nil
+}
+
+// tablestoreHandler serves the Tablestore endpoint through the fault
+// injector, except the table admin paths (partition splits), which a test
+// drives and which must not meet injected faults.
+func (c *Cloud) tablestoreHandler(faults *fault.Injector) http.Handler {
+	faulty := faults.TablestoreHandler(c.Tablestore)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasPrefix(r.URL.Path, tablestore.AdminTablesPath) {
+			c.Tablestore.ServeHTTP(w, r)
+			return
+		}
+		faulty.ServeHTTP(w, r)
+	})
 }
 
 // serve listens on addr and serves h (plus GET /healthz) in the background.

@@ -6,11 +6,15 @@ import (
 	"io"
 	"net/http"
 	"testing"
+	"time"
 
 	"github.com/aliyun/aliyun-oss-go-sdk/oss"
 	"github.com/aliyun/aliyun-tablestore-go-sdk/tablestore"
 
 	"github.com/tablestore-delivery/terraform-provider-tablestore/executor/localcloud"
+	"github.com/tablestore-delivery/terraform-provider-tablestore/executor/localcloud/fault"
+	"github.com/tablestore-delivery/terraform-provider-tablestore/executor/localcloud/tablestore/plainbuffer"
+	"github.com/tablestore-delivery/terraform-provider-tablestore/executor/localcloud/tablestore/storage"
 )
 
 const (
@@ -113,5 +117,47 @@ func TestStartRefusesAConfigWithoutCredentialsOrDataDir(t *testing.T) {
 		if err == nil || !bytes.Contains([]byte(err.Error()), []byte(tc.want)) {
 			t.Fatalf("Start(%+v) = %v, want an error naming %s", tc.cfg, err, tc.want)
 		}
+	}
+}
+
+// TestStartWiresSplitsAndRetention checks the Tunnel-related settings reach
+// the Tablestore endpoint: the retention, automatic splits, and the split
+// admin route, which injected faults never touch.
+func TestStartWiresSplitsAndRetention(t *testing.T) {
+	faults := fault.New(fault.Options{})
+	if err := faults.Set(fault.Tablestore, fault.Rule{ErrorRate: 1}); err != nil {
+		t.Fatal(err)
+	}
+	c, err := localcloud.Start(context.Background(), localcloud.Config{DataDir: t.TempDir(), Credentials: map[string]string{keyID: secret},
+		StreamRetention: 90 * time.Second, SplitRows: 100, Shards: 1, Faults: faults})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = c.Close() }()
+	if got := c.Tablestore.Storage().ChangeRetention(); got != 90*time.Second {
+		t.Fatalf("change retention %v, want the configured 90s", got)
+	}
+	st := c.Tablestore.Storage()
+	if _, err := st.CreateTable(c.Instance, storage.TableMeta{Name: "t", PrimaryKey: []storage.PKColumn{{Name: "id", Type: storage.PKInteger}}}); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 300 {
+		if _, err := st.Write(c.Instance, []storage.Mutation{{Table: "t", Type: storage.ChangePut,
+			PrimaryKey: []plainbuffer.Cell{{Name: "id", Value: plainbuffer.Int(int64(i))}},
+			Cells:      []plainbuffer.Cell{{Name: "v", Value: plainbuffer.Int(1)}}}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if parts, err := st.Partitions(c.Instance, "t"); err != nil || len(parts) < 3 {
+		t.Fatalf("SplitRows 100 left %d partitions after 300 rows: %v", len(parts), err)
+	}
+	resp, err := http.Post(c.TablestoreURL+"/_admin/tables/t/split", "application/json", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	_ = resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || !bytes.Contains(body, []byte(`"children"`)) {
+		t.Fatalf("split under an error rate of 1: %d %s", resp.StatusCode, body)
 	}
 }

@@ -54,6 +54,17 @@ func TestLocalFaultFlagsAndAdminEndpoint(t *testing.T) {
 			t.Fatalf("%s /healthz under faults: %d", name, resp.StatusCode)
 		}
 	}
+	// The table admin endpoint (partition splits) is not subject to faults:
+	// a missing table is its own 404, not an injected throttle.
+	split, err := http.Post(ready["tablestore"]+"/_admin/tables/missing/split", "application/json", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	splitBody, _ := io.ReadAll(split.Body)
+	_ = split.Body.Close()
+	if split.StatusCode != http.StatusNotFound || !strings.Contains(string(splitBody), "does not exist") {
+		t.Fatalf("POST /_admin/tables/missing/split under faults: %d %s", split.StatusCode, splitBody)
+	}
 	// Clear the rules through the admin endpoint of the OSS listener; the
 	// Tablestore listener shares them.
 	req, _ := http.NewRequest(http.MethodPut, ready["oss"]+"/_admin/faults", strings.NewReader(`{"rules":{}}`))

@@ -145,6 +145,8 @@ func TestRefusesDevelopmentCredentialsOffLoopback(t *testing.T) {
 		{[]string{"local", "--oss-listen", "0.0.0.0:0"}, "--oss-listen: refusing to listen on non-loopback address"},
 		{[]string{"serve"}, "--embedded or --config: one is required"},
 		{[]string{"local", "--tablestore-shards", "0"}, "--tablestore-shards: must be between 1 and 64"},
+		{[]string{"local", "--tablestore-stream-retention", "0s"}, "--tablestore-stream-retention: must be a positive duration"},
+		{[]string{"local", "--tablestore-split-rows", "-1"}, "--tablestore-split-rows: must be 0 (off) or positive"},
 		{[]string{"serve", "--embedded", "--memory-limit", "lots"}, `"lots" is not a size`},
 	}
 	for _, c := range cases {

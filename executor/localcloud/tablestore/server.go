@@ -8,11 +8,15 @@
 // (PutRow, UpdateRow, DeleteRow, GetRow, BatchGetRow, BatchWriteRow,
 // GetRange) with row and column conditions, versions, max versions and TTL.
 // Data lives in the kv store through package storage, which also keeps the
-// per-shard change log and snapshots the Tunnel service reads.
+// tables' partitions, their change logs and the snapshots the Tunnel service
+// reads.
 //
 // Requests under /tunnel/ are verified the same way and then handed to
 // Config.Tunnel. GET /healthz answers 200 (a readiness probe for the embedding
-// process; not part of the protocol).
+// process; not part of the protocol). POST /_admin/tables/{table}/split
+// splits a partition, from loopback clients only (see AdminTablesPath): the
+// real service splits partitions by itself as tables grow, and tests need to
+// make that happen.
 //
 // # Delivery task API
 //
@@ -110,7 +114,10 @@ type Config struct {
 	Shards          int               // shards of new tables (default 4)
 	Store           *kv.Store         // required
 	Logger          *slog.Logger      // default slog.Default()
-	ChangeRetention time.Duration     // change-log retention (default 24h)
+	ChangeRetention time.Duration     // change-log retention (default storage.DefaultChangeRetention, 7 days)
+	// SplitRows, when positive, splits a table partition automatically once
+	// it holds more rows than this (see storage.Config.SplitRows).
+	SplitRows int
 	// Tunnel serves requests under /tunnel/ after they are authenticated
 	// (nil: they are answered with "Unsupported operation").
 	Tunnel http.Handler
@@ -151,7 +158,7 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	st, err := storage.Open(cfg.Store, storage.Config{Shards: cfg.Shards, ChangeRetention: cfg.ChangeRetention, Now: cfg.Now})
+	st, err := storage.Open(cfg.Store, storage.Config{Shards: cfg.Shards, ChangeRetention: cfg.ChangeRetention, SplitRows: cfg.SplitRows, Now: cfg.Now})
 	if err != nil {
 		return nil, fmt.Errorf("tablestore: %w", err)
 	}
@@ -271,6 +278,11 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set(hdrRequestID, id)
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		_, _ = io.WriteString(w, "ok\n")
+		return
+	}
+	if strings.HasPrefix(r.URL.Path, AdminTablesPath) {
+		w.Header().Set(hdrRequestID, id)
+		s.serveAdmin(w, r)
 		return
 	}
 	if r.Method != http.MethodPost {

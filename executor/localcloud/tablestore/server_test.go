@@ -718,9 +718,9 @@ func TestRestartKeepsData(t *testing.T) {
 	if err != nil || len(list.TableNames) != 1 {
 		t.Fatalf("tables after restart: %v %v", list, err)
 	}
-	shards, err := e.srv.Storage().Shards("local", "t")
+	shards, err := e.srv.Storage().Partitions("local", "t")
 	if err != nil || len(shards) != 4 {
-		t.Fatalf("shards after restart: %v %v", shards, err)
+		t.Fatalf("partitions after restart: %v %v", shards, err)
 	}
 }
 
@@ -751,7 +751,7 @@ func TestConcurrentWritersToOneRow(t *testing.T) {
 		t.Fatalf("count = %v, want %d", v, writers*each)
 	}
 	// Every increment is in the change log, in order per shard.
-	shards, _ := e.srv.Storage().Shards("local", "t")
+	shards, _ := e.srv.Storage().Partitions("local", "t")
 	var total uint64
 	for _, s := range shards {
 		total += s.LastSeq
@@ -982,13 +982,13 @@ func TestChangeLogFromSDKWrites(t *testing.T) {
 	}
 
 	st := e.srv.Storage()
-	shards, err := st.Shards("local", "t")
+	shards, err := st.Partitions("local", "t")
 	if err != nil || len(shards) != 3 {
 		t.Fatalf("shards: %v %v", shards, err)
 	}
 	var found []string
 	for _, sh := range shards {
-		changes, more, err := st.ReadChanges("local", "t", sh.Shard, 0, 100)
+		changes, more, err := st.ReadChanges("local", "t", sh.ID, 0, 100)
 		if err != nil || more {
 			t.Fatal(err, more)
 		}

@@ -60,7 +60,8 @@ func getUint64(b *bolt.Bucket, key string) uint64 {
 // trimEvery is how often (in sequence numbers) a shard's log is trimmed.
 const trimEvery = 128
 
-// appendChange appends to a shard's log and returns the new seq.
+// appendChange appends to the log in lb (a partition's, see partitionLog)
+// and returns the new seq.
 func (s *Store) appendChange(sb *bolt.Bucket, c Change) (uint64, error) {
 	seq := getUint64(sb, keyLastSeq) + 1
 	if err := sb.Put([]byte(keyLastSeq), uint64Key(seq)); err != nil {
@@ -78,10 +79,17 @@ func (s *Store) appendChange(sb *bolt.Bucket, c Change) (uint64, error) {
 	return seq, nil
 }
 
-// trimLog deletes entries older than the retention period.
-func (s *Store) trimLog(sb *bolt.Bucket, nowUs int64) error {
+// retentionCutoff is the write time (µs) before which changes are past
+// retention.
+func (s *Store) retentionCutoff() int64 {
+	return s.cfg.Now().UnixMicro() - s.cfg.ChangeRetention.Microseconds()
+}
+
+// trimLog deletes entries older than the retention period from the log in
+// the bucket lb (a partition's, see partitionLog).
+func (s *Store) trimLog(lb *bolt.Bucket, nowUs int64) error {
 	cutoff := nowUs - s.cfg.ChangeRetention.Microseconds()
-	log := sb.Bucket([]byte(bucketLog))
+	log := lb.Bucket([]byte(bucketLog))
 	c := log.Cursor()
 	var trimmed uint64
 	for k, v := c.First(); k != nil; k, v = c.First() {
@@ -94,20 +102,25 @@ func (s *Store) trimLog(sb *bolt.Bucket, nowUs int64) error {
 		}
 	}
 	if trimmed > 0 {
-		return sb.Put([]byte(keyTrimmedSeq), uint64Key(trimmed))
+		return lb.Put([]byte(keyTrimmedSeq), uint64Key(trimmed))
 	}
 	return nil
 }
 
-// TrimChanges trims every shard of a table now (normally done lazily).
+// TrimChanges trims every partition's log of a table now (normally done
+// lazily as partitions are written).
 func (s *Store) TrimChanges(instance, table string) error {
 	return s.kv.Update(func(tx *bolt.Tx) error {
 		tb, meta, err := s.tableBucket(tx, instance, table)
 		if err != nil {
 			return err
 		}
-		for i := range meta.Shards {
-			if err := s.trimLog(tb.Bucket([]byte(shardBucketName(i))), s.cfg.Now().UnixMicro()); err != nil {
+		for i := range meta.Partitions {
+			lb, err := partitionLog(tb, &meta.Partitions[i])
+			if err != nil {
+				return err
+			}
+			if err := s.trimLog(lb, s.cfg.Now().UnixMicro()); err != nil {
 				return err
 			}
 		}
@@ -115,55 +128,35 @@ func (s *Store) TrimChanges(instance, table string) error {
 	})
 }
 
-// ShardInfo describes a shard's change log.
-type ShardInfo struct {
-	Shard    int
-	FirstSeq uint64 // oldest retained seq (LastSeq+1 when the log is empty)
-	LastSeq  uint64 // newest seq (0 when nothing was ever written)
-}
-
-// Shards lists a table's shards.
-func (s *Store) Shards(instance, table string) ([]ShardInfo, error) {
-	var out []ShardInfo
-	err := s.kv.View(func(tx *bolt.Tx) error {
-		tb, meta, err := s.tableBucket(tx, instance, table)
-		if err != nil {
-			return err
-		}
-		for i := range meta.Shards {
-			sb := tb.Bucket([]byte(shardBucketName(i)))
-			info := ShardInfo{Shard: i, LastSeq: getUint64(sb, keyLastSeq)}
-			info.FirstSeq = info.LastSeq + 1
-			if k, _ := sb.Bucket([]byte(bucketLog)).Cursor().First(); k != nil {
-				info.FirstSeq = binary.BigEndian.Uint64(k)
-			}
-			out = append(out, info)
-		}
-		return nil
-	})
-	return out, err
-}
-
-// ReadChanges returns up to limit changes (limit <= 0: all) of a shard with
-// Seq > afterSeq, in order, and whether more exist. It fails with ErrChangesExpired when changes
-// after afterSeq were already trimmed.
-func (s *Store) ReadChanges(instance, table string, shard int, afterSeq uint64, limit int) ([]Change, bool, error) {
+// ReadChanges returns up to limit changes (limit <= 0: all) of a partition
+// with Seq > afterSeq, in order, and whether more exist. It fails with
+// ErrChangesExpired when a change after afterSeq is past retention (trimmed,
+// or old enough to be): the reader would miss it.
+func (s *Store) ReadChanges(instance, table, partition string, afterSeq uint64, limit int) ([]Change, bool, error) {
 	var out []Change
 	more := false
+	cutoff := s.retentionCutoff()
 	err := s.kv.View(func(tx *bolt.Tx) error {
 		tb, meta, err := s.tableBucket(tx, instance, table)
 		if err != nil {
 			return err
 		}
-		if shard < 0 || shard >= meta.Shards {
-			return fmt.Errorf("%w: %d (table has %d)", ErrShardOutOfRange, shard, meta.Shards)
+		p := meta.partition(partition)
+		if p == nil {
+			return fmt.Errorf("%w: %q in table %q", ErrPartitionNotFound, partition, table)
 		}
-		sb := tb.Bucket([]byte(shardBucketName(shard)))
-		if trimmed := getUint64(sb, keyTrimmedSeq); afterSeq < trimmed {
-			return fmt.Errorf("%w: shard %d trimmed through seq %d, asked after %d", ErrChangesExpired, shard, trimmed, afterSeq)
+		lb, err := partitionLog(tb, p)
+		if err != nil {
+			return err
 		}
-		c := sb.Bucket([]byte(bucketLog)).Cursor()
+		if trimmed := getUint64(lb, keyTrimmedSeq); afterSeq < trimmed {
+			return fmt.Errorf("%w: partition %s trimmed through seq %d, asked after %d", ErrChangesExpired, partition, trimmed, afterSeq)
+		}
+		c := lb.Bucket([]byte(bucketLog)).Cursor()
 		for k, v := c.Seek(uint64Key(afterSeq + 1)); k != nil; k, v = c.Next() {
+			if len(out) == 0 && len(v) >= 8 && int64(binary.BigEndian.Uint64(v)) < cutoff {
+				return fmt.Errorf("%w: partition %s: change %d is past retention", ErrChangesExpired, partition, binary.BigEndian.Uint64(k))
+			}
 			if limit > 0 && len(out) >= limit {
 				more = true
 				return nil
@@ -183,36 +176,69 @@ func (s *Store) ReadChanges(instance, table string, shard int, afterSeq uint64, 
 
 // SnapshotInfo describes a snapshot.
 type SnapshotInfo struct {
-	ID        string   `json:"id"`
-	Instance  string   `json:"instance"`
-	Table     string   `json:"table"`
-	TableID   string   `json:"tableId"`
-	ShardSeqs []uint64 `json:"shardSeqs"` // per shard: changes up to this seq are included
+	ID       string `json:"id"`
+	Instance string `json:"instance"`
+	Table    string `json:"table"`
+	TableID  string `json:"tableId"`
+	// Partitions are the open partitions when the snapshot was taken, each
+	// with the change-log position the snapshot includes; ScanSnapshot reads
+	// these ranges even after later splits.
+	Partitions []SnapshotPartition `json:"partitions"`
+	// ShardSeqs is the per-shard position of snapshots taken before
+	// partitions were recorded (read only).
+	ShardSeqs []uint64 `json:"shardSeqs,omitempty"`
 	CreatedAt int64    `json:"createdAt"` // Unix seconds
 }
 
-func readSnapIndex(tb *bolt.Bucket) (map[string][]uint64, error) {
+// SnapshotPartition is a partition as a snapshot fixed it.
+type SnapshotPartition struct {
+	Partition
+	// Seq: the partition's changes up to this seq are in the snapshot.
+	Seq uint64 `json:"seq"`
+}
+
+// partitions returns the snapshot's partitions, translating the shard list of
+// a snapshot taken before partitions were recorded.
+func (info *SnapshotInfo) partitions() []SnapshotPartition {
+	if len(info.Partitions) > 0 || len(info.ShardSeqs) == 0 {
+		return info.Partitions
+	}
+	out := make([]SnapshotPartition, len(info.ShardSeqs))
+	for i, seq := range info.ShardSeqs {
+		out[i] = SnapshotPartition{Partition: Partition{ID: initialPartitionID(info.TableID, i), Bucket: i}, Seq: seq}
+	}
+	return out
+}
+
+func (info *SnapshotInfo) partition(id string) *SnapshotPartition {
+	parts := info.partitions()
+	for i := range parts {
+		if parts[i].ID == id {
+			return &parts[i]
+		}
+	}
+	return nil
+}
+
+// readSnapIndex returns the ids of a table's active snapshots.
+func readSnapIndex(tb *bolt.Bucket) (map[string]bool, error) {
 	idx := tb.Bucket([]byte(bucketSnapIndex))
 	if idx == nil {
 		return nil, nil
 	}
-	var out map[string][]uint64
-	err := idx.ForEach(func(k, v []byte) error {
-		var seqs []uint64
-		if err := json.Unmarshal(v, &seqs); err != nil {
-			return fmt.Errorf("storage: corrupt snapshot index: %w", err)
-		}
+	var out map[string]bool
+	err := idx.ForEach(func(k, _ []byte) error {
 		if out == nil {
-			out = map[string][]uint64{}
+			out = map[string]bool{}
 		}
-		out[string(k)] = seqs
+		out[string(k)] = true
 		return nil
 	})
 	return out, err
 }
 
 // Pre-image records: 0x00 = the row was absent; 0x01 + row record = the row.
-func saveSnapshotPreimages(tx *bolt.Tx, snaps map[string][]uint64, shard int, key, current []byte) error {
+func saveSnapshotPreimages(tx *bolt.Tx, snaps map[string]bool, shard int, key, current []byte) error {
 	if len(snaps) == 0 {
 		return nil
 	}
@@ -249,16 +275,22 @@ func (s *Store) CreateSnapshot(instance, table string) (*SnapshotInfo, error) {
 			return err
 		}
 		info.TableID = meta.ID
-		info.ShardSeqs = make([]uint64, meta.Shards)
-		for i := range meta.Shards {
-			info.ShardSeqs[i] = getUint64(tb.Bucket([]byte(shardBucketName(i))), keyLastSeq)
+		for i := range meta.Partitions {
+			p := &meta.Partitions[i]
+			if !p.Open() {
+				continue
+			}
+			lb, err := partitionLog(tb, p)
+			if err != nil {
+				return err
+			}
+			info.Partitions = append(info.Partitions, SnapshotPartition{Partition: *p, Seq: getUint64(lb, keyLastSeq)})
 		}
-		seqs, _ := json.Marshal(info.ShardSeqs)
 		idx, err := tb.CreateBucketIfNotExists([]byte(bucketSnapIndex))
 		if err != nil {
 			return err
 		}
-		if err := idx.Put([]byte(info.ID), seqs); err != nil {
+		if err := idx.Put([]byte(info.ID), []byte("{}")); err != nil {
 			return err
 		}
 		sb, err := tx.Bucket([]byte(bucketSnapshots)).CreateBucket([]byte(info.ID))
@@ -290,11 +322,12 @@ func (s *Store) Snapshot(id string) (*SnapshotInfo, error) {
 	return &info, nil
 }
 
-// ScanSnapshot returns up to limit rows of a shard as they were at the
-// snapshot, in primary-key order, starting after the encoded key after (nil:
-// from the start). next is the cursor for the following page (the last
-// returned row's key); more reports whether rows may remain.
-func (s *Store) ScanSnapshot(id string, shard int, after []byte, limit int) (rows []plainbuffer.Row, next []byte, more bool, err error) {
+// ScanSnapshot returns up to limit rows of a partition as they were at the
+// snapshot (in the partition's range as the snapshot fixed it), in
+// primary-key order, starting after the encoded key after (nil: from the
+// start). next is the cursor for the following page (the last returned row's
+// key); more reports whether rows may remain.
+func (s *Store) ScanSnapshot(id, partition string, after []byte, limit int) (rows []plainbuffer.Row, next []byte, more bool, err error) {
 	if limit <= 0 {
 		limit = 1000
 	}
@@ -314,9 +347,11 @@ func (s *Store) ScanSnapshot(id string, shard int, after []byte, limit int) (row
 		if meta.ID != info.TableID {
 			return fmt.Errorf("%w: table %q was re-created after snapshot %s", ErrTableNotFound, info.Table, id)
 		}
-		if shard < 0 || shard >= meta.Shards {
-			return fmt.Errorf("%w: %d (table has %d)", ErrShardOutOfRange, shard, meta.Shards)
+		part := info.partition(partition)
+		if part == nil {
+			return fmt.Errorf("%w: %q is not in snapshot %s", ErrPartitionNotFound, partition, id)
 		}
+		shard := part.Bucket
 		nowMs := s.cfg.Now().UnixMilli()
 		cur := tb.Bucket([]byte(shardBucketName(shard))).Bucket([]byte(bucketRows)).Cursor()
 		var pre *bolt.Cursor
@@ -327,14 +362,17 @@ func (s *Store) ScanSnapshot(id string, shard int, after []byte, limit int) (row
 			if c == nil {
 				return nil, nil
 			}
-			if after == nil {
-				return c.First()
+			switch {
+			case after != nil && (part.Start == nil || bytes.Compare(after, part.Start) >= 0):
+				k, v := c.Seek(after)
+				if k != nil && bytes.Equal(k, after) {
+					k, v = c.Next()
+				}
+				return k, v
+			case part.Start != nil:
+				return c.Seek(part.Start)
 			}
-			k, v := c.Seek(after)
-			if k != nil && bytes.Equal(k, after) {
-				k, v = c.Next()
-			}
-			return k, v
+			return c.First()
 		}
 		ck, cv := seek(cur)
 		pk, pv := seek(pre)
@@ -358,6 +396,9 @@ func (s *Store) ScanSnapshot(id string, shard int, after []byte, limit int) (row
 				}
 				ck, cv = cur.Next()
 				pk, pv = pre.Next()
+			}
+			if !part.contains(key) {
+				return nil // past the partition's range (keys only grow)
 			}
 			if len(rows) >= limit {
 				more = true

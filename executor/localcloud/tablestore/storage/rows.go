@@ -215,15 +215,17 @@ type MutationResult struct {
 	PrimaryKey []plainbuffer.Cell
 	// Row is the row after the write (all versions), nil after a delete.
 	Row *plainbuffer.Row
-	// Shard and Seq locate the change in the change log.
-	Shard int
-	Seq   uint64
+	// Shard is the storage shard of the row; Partition and Seq locate the
+	// change in the change log.
+	Shard     int
+	Partition string
+	Seq       uint64
 }
 
 type tableCtx struct {
 	tb    *bolt.Bucket
 	meta  *TableMeta
-	snaps map[string][]uint64 // active snapshots: id -> per-shard seq
+	snaps map[string]bool // ids of the active snapshots
 	err   error
 }
 
@@ -242,6 +244,7 @@ func (s *Store) Write(instance string, muts []Mutation) ([]MutationResult, error
 	if s.leading {
 		s.wmu.Unlock()
 		if lead := <-req.done; !lead {
+			s.splitLarge(instance, muts, req.results)
 			return req.results, req.err
 		}
 	} else {
@@ -266,6 +269,7 @@ func (s *Store) Write(instance string, muts []Mutation) ([]MutationResult, error
 			r.done <- false
 		}
 	}
+	s.splitLarge(instance, muts, req.results)
 	return req.results, req.err
 }
 
@@ -478,7 +482,15 @@ func (s *Store) applyMutation(tx *bolt.Tx, tc *tableCtx, m *Mutation, nowMs, now
 	if err := saveSnapshotPreimages(tx, tc.snaps, shard, key, rows.Get(key)); err != nil {
 		return res, err
 	}
-	seq, err := s.appendChange(sb, Change{TimeMicros: nowUs, Type: m.Type, PrimaryKey: pk, Cells: logCells})
+	part, err := meta.partitionFor(shard, key)
+	if err != nil {
+		return res, err
+	}
+	lb, err := partitionLog(tc.tb, part)
+	if err != nil {
+		return res, err
+	}
+	seq, err := s.appendChange(lb, Change{TimeMicros: nowUs, Type: m.Type, PrimaryKey: pk, Cells: logCells})
 	if err != nil {
 		return res, err
 	}
@@ -494,7 +506,7 @@ func (s *Store) applyMutation(tx *bolt.Tx, tc *tableCtx, m *Mutation, nowMs, now
 		pr := next.toPlain()
 		res.Row = &pr
 	}
-	res.PrimaryKey, res.Shard, res.Seq = pk, shard, seq
+	res.PrimaryKey, res.Shard, res.Partition, res.Seq = pk, shard, part.ID, seq
 	return res, nil
 }
 

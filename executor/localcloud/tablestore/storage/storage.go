@@ -4,30 +4,39 @@
 //
 // # Model
 //
-// Each table has a fixed number of shards, chosen at creation (Config.Shards,
-// default 4) and stored with the table. A row belongs to shard
+// Each table has a fixed number of storage shards, chosen at creation
+// (Config.Shards, default 4) and stored with the table. A row belongs to shard
 // FNV-1a(first primary-key value) mod shards. Rows are kept per shard, ordered
 // by an order-preserving encoding of the primary key (EncodeKey); range reads
 // merge the shards' ordered streams.
 //
-// Every committed row change appends a Change to its shard's change log in the
-// same bbolt transaction as the row write, so the log and the rows never
-// disagree. Sequence numbers are per shard, start at 1, strictly increase and
-// are never reused (not even after a table is trimmed). Entries older than the
-// retention period (Config.ChangeRetention, default 24h) are trimmed lazily on
-// later writes; reading from before the trimmed point fails with
-// ErrChangesExpired.
+// Shards are covered by partitions (partitions.go): key ranges of the
+// partition key (the first primary-key column) within a shard, one whole
+// shard each at creation. Split cuts an open partition in two at the
+// partition-key value of its median row; from then on its writes go to the
+// children and its change log ends. Rows do not move.
+//
+// Every committed row change appends a Change to its partition's change log
+// in the same bbolt transaction as the row write, so the log and the rows
+// never disagree. Sequence numbers are per partition, start at 1, strictly
+// increase and are never reused (not even after a log is trimmed). Entries
+// older than the retention period (Config.ChangeRetention, default 7 days as
+// in Tablestore Stream) are trimmed lazily on later writes; reading from
+// before a change past retention fails with ErrChangesExpired whether or not
+// it was trimmed yet.
 //
 // # API for the tunnel service
 //
-//   - Shards(instance, table) lists the shards with their first retained and
-//     last sequence numbers.
-//   - ReadChanges(instance, table, shard, afterSeq, limit) returns the changes
-//     with Seq > afterSeq in order, and whether more exist.
-//   - CreateSnapshot(instance, table) fixes, per shard, the sequence number up
-//     to which the snapshot includes changes; ScanSnapshot(id, shard, after,
-//     limit) pages through the rows as they were at that point, even while
-//     writes continue; ReleaseSnapshot(id) drops it. Snapshots are kept in the
+//   - Partitions(instance, table) lists the partitions (split ones too) with
+//     their first retained and last sequence numbers; Split(instance, table,
+//     id) splits one.
+//   - ReadChanges(instance, table, partition, afterSeq, limit) returns the
+//     changes with Seq > afterSeq in order, and whether more exist.
+//   - CreateSnapshot(instance, table) fixes, per open partition, its key range
+//     and the sequence number up to which the snapshot includes changes;
+//     ScanSnapshot(id, partition, after, limit) pages through the rows of that
+//     range as they were at that point, even while writes (and splits)
+//     continue; ReleaseSnapshot(id) drops it. Snapshots are kept in the
 //     kv store and survive restarts. They are copy-on-write: while a snapshot
 //     is active, the first write to a row after the snapshot saves the row's
 //     pre-image (or an "absent" marker) under the snapshot, in the same
@@ -86,18 +95,27 @@ var (
 	ErrConditionFailed   = errors.New("condition check failed")
 	ErrSnapshotNotFound  = errors.New("snapshot does not exist")
 	ErrChangesExpired    = errors.New("requested changes are older than the retention period")
-	ErrShardOutOfRange   = errors.New("shard does not exist")
 	ErrColumnNotFound    = errors.New("column does not exist")
 	ErrColumnExists      = errors.New("column already exists")
 	ErrIncrementNotInt64 = errors.New("increment applies only to integer columns")
 )
 
+// DefaultChangeRetention is how long the change log is kept unless
+// configured: 7 days, the retention of Tablestore Stream and of tunnels'
+// incremental logs.
+const DefaultChangeRetention = 7 * 24 * time.Hour
+
 // Config configures a Store.
 type Config struct {
 	// Shards is the shard count given to new tables (default 4).
 	Shards int
-	// ChangeRetention is how long change-log entries are kept (default 24h).
+	// ChangeRetention is how long change-log entries are kept (default
+	// DefaultChangeRetention, the real Stream's 7 days).
 	ChangeRetention time.Duration
+	// SplitRows, when positive, splits a partition automatically once it
+	// holds more rows than this (checked every 64 changes of the partition),
+	// as Tablestore splits partitions that grow large.
+	SplitRows int
 	// Now returns the current time (default time.Now); tests may override it.
 	Now func() time.Time
 }
@@ -121,7 +139,7 @@ func Open(store *kv.Store, cfg Config) (*Store, error) {
 		cfg.Shards = 4
 	}
 	if cfg.ChangeRetention <= 0 {
-		cfg.ChangeRetention = 24 * time.Hour
+		cfg.ChangeRetention = DefaultChangeRetention
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
@@ -176,21 +194,23 @@ type StreamSpec struct {
 
 // TableMeta is a table's stored description.
 type TableMeta struct {
-	Name            string          `json:"name"`
-	ID              string          `json:"id"` // unique per creation, so a re-created table is distinguishable
-	PrimaryKey      []PKColumn      `json:"primaryKey"`
-	DefinedColumns  []DefinedColumn `json:"definedColumns,omitempty"`
-	TimeToLive      int32           `json:"timeToLive"`  // seconds, -1 = forever
-	MaxVersions     int32           `json:"maxVersions"` // >= 1
-	DeviationSec    int64           `json:"deviationSec"`
-	AllowUpdate     *bool           `json:"allowUpdate,omitempty"`
-	UpdateFullRow   *bool           `json:"updateFullRow,omitempty"`
-	ReservedRead    int32           `json:"reservedRead"`
-	ReservedWrite   int32           `json:"reservedWrite"`
-	Stream          StreamSpec      `json:"stream"`
-	Shards          int             `json:"shards"`
-	CreatedAtUnix   int64           `json:"createdAtUnix"`
-	LastIncreaseSec int64           `json:"lastIncreaseSec"`
+	Name           string          `json:"name"`
+	ID             string          `json:"id"` // unique per creation, so a re-created table is distinguishable
+	PrimaryKey     []PKColumn      `json:"primaryKey"`
+	DefinedColumns []DefinedColumn `json:"definedColumns,omitempty"`
+	TimeToLive     int32           `json:"timeToLive"`  // seconds, -1 = forever
+	MaxVersions    int32           `json:"maxVersions"` // >= 1
+	DeviationSec   int64           `json:"deviationSec"`
+	AllowUpdate    *bool           `json:"allowUpdate,omitempty"`
+	UpdateFullRow  *bool           `json:"updateFullRow,omitempty"`
+	ReservedRead   int32           `json:"reservedRead"`
+	ReservedWrite  int32           `json:"reservedWrite"`
+	Stream         StreamSpec      `json:"stream"`
+	Shards         int             `json:"shards"`
+	// Partitions cover the shards by partition-key range (see partitions.go).
+	Partitions      []Partition `json:"partitions,omitempty"`
+	CreatedAtUnix   int64       `json:"createdAtUnix"`
+	LastIncreaseSec int64       `json:"lastIncreaseSec"`
 }
 
 func newID() string {
@@ -222,6 +242,10 @@ func (s *Store) tableBucket(tx *bolt.Tx, instance, table string) (*bolt.Bucket, 
 	var meta TableMeta
 	if err := json.Unmarshal(tb.Get([]byte(keyMeta)), &meta); err != nil {
 		return nil, nil, fmt.Errorf("storage: table %q: corrupt meta: %w", table, err)
+	}
+	if len(meta.Partitions) == 0 {
+		// A table stored before partitions were recorded: one per shard.
+		meta.Partitions = initialPartitions(&meta, 0)
 	}
 	return tb, &meta, nil
 }
@@ -274,11 +298,12 @@ func (s *Store) CreateTable(instance string, meta TableMeta) (*TableMeta, error)
 	meta.ID = newID()
 	meta.CreatedAtUnix = now.Unix()
 	meta.LastIncreaseSec = now.Unix()
+	meta.Partitions = initialPartitions(&meta, now.UnixMicro())
 	if meta.Stream.Enabled {
 		meta.Stream.StreamID = meta.Name + "_" + meta.ID
 		meta.Stream.LastEnableTimeUs = now.UnixMicro()
 		if meta.Stream.ExpirationHours <= 0 {
-			meta.Stream.ExpirationHours = 24
+			meta.Stream.ExpirationHours = s.retentionHours()
 		}
 	}
 	err := s.kv.Update(func(tx *bolt.Tx) error {
@@ -345,7 +370,7 @@ func (s *Store) ListTables(instance string) ([]string, error) {
 }
 
 // UpdateTable changes a table's meta through fn (which must not change the
-// name, id, primary key or shard count) and returns the new meta.
+// name, id, primary key, shard count or partitions) and returns the new meta.
 func (s *Store) UpdateTable(instance, table string, fn func(*TableMeta) error) (*TableMeta, error) {
 	var out *TableMeta
 	err := s.kv.Update(func(tx *bolt.Tx) error {
@@ -358,6 +383,7 @@ func (s *Store) UpdateTable(instance, table string, fn func(*TableMeta) error) (
 			return err
 		}
 		meta.Name, meta.ID, meta.PrimaryKey, meta.Shards = before.Name, before.ID, before.PrimaryKey, before.Shards
+		meta.Partitions = before.Partitions
 		if meta.MaxVersions < 1 {
 			return fmt.Errorf("%w: max_versions must be at least 1", ErrInvalidArgument)
 		}
@@ -366,7 +392,7 @@ func (s *Store) UpdateTable(instance, table string, fn func(*TableMeta) error) (
 			meta.Stream.StreamID = meta.Name + "_" + newID()
 			meta.Stream.LastEnableTimeUs = now.UnixMicro()
 			if meta.Stream.ExpirationHours <= 0 {
-				meta.Stream.ExpirationHours = 24
+				meta.Stream.ExpirationHours = s.retentionHours()
 			}
 		}
 		if meta.ReservedRead != before.ReservedRead || meta.ReservedWrite != before.ReservedWrite {
@@ -444,4 +470,10 @@ func (s *Store) DeleteDefinedColumns(instance, table string, names []string) err
 		return nil
 	})
 	return err
+}
+
+// retentionHours is the change-log retention in whole hours (at least 1), the
+// expiration a table's Stream reports when none was asked for.
+func (s *Store) retentionHours() int32 {
+	return int32(max(1, s.cfg.ChangeRetention/time.Hour))
 }

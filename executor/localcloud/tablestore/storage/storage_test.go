@@ -168,10 +168,10 @@ func TestChangeLogAndSnapshotUnderWrites(t *testing.T) {
 	defer done()
 
 	seen := map[int64]int64{}
-	for shard := range 2 {
+	for _, part := range snap.Partitions {
 		var after []byte
 		for {
-			rows, next, more, err := s.ScanSnapshot(snap.ID, shard, after, 3)
+			rows, next, more, err := s.ScanSnapshot(snap.ID, part.ID, after, 3)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -193,24 +193,24 @@ func TestChangeLogAndSnapshotUnderWrites(t *testing.T) {
 		}
 	}
 	// The change log has every change, in per-shard order, with times.
-	shards, err := s.Shards("inst", "t")
+	parts, err := s.Partitions("inst", "t")
 	if err != nil {
 		t.Fatal(err)
 	}
 	total := 0
-	for _, sh := range shards {
-		changes, more, err := s.ReadChanges("inst", "t", sh.Shard, 0, 0)
+	for pi, sh := range parts {
+		changes, more, err := s.ReadChanges("inst", "t", sh.ID, 0, 0)
 		if err != nil || more {
 			t.Fatal(err, more)
 		}
 		if uint64(len(changes)) != sh.LastSeq {
-			t.Fatalf("shard %d: %d changes, last seq %d", sh.Shard, len(changes), sh.LastSeq)
+			t.Fatalf("partition %s: %d changes, last seq %d", sh.ID, len(changes), sh.LastSeq)
 		}
 		for i, c := range changes {
 			if c.Seq != uint64(i+1) || c.TimeMicros == 0 {
-				t.Fatalf("shard %d change %d: seq %d time %d", sh.Shard, i, c.Seq, c.TimeMicros)
+				t.Fatalf("partition %s change %d: seq %d time %d", sh.ID, i, c.Seq, c.TimeMicros)
 			}
-			if c.Seq > snap.ShardSeqs[sh.Shard] && c.Type == ChangeDelete && c.PrimaryKey[0].Value.Int != 1 {
+			if c.Seq > snap.Partitions[pi].Seq && c.Type == ChangeDelete && c.PrimaryKey[0].Value.Int != 1 {
 				t.Fatalf("unexpected delete %+v", c)
 			}
 		}
@@ -222,7 +222,7 @@ func TestChangeLogAndSnapshotUnderWrites(t *testing.T) {
 	if err := s.ReleaseSnapshot(snap.ID); err != nil {
 		t.Fatal(err)
 	}
-	if _, _, _, err := s.ScanSnapshot(snap.ID, 0, nil, 1); !errors.Is(err, ErrSnapshotNotFound) {
+	if _, _, _, err := s.ScanSnapshot(snap.ID, snap.Partitions[0].ID, nil, 1); !errors.Is(err, ErrSnapshotNotFound) {
 		t.Fatalf("released snapshot still scannable: %v", err)
 	}
 }
@@ -244,10 +244,14 @@ func TestChangeRetentionTrims(t *testing.T) {
 	if err := s.TrimChanges("inst", "t"); err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := s.ReadChanges("inst", "t", 0, 0, 0); !errors.Is(err, ErrChangesExpired) {
+	parts, err := s.Partitions("inst", "t")
+	if err != nil || len(parts) != 1 || parts[0].FirstSeq != 6 {
+		t.Fatalf("partitions after trim: %+v %v", parts, err)
+	}
+	if _, _, err := s.ReadChanges("inst", "t", parts[0].ID, 0, 0); !errors.Is(err, ErrChangesExpired) {
 		t.Fatalf("reading trimmed changes: %v", err)
 	}
-	changes, _, err := s.ReadChanges("inst", "t", 0, 5, 0)
+	changes, _, err := s.ReadChanges("inst", "t", parts[0].ID, 5, 0)
 	if err != nil || len(changes) != 1 || changes[0].Seq != 6 {
 		t.Fatalf("after trim: %+v %v", changes, err)
 	}
@@ -365,10 +369,10 @@ func TestSnapshotConsistentUnderConcurrentWrites(t *testing.T) {
 		})
 	}
 	seen := map[int64]bool{}
-	for shard := range 4 {
+	for _, part := range snap.Partitions {
 		var after []byte
 		for {
-			page, next, more, err := s.ScanSnapshot(snap.ID, shard, after, 7)
+			page, next, more, err := s.ScanSnapshot(snap.ID, part.ID, after, 7)
 			if err != nil {
 				t.Fatal(err)
 			}

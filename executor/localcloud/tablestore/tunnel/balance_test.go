@@ -9,7 +9,7 @@ import (
 func testTunnel(channels int, clients ...string) *tunnelState {
 	t := &tunnelState{ID: "t", Clients: map[string]*clientState{}}
 	for i := range channels {
-		t.Channels = append(t.Channels, &channelState{ID: fmt.Sprintf("Stream_t_%d", i), Kind: channelStrKind, Shard: i, Status: StatusClose})
+		t.Channels = append(t.Channels, &channelState{ID: fmt.Sprintf("c%d", i), Kind: channelStrKind, Partition: fmt.Sprintf("p%d", i), Status: StatusClose})
 	}
 	for _, c := range clients {
 		t.Clients[c] = &clientState{ID: c, lastHeartbeat: time.Now()}

@@ -70,14 +70,14 @@ func benchScanRate(b *testing.B, e *env) float64 {
 	var total int
 	start := time.Now()
 	for round := 0; round < 3; round++ {
-		id, perShard, err := src.CreateSnapshot(testInstance, "bench")
+		id, parts, err := src.CreateSnapshot(testInstance, "bench")
 		if err != nil {
 			b.Fatal(err)
 		}
-		for shard := range perShard {
+		for _, part := range parts {
 			var cursor []byte
 			for {
-				rows, more, err := src.ScanSnapshot(id, shard, cursor, DefaultMaxRecordsPerRead)
+				rows, more, err := src.ScanSnapshot(id, part.ID, cursor, DefaultMaxRecordsPerRead)
 				if err != nil {
 					b.Fatal(err)
 				}
@@ -113,7 +113,7 @@ func BenchmarkServiceReadBase(b *testing.B) {
 	e.svc.mu.Lock()
 	tun := e.svc.tunnels[id]
 	e.svc.mu.Unlock()
-	target := readTarget{shard: 0, snapshotID: tun.SnapshotID, baseTs: tun.BaseTs,
+	target := readTarget{partition: tun.Channels[0].Partition, snapshotID: tun.SnapshotID,
 		maxRecords: DefaultMaxRecordsPerRead, maxBytes: DefaultMaxBytesPerRead}
 	initial := tun.Channels[0].Checkpoint
 	b.ResetTimer()

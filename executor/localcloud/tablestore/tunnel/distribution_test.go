@@ -41,8 +41,9 @@ func balanced(d *sdktunnel.DescribeTunnelResponse, kind string, clients, channel
 	return true
 }
 
-// countStream returns how many stream records were delivered in total and
-// how many distinct (channel, sequence) positions they cover.
+// deliveries returns how many records were delivered in total and how many
+// distinct positions they cover: (channel, sequence) for stream records,
+// (channel, primary key) for base records, which carry no sequence.
 func deliveries(recs []received) (total, distinct int) {
 	type key struct {
 		ch  string
@@ -51,7 +52,11 @@ func deliveries(recs []received) (total, distinct int) {
 	}
 	seen := map[key]bool{}
 	for _, r := range recs {
-		seen[key{r.channel, r.rec.SequenceInfo.Timestamp, r.rec.SequenceInfo.RowIndex}] = true
+		if si := r.rec.SequenceInfo; si != nil {
+			seen[key{r.channel, si.Timestamp, si.RowIndex}] = true
+		} else {
+			seen[key{r.channel, pkID(r.rec), -1}] = true
+		}
 	}
 	return len(recs), len(seen)
 }

@@ -1,6 +1,8 @@
 package tunnel
 
 import (
+	"bytes"
+	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
@@ -8,6 +10,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"sort"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -48,12 +51,23 @@ type env struct {
 	svcCfg  Config
 	shards  int
 	addr    string // the server's address, kept across restarts
+	// retention, when set, is the change log's retention (tests of expiry).
+	retention time.Duration
+	// splitRows, when set, splits partitions automatically past that many rows.
+	splitRows int
 }
 
 // newEnv starts a stack whose new tables get the given number of shards.
 func newEnv(t testing.TB, cfg Config, shards int) *env {
 	t.Helper()
-	e := &env{t: t, dir: t.TempDir(), svcCfg: cfg, shards: shards}
+	return newEnvRetention(t, cfg, shards, 0)
+}
+
+// newEnvRetention starts a stack whose change log keeps changes for the
+// given time (0: the default).
+func newEnvRetention(t testing.TB, cfg Config, shards int, retention time.Duration) *env {
+	t.Helper()
+	e := &env{t: t, dir: t.TempDir(), svcCfg: cfg, shards: shards, retention: retention}
 	e.open()
 	t.Cleanup(e.close)
 	return e
@@ -70,12 +84,14 @@ func (e *env) open() {
 	// to break the cycle.
 	var svc *Service
 	server, err := localots.New(localots.Config{
-		Instance:    testInstance,
-		Credentials: map[string]string{testKeyID: testSecret},
-		Shards:      e.shards,
-		Store:       e.kv,
-		Logger:      slog.New(slog.DiscardHandler),
-		Tunnel:      http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { svc.ServeHTTP(w, r) }),
+		Instance:        testInstance,
+		Credentials:     map[string]string{testKeyID: testSecret},
+		Shards:          e.shards,
+		ChangeRetention: e.retention,
+		SplitRows:       e.splitRows,
+		Store:           e.kv,
+		Logger:          slog.New(slog.DiscardHandler),
+		Tunnel:          http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { svc.ServeHTTP(w, r) }),
 	})
 	if err != nil {
 		e.t.Fatal(err)
@@ -224,6 +240,28 @@ func (e *env) createTunnel(table, name string, typ sdktunnel.TunnelType) string 
 	return resp.TunnelId
 }
 
+// split splits a partition of a table through the local cloud's admin
+// endpoint (partition "" = the one holding the most rows) and returns the
+// parent and the two children.
+func (e *env) split(table, partition string) (parent string, children []string) {
+	e.t.Helper()
+	body, _ := json.Marshal(map[string]string{"partition": partition})
+	resp, err := http.Post(e.srv.URL+"/_admin/tables/"+table+"/split", "application/json", bytes.NewReader(body))
+	if err != nil {
+		e.t.Fatalf("split %s: %v", table, err)
+	}
+	defer resp.Body.Close()
+	var out struct {
+		Parent   string   `json:"parent"`
+		Children []string `json:"children"`
+		Error    string   `json:"error"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil || resp.StatusCode != http.StatusOK || len(out.Children) != 2 {
+		e.t.Fatalf("split %s: %d %+v %v", table, resp.StatusCode, out, err)
+	}
+	return out.Parent, out.Children
+}
+
 func (e *env) describe(table, name string) *sdktunnel.DescribeTunnelResponse {
 	e.t.Helper()
 	resp, err := e.tc.DescribeTunnel(&sdktunnel.DescribeTunnelRequest{TableName: table, TunnelName: name})
@@ -354,10 +392,13 @@ func column(r *sdktunnel.Record, name string) *sdktunnel.RecordColumn {
 	return nil
 }
 
-// checkSequences asserts that, per channel and in delivery order, the
-// sequence info strictly increases except where a record is re-delivered
-// (after a hand-over or restart), and that a re-delivered record carries
-// exactly the sequence info of its first delivery.
+// checkSequences asserts what a consumer may rely on, per channel in
+// delivery order. Base records carry no sequence info and come in strictly
+// increasing primary-key order (a re-delivered row, after a hand-over or
+// restart, is one the channel delivered before). Stream records carry
+// sequence info that strictly increases except where a record is
+// re-delivered, and a re-delivered record carries exactly the sequence info
+// of its first delivery.
 func checkSequences(t *testing.T, recs []received) {
 	t.Helper()
 	type key struct {
@@ -366,10 +407,27 @@ func checkSequences(t *testing.T, recs []received) {
 	}
 	seen := map[string]map[key]string{}
 	last := map[string]key{}
+	seenPK := map[string]map[int64]bool{}
+	lastPK := map[string]int64{}
 	for _, r := range recs {
 		si := r.rec.SequenceInfo
+		if isBase(r.channel) {
+			if si != nil {
+				t.Fatalf("base record of channel %s carries sequence info %+v", r.channel, si)
+			}
+			id := pkID(r.rec)
+			if seenPK[r.channel] == nil {
+				seenPK[r.channel] = map[int64]bool{}
+			}
+			if l, ok := lastPK[r.channel]; ok && id <= l && !seenPK[r.channel][id] {
+				t.Fatalf("channel %s: new base row %d not after %d", r.channel, id, l)
+			}
+			seenPK[r.channel][id] = true
+			lastPK[r.channel] = max(lastPK[r.channel], id)
+			continue
+		}
 		if si == nil {
-			t.Fatalf("record of channel %s has no sequence info", r.channel)
+			t.Fatalf("stream record of channel %s has no sequence info", r.channel)
 		}
 		k := key{si.Timestamp, si.RowIndex}
 		if seen[r.channel] == nil {
@@ -388,6 +446,32 @@ func checkSequences(t *testing.T, recs []received) {
 		seen[r.channel][k] = desc
 		last[r.channel] = k
 	}
+}
+
+// isBase tells base channels by the one thing their ids promise.
+func isBase(channel string) bool { return strings.HasPrefix(channel, "BaseData_") }
+
+// partitionOf returns the partition a channel reads, from the service's own
+// state (ids do not tell it).
+func (e *env) partitionOf(tunnelID, channelID string) string {
+	e.svc.mu.Lock()
+	defer e.svc.mu.Unlock()
+	if ch := e.svc.tunnels[tunnelID].channel(channelID); ch != nil {
+		return ch.Partition
+	}
+	e.t.Fatalf("channel %s of tunnel %s does not exist", channelID, tunnelID)
+	return ""
+}
+
+// channelsOf returns the ids of a tunnel's channels of a kind, in Describe order.
+func channelsOf(d *sdktunnel.DescribeTunnelResponse, kind string) []string {
+	var out []string
+	for _, ch := range d.Channels {
+		if ch.ChannelType == kind {
+			out = append(out, ch.ChannelId)
+		}
+	}
+	return out
 }
 
 func sortedKeys[V any](m map[int64]V) []int64 {

@@ -78,7 +78,7 @@ func FuzzServeHTTP(f *testing.F) {
 	}
 	clientID = conn.GetClientId()
 	call("heartbeat", marshal(&protocol.HeartbeatRequest{TunnelId: proto.String(tunnelID), ClientId: proto.String(clientID)}))
-	channel := ChannelID(channelBaseKind, tunnelID, 0)
+	channel := svc.tunnels[tunnelID].Channels[0].ID // a base channel
 	tok, _ := baseToken{}.encode()
 
 	f.Add(byte(9), marshal(&protocol.ReadRecordsRequest{TunnelId: proto.String(tunnelID), ClientId: proto.String(clientID), ChannelId: proto.String(channel), Token: proto.String(tok)}))

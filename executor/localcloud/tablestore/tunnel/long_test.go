@@ -10,7 +10,8 @@ import (
 )
 
 // A differential tunnel under churn: rows are written before, during and after
-// the base phase while workers come and go (clean stops and silent ones).
+// the base phase while workers come and go (clean stops and silent ones) and
+// partitions split.
 // Every row version must arrive (at least once), re-deliveries must repeat the
 // sequence info exactly, and the last delivered state of every row must match
 // the table.
@@ -42,6 +43,7 @@ func TestLongChurn(t *testing.T) {
 	start()
 	final := map[int64]int64{}
 	next := int64(20000)
+	splits := 0
 	deadline := time.Now().Add(40 * time.Second)
 	for round := 0; time.Now().Before(deadline); round++ {
 		// Writes: new rows and updates of old ones, the value n = round.
@@ -63,7 +65,12 @@ func TestLongChurn(t *testing.T) {
 			final[id] = int64(round + 1)
 		}
 		e.write("churn", ops...)
-		switch rng.Intn(6) {
+		switch rng.Intn(7) {
+		case 3:
+			if splits < 8 {
+				e.split("churn", "")
+				splits++
+			}
 		case 0:
 			start()
 		case 1:
@@ -108,5 +115,8 @@ func TestLongChurn(t *testing.T) {
 	if len(clients) < 3 {
 		t.Fatalf("only %d clients delivered records: no churn happened", len(clients))
 	}
-	t.Logf("%d deliveries of %d distinct records by %d clients (%d rows, %d updated)", total, distinct, len(clients), next, len(final))
+	if splits == 0 {
+		t.Fatal("no partition split happened")
+	}
+	t.Logf("%d deliveries of %d distinct records by %d clients (%d rows, %d updated, %d splits)", total, distinct, len(clients), next, len(final), splits)
 }

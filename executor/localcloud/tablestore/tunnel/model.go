@@ -1,10 +1,7 @@
 package tunnel
 
 import (
-	"fmt"
 	"sort"
-	"strconv"
-	"strings"
 	"time"
 )
 
@@ -24,8 +21,9 @@ const (
 	channelStrKind  = "Stream"
 )
 
-// Channel statuses. WAIT is internal (Describe only): a channel that may not be
-// handed out yet. CLOSE means "unowned and assignable".
+// Channel statuses. WAIT is Describe-only (the heartbeat enum has none): a
+// channel that may not be handed out yet. CLOSE means "unowned and
+// assignable".
 const (
 	StatusWait       = "WAIT"
 	StatusOpen       = "OPEN"
@@ -34,39 +32,34 @@ const (
 	StatusTerminated = "TERMINATED"
 )
 
-// ChannelID returns the id of the channel of the given kind ("BaseData" or
-// "Stream") that reads the given shard of a tunnel:
-// "<kind>_<tunnel id>_<shard>". Base ids start with "BaseData_" as the SDK
-// assumes; the shard number is the decimal after the last underscore (see
-// ChannelShard).
-func ChannelID(kind, tunnelID string, shard int) string {
-	return kind + "_" + tunnelID + "_" + strconv.Itoa(shard)
-}
-
-// ChannelShard returns the table shard a channel reads, parsed from its id.
-// Consumers use it as their writer identity: the base and the stream channel
-// of one shard have different ids but the same shard number.
-func ChannelShard(channelID string) (int, error) {
-	i := strings.LastIndexByte(channelID, '_')
-	if i < 0 {
-		return 0, fmt.Errorf("channel id %q has no shard suffix", channelID)
+// newChannelID returns a fresh channel id of a kind. The real service's base
+// channel ids begin with "BaseData_", which the SDK relies on (GoSDK
+// tunnel/channel.go:108-111); everything else about an id is opaque, so ids
+// carry nothing but randomness. They are persisted with the tunnel.
+func newChannelID(kind string) string {
+	if kind == channelBaseKind {
+		return "BaseData_" + newID()
 	}
-	n, err := strconv.Atoi(channelID[i+1:])
-	if err != nil || n < 0 {
-		return 0, fmt.Errorf("channel id %q has no numeric shard suffix", channelID)
-	}
-	return n, nil
+	return newID()
 }
 
 // channelState is the persisted state of one channel.
 type channelState struct {
-	ID        string `json:"id"`
-	Kind      string `json:"kind"`
-	Shard     int    `json:"shard"`
-	Status    string `json:"status"`
-	Version   int64  `json:"version"`
-	Owner     string `json:"owner,omitempty"`
-	LastOwner string `json:"last_owner,omitempty"`
+	ID   string `json:"id"`
+	Kind string `json:"kind"`
+	// Partition is the table partition the channel reads; Parent is that
+	// partition's parent (a stream channel waits until the parent's stream
+	// channel, if the tunnel has one, is TERMINATED), Epoch its epoch.
+	Partition string `json:"partition"`
+	Parent    string `json:"parent,omitempty"`
+	Epoch     int32  `json:"epoch,omitempty"`
+	// LegacyShard is the shard number of channels persisted before
+	// partitions existed; load maps it to the shard's initial partition.
+	LegacyShard int    `json:"shard,omitempty"`
+	Status      string `json:"status"`
+	Version     int64  `json:"version"`
+	Owner       string `json:"owner,omitempty"`
+	LastOwner   string `json:"last_owner,omitempty"`
 	// Suspended channels (Schedule CLOSING) are not handed out until resumed.
 	Suspended bool `json:"suspended,omitempty"`
 	// Checkpoint and Seq are the last committed checkpoint.
@@ -106,18 +99,14 @@ type tunnelState struct {
 	CreateTimeNs  int64  `json:"create_time_ns"`
 	SnapshotID    string `json:"snapshot_id,omitempty"`
 	SnapshotFreed bool   `json:"snapshot_freed,omitempty"`
-	// BaseTs is the sequence timestamp (µs) base records are numbered from;
-	// it lies just before the snapshot was taken, so every stream record of
-	// the same shard sorts after every base record.
-	BaseTs int64 `json:"base_ts"`
+	// Expired is set once a stream channel's next changes were found past
+	// the change log's retention; it never clears.
+	Expired bool `json:"expired,omitempty"`
 	// Stream configuration as given at creation.
-	StartFlag     int32  `json:"start_flag"`
-	StartOffsetNs uint64 `json:"start_offset_ns,omitempty"`
-	EndOffsetNs   uint64 `json:"end_offset_ns,omitempty"`
-	// StreamStart[shard] is the change-log position the stream channel of the
-	// shard starts after.
-	StreamStart []uint64        `json:"stream_start"`
-	Channels    []*channelState `json:"channels"`
+	StartFlag     int32           `json:"start_flag"`
+	StartOffsetNs uint64          `json:"start_offset_ns,omitempty"`
+	EndOffsetNs   uint64          `json:"end_offset_ns,omitempty"`
+	Channels      []*channelState `json:"channels"`
 	// Clients are not persisted: see Service.load.
 	Clients map[string]*clientState `json:"-"`
 }
@@ -155,4 +144,55 @@ func (c *channelState) release() {
 		c.Status = StatusClose
 		c.Version++
 	}
+}
+
+// streamChannel returns the tunnel's stream channel of a partition, if any.
+func (t *tunnelState) streamChannel(partition string) *channelState {
+	for _, c := range t.Channels {
+		if c.Kind == channelStrKind && c.Partition == partition {
+			return c
+		}
+	}
+	return nil
+}
+
+// baseDone reports whether every base channel is TERMINATED.
+func (t *tunnelState) baseDone() bool {
+	for _, c := range t.Channels {
+		if c.Kind == channelBaseKind && c.Status != StatusTerminated {
+			return false
+		}
+	}
+	return true
+}
+
+// mustWait reports whether a stream channel may not be handed out yet: the
+// base phase of the tunnel is still running, or the stream channel of its
+// partition's parent has not finished (children are read after their
+// parent).
+func (t *tunnelState) mustWait(c *channelState) bool {
+	if c.Kind != channelStrKind {
+		return false
+	}
+	if !t.baseDone() {
+		return true
+	}
+	if c.Parent == "" {
+		return false
+	}
+	p := t.streamChannel(c.Parent)
+	return p != nil && p.Status != StatusTerminated
+}
+
+// openWaiting moves WAIT channels that may now run to CLOSE (assignable) and
+// reports whether any moved.
+func (t *tunnelState) openWaiting() bool {
+	changed := false
+	for _, c := range t.Channels {
+		if c.Status == StatusWait && !t.mustWait(c) {
+			c.Status = StatusClose
+			changed = true
+		}
+	}
+	return changed
 }

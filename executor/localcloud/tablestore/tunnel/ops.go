@@ -12,13 +12,6 @@ import (
 	"google.golang.org/protobuf/proto"
 )
 
-// baseTsLead is how far (µs) before the snapshot instant base records are
-// numbered: base record k of a shard gets timestamp BaseTs + k>>31 and row
-// index k & (2^31-1), so up to 1024·2^31 rows per shard stay strictly below
-// the snapshot instant, and stream records (write time ≥ snapshot instant,
-// clamped to at least BaseTs+baseTsLead-1) always sort after them.
-const baseTsLead = 1025
-
 func (s *Service) create(instance string, req *protocol.CreateTunnelRequest) (*protocol.CreateTunnelResponse, *apiError) {
 	spec := req.GetTunnel()
 	table, name := spec.GetTableName(), spec.GetTunnelName()
@@ -44,13 +37,12 @@ func (s *Service) create(instance string, req *protocol.CreateTunnelRequest) (*p
 			return nil, &apiError{http.StatusConflict, "OTSTunnelExist", fmt.Sprintf("tunnel %q already exists on table %q", name, table)}
 		}
 	}
-	ranges, err := s.cfg.Source.Shards(instance, table)
-	shards := len(ranges)
+	parts, err := s.cfg.Source.Partitions(instance, table)
 	if errors.Is(err, ErrTableNotFound) {
 		return nil, errParam("table %q does not exist", table)
 	}
 	if err != nil {
-		return nil, errUnavailable(fmt.Errorf("shards of %q: %w", table, err))
+		return nil, errUnavailable(fmt.Errorf("partitions of %q: %w", table, err))
 	}
 	now := s.now()
 	t := &tunnelState{
@@ -61,77 +53,32 @@ func (s *Service) create(instance string, req *protocol.CreateTunnelRequest) (*p
 		Type:         typ,
 		CreateTimeNs: now.UnixNano(),
 		Clients:      make(map[string]*clientState),
-		StreamStart:  make([]uint64, shards),
+		Stage:        StageStream,
 	}
 	if cfg := spec.GetStreamTunnelConfig(); cfg != nil {
 		t.StartFlag = int32(cfg.GetFlag())
 		t.StartOffsetNs = cfg.GetStartOffset()
 		t.EndOffsetNs = cfg.GetEndOffset()
 	}
-	withBase := typ != TypeStream
-	if withBase {
-		t.BaseTs = now.UnixMicro() - baseTsLead
-		snapID, perShard, err := s.cfg.Source.CreateSnapshot(instance, table)
-		if err != nil {
-			return nil, errUnavailable(fmt.Errorf("snapshot of %q: %w", table, err))
-		}
-		if len(perShard) != shards {
-			_ = s.cfg.Source.ReleaseSnapshot(snapID)
-			return nil, errUnavailable(fmt.Errorf("snapshot of %q has %d shards, table has %d", table, len(perShard), shards))
-		}
-		t.SnapshotID = snapID
-		copy(t.StreamStart, perShard)
-		t.Stage = StageBaseData
+	var e *apiError
+	if typ == TypeStream {
+		e = s.addStreamChannels(t, parts)
 	} else {
-		t.Stage = StageStream
-		for shard, r := range ranges {
-			if t.StartOffsetNs == 0 && t.StartFlag == int32(protocol.StartOffsetFlag_LATEST) {
-				t.StreamStart[shard] = r.LastSeq
-			} else {
-				// EARLIEST and startOffset read the retained log from its
-				// beginning; records before startOffset are skipped while reading.
-				t.StreamStart[shard] = r.FirstSeq - 1
-			}
+		e = s.addBaseChannels(t)
+	}
+	if e == nil {
+		if err := s.persist(t); err != nil {
+			e = errUnavailable(err)
 		}
 	}
-	if withBase {
-		for shard := range shards {
-			tok, err := baseToken{baseTs: t.BaseTs}.encode()
-			if err != nil {
-				return nil, errUnavailable(err)
-			}
-			t.Channels = append(t.Channels, &channelState{
-				ID: ChannelID(channelBaseKind, t.ID, shard), Kind: channelBaseKind, Shard: shard,
-				Status: StatusClose, Checkpoint: tok,
-			})
-		}
-	}
-	if typ != TypeBaseData {
-		status := StatusClose
-		lastTs := int64(0)
-		if withBase {
-			status = StatusWait
-			lastTs = t.BaseTs + baseTsLead - 1
-		}
-		for shard := range shards {
-			tok, err := streamToken{afterSeq: t.StreamStart[shard], lastTs: lastTs, lastRowIndex: -1}.encode()
-			if err != nil {
-				return nil, errUnavailable(err)
-			}
-			t.Channels = append(t.Channels, &channelState{
-				ID: ChannelID(channelStrKind, t.ID, shard), Kind: channelStrKind, Shard: shard,
-				Status: status, Checkpoint: tok,
-			})
-		}
-	}
-	if err := s.persist(t); err != nil {
+	if e != nil {
 		if t.SnapshotID != "" {
 			_ = s.cfg.Source.ReleaseSnapshot(t.SnapshotID)
 		}
-		return nil, errUnavailable(err)
+		return nil, e
 	}
 	s.tunnels[t.ID] = t
-	s.log.Info("tunnel created", "tunnel", t.ID, "name", name, "table", table, "type", typ, "shards", shards)
+	s.log.Info("tunnel created", "tunnel", t.ID, "name", name, "table", table, "type", typ, "channels", len(t.Channels))
 	return &protocol.CreateTunnelResponse{TunnelId: proto.String(t.ID)}, nil
 }
 
@@ -183,7 +130,7 @@ func (s *Service) tunnelInfo(t *tunnelState) *protocol.TunnelInfo {
 		InstanceName:     proto.String(t.Instance),
 		StreamId:         proto.String(t.Instance + "/" + t.Table),
 		Stage:            proto.String(t.Stage),
-		Expired:          proto.Bool(false),
+		Expired:          proto.Bool(t.Expired),
 		TunnelName:       proto.String(t.Name),
 		Public:           proto.Bool(false),
 		CreateTime:       proto.Int64(t.CreateTimeNs),
@@ -232,24 +179,26 @@ func (s *Service) list(instance string, req *protocol.ListTunnelRequest) *protoc
 	return resp
 }
 
-// rpoMillis is the progress of a channel as a Unix time in milliseconds: the
-// sequence timestamp of its last checkpoint (0 before the first one).
-func rpoMillis(ch *channelState) int64 {
-	if ch.CheckpointTs <= 0 {
+// rpoNanos is the progress of a stream channel as a Unix time in
+// nanoseconds, as DescribeTunnel's channel_rpo carries it: the sequence
+// timestamp of its last checkpoint (0 before the first one, and always for
+// base channels, whose records carry no sequence information).
+func rpoNanos(ch *channelState) int64 {
+	if ch.Kind != channelStrKind || ch.CheckpointTs <= 0 {
 		return 0
 	}
-	return ch.CheckpointTs / 1000
+	return ch.CheckpointTs * 1000
 }
 
-// tunnelRpo is the smallest progress over the channels of the current stage
-// that are not finished (0 when nothing was checkpointed yet).
+// tunnelRpo is the smallest progress over the stream channels that run (not
+// waiting, not finished); 0 when there is none or nothing was checkpointed.
 func tunnelRpo(t *tunnelState) int64 {
 	var rpo int64 = -1
 	for _, ch := range t.Channels {
-		if ch.Status == StatusTerminated || ch.Status == StatusWait {
+		if ch.Kind != channelStrKind || ch.Status == StatusTerminated || ch.Status == StatusWait {
 			continue
 		}
-		if r := rpoMillis(ch); rpo < 0 || r < rpo {
+		if r := rpoNanos(ch); rpo < 0 || r < rpo {
 			rpo = r
 		}
 	}
@@ -259,6 +208,29 @@ func tunnelRpo(t *tunnelState) int64 {
 	return rpo
 }
 
+// checkExpired marks the tunnel expired when an unfinished stream channel's
+// next changes are past the change log's retention; callers hold s.mu.
+func (s *Service) checkExpired(t *tunnelState) bool {
+	if t.Expired {
+		return false
+	}
+	for _, ch := range t.Channels {
+		if ch.Kind != channelStrKind || ch.Status == StatusTerminated {
+			continue
+		}
+		tok, err := parseStreamToken(ch.Checkpoint)
+		if err != nil {
+			continue
+		}
+		if _, _, err := s.cfg.Source.ReadChanges(t.Instance, t.Table, ch.Partition, tok.afterSeq, 1); errors.Is(err, ErrChangesExpired) {
+			t.Expired = true
+			s.log.Warn("tunnel expired: a channel's next changes are past retention", "tunnel", t.ID, "channel", ch.ID)
+			return true
+		}
+	}
+	return false
+}
+
 func (s *Service) describe(instance string, req *protocol.DescribeTunnelRequest) (*protocol.DescribeTunnelResponse, *apiError) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -266,7 +238,18 @@ func (s *Service) describe(instance string, req *protocol.DescribeTunnelRequest)
 	if e != nil {
 		return nil, e
 	}
-	s.expireClients(t)
+	changed := s.expireClients(t)
+	if s.syncPartitions(t) {
+		changed = true
+	}
+	if s.checkExpired(t) {
+		changed = true
+	}
+	if changed {
+		if err := s.persist(t); err != nil {
+			return nil, errUnavailable(err)
+		}
+	}
 	resp := &protocol.DescribeTunnelResponse{Tunnel: s.tunnelInfo(t), TunnelRpo: proto.Int64(tunnelRpo(t))}
 	for _, ch := range t.Channels {
 		status := ch.Status
@@ -279,7 +262,7 @@ func (s *Service) describe(instance string, req *protocol.DescribeTunnelRequest)
 			ChannelType:   proto.String(ch.Kind),
 			ChannelStatus: proto.String(status),
 			ClientId:      proto.String(ch.Owner),
-			ChannelRpo:    proto.Int64(rpoMillis(ch)),
+			ChannelRpo:    proto.Int64(rpoNanos(ch)),
 			ChannelCount:  proto.Int64(delivered),
 		})
 	}
@@ -343,6 +326,9 @@ func (s *Service) heartbeat(instance string, req *protocol.HeartbeatRequest) (*p
 		return nil, e
 	}
 	changed := s.expireClients(t)
+	if s.syncPartitions(t) {
+		changed = true
+	}
 	c, e := s.liveClient(t, req.GetClientId())
 	if e != nil {
 		if changed {
@@ -418,23 +404,18 @@ func (s *Service) terminate(t *tunnelState, ch *channelState) {
 		ch.Delivered, ch.CheckpointTs = ch.FinalDelivered, ch.FinalTs
 	}
 	s.log.Info("tunnel channel terminated", "tunnel", t.ID, "channel", ch.ID)
-	for _, other := range t.Channels {
-		if other.Kind == channelBaseKind && other.Status != StatusTerminated {
-			return
-		}
+	if !t.baseDone() {
+		return
 	}
-	// Every base channel is done: the snapshot is no longer needed, and the
-	// stream channels start exactly where the snapshot ends.
+	// Every base channel is done: the snapshot is no longer needed, the
+	// stream channels start exactly where the snapshot ends, and a finished
+	// parent's children may run.
 	s.freeSnapshot(t)
-	if t.Type == TypeBaseAndStream && t.Stage != StageStream {
+	if t.Stage != StageStream {
 		t.Stage = StageStream
-		for _, other := range t.Channels {
-			if other.Kind == channelStrKind && other.Status == StatusWait {
-				other.Status = StatusClose
-			}
-		}
 		s.log.Info("tunnel switched to stream stage", "tunnel", t.ID)
 	}
+	t.openWaiting()
 }
 
 // balance adjusts the channels of one client toward its fair share and
@@ -633,13 +614,13 @@ func (s *Service) getRpo(instance string, req *protocol.GetRpoRequest, byOffset 
 	for _, ch := range t.Channels {
 		delivered := max(ch.Delivered, 0)
 		total += delivered
-		channels[ch.ID] = &rpoLatency{ChannelTyp: ch.Kind, Status: ch.Status, TotalCount: delivered, AccessTime: nowMs, RpoTime: rpoMillis(ch)}
+		channels[ch.ID] = &rpoLatency{ChannelTyp: ch.Kind, Status: ch.Status, TotalCount: delivered, AccessTime: nowMs, RpoTime: rpoNanos(ch) / 1e6}
 	}
 	rpoInfos, err := json.Marshal(map[string]map[string]*rpoLatency{t.ID: channels})
 	if err != nil {
 		return nil, errUnavailable(err)
 	}
-	tunnelInfos, err := json.Marshal(map[string]*tunnelRpoLatency{t.ID: {Status: t.Stage, TotalCount: total, AccessTime: nowMs, RpoTime: tunnelRpo(t)}})
+	tunnelInfos, err := json.Marshal(map[string]*tunnelRpoLatency{t.ID: {Status: t.Stage, TotalCount: total, AccessTime: nowMs, RpoTime: tunnelRpo(t) / 1e6}})
 	if err != nil {
 		return nil, errUnavailable(err)
 	}

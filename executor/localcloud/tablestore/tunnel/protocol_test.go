@@ -46,7 +46,7 @@ func TestProtocolErrors(t *testing.T) {
 	}
 
 	api := sdktunnel.NewTunnelApi(e.srv.URL, testInstance, testKeyID, testSecret, nil)
-	channel := ChannelID("Stream", id, 0)
+	channel := channelsOf(e.describe("errs", "t1"), "Stream")[0]
 	if _, _, err := api.GetCheckpoint(id, "ghost-client", channel); tunnelErrorCode(t, err) != sdktunnel.ErrCodeResourceGone {
 		t.Fatalf("getcheckpoint of an unknown client: %v", err)
 	}
@@ -132,8 +132,8 @@ func TestListRpoAndSchedule(t *testing.T) {
 	}
 	var baseCount int64
 	for chID, info := range rpo.RpoInfos[id] {
-		if shard, err := ChannelShard(chID); err != nil || shard > 1 {
-			t.Fatalf("rpo channel %s: shard %d %v", chID, shard, err)
+		if e.partitionOf(id, chID) == "" {
+			t.Fatalf("rpo of an unknown channel %s", chID)
 		}
 		if info.ChannelTyp == sdktunnel.ChannelType_BaseData {
 			baseCount += info.TotalCount
@@ -147,7 +147,8 @@ func TestListRpoAndSchedule(t *testing.T) {
 	}
 
 	// Suspend one stream channel: its owner lets go and nobody gets it.
-	suspended := ChannelID("Stream", id, 0)
+	streams := channelsOf(e.describe("meta", "ops"), "Stream")
+	suspended := streams[0]
 	if _, err := e.tc.Schedule(&sdktunnel.ScheduleRequest{TunnelId: id, Channels: []*sdktunnel.ScheduleChannel{sdktunnel.SuspendChannel(suspended)}}); err != nil {
 		t.Fatal(err)
 	}
@@ -176,7 +177,7 @@ func TestListRpoAndSchedule(t *testing.T) {
 		return s == StatusOpen && owner != ""
 	})
 	// Terminate the other: it is finished and never handed out again.
-	done := ChannelID("Stream", id, 1)
+	done := streams[1]
 	if _, err := e.tc.Schedule(&sdktunnel.ScheduleRequest{TunnelId: id, Channels: []*sdktunnel.ScheduleChannel{sdktunnel.TerminateChannel(done)}}); err != nil {
 		t.Fatal(err)
 	}

@@ -15,11 +15,11 @@ import (
 // copied out under the lock so that the storage read runs without it.
 type readTarget struct {
 	kind       string
-	shard      int
+	partition  string
+	epoch      int32
 	instance   string
 	table      string
 	snapshotID string
-	baseTs     int64
 	minMicros  int64 // stream: skip records written before (startOffset)
 	endMicros  int64 // stream: finish at records written from (endOffset); 0 = never
 	maxRecords int
@@ -59,9 +59,9 @@ func (s *Service) readTarget(instance string, req *protocol.ReadRecordsRequest) 
 		return readTarget{}, errParam("channel %q does not exist", req.GetChannelId())
 	}
 	target := readTarget{
-		kind: ch.Kind, shard: ch.Shard, instance: t.Instance, table: t.Table,
-		snapshotID: t.SnapshotID, baseTs: t.BaseTs,
-		minMicros: int64(t.StartOffsetNs / 1000), endMicros: int64(t.EndOffsetNs / 1000),
+		kind: ch.Kind, partition: ch.Partition, epoch: ch.Epoch, instance: t.Instance, table: t.Table,
+		snapshotID: t.SnapshotID,
+		minMicros:  int64(t.StartOffsetNs / 1000), endMicros: int64(t.EndOffsetNs / 1000),
 		maxRecords: s.cfg.MaxRecordsPerRead, maxBytes: s.cfg.MaxBytesPerRead,
 		nowMicros: s.now().UnixMicro(), channelID: ch.ID, tunnelID: t.ID,
 	}
@@ -75,23 +75,22 @@ func (s *Service) readTarget(instance string, req *protocol.ReadRecordsRequest) 
 	return target, nil
 }
 
-// baseSequence numbers base record k (0-based) of a shard; see baseTsLead.
-func baseSequence(baseTs, ordinal int64) *plainbuffer.SequenceInfo {
-	return &plainbuffer.SequenceInfo{Timestamp: baseTs + ordinal>>31, RowIndex: int32(ordinal & math.MaxInt32)}
-}
-
 func (s *Service) readBase(target readTarget, token string) (*protocol.ReadRecordsResponse, *apiError) {
 	tok, err := parseBaseToken(token)
 	if err != nil {
 		return nil, errParam("invalid token for channel %q: %v", target.channelID, err)
 	}
-	rows, more, err := s.cfg.Source.ScanSnapshot(target.snapshotID, target.shard, tok.cursor, target.maxRecords)
+	var cursor []byte
+	if tok.lastKey != nil {
+		cursor = s.cfg.Source.SnapshotCursor(tok.lastKey)
+	}
+	rows, more, err := s.cfg.Source.ScanSnapshot(target.snapshotID, target.partition, cursor, target.maxRecords)
 	if errors.Is(err, ErrTableNotFound) {
 		// Retrying cannot help: answer with a non-retryable error.
 		return nil, errParam("channel %q: %v", target.channelID, err)
 	}
 	if err != nil {
-		return nil, errUnavailable(fmt.Errorf("scan snapshot of %s shard %d: %w", target.table, target.shard, err))
+		return nil, errUnavailable(fmt.Errorf("scan snapshot of %s partition %s: %w", target.table, target.partition, err))
 	}
 	resp := &protocol.ReadRecordsResponse{Records: make([]*protocol.Record, 0, len(rows))}
 	var arena recordArena
@@ -99,22 +98,21 @@ func (s *Service) readBase(target readTarget, token string) (*protocol.ReadRecor
 	stoppedBySize := false
 	for i := range rows {
 		r := &rows[i]
-		row := plainbuffer.Row{PrimaryKey: r.PrimaryKey, Cells: r.Cells, Extension: baseSequence(target.baseTs, tok.delivered)}
+		// Base records carry no row extension: the real service sends
+		// sequence information with stream records only.
+		row := plainbuffer.Row{PrimaryKey: r.PrimaryKey, Cells: r.Cells}
 		buf := arena.encode(&row)
 		resp.Records = append(resp.Records, &protocol.Record{ActionType: protocol.ActionType_PUT_ROW.Enum(), Record: buf})
 		tok.delivered++
+		tok.lastKey = r.PrimaryKey
 		size += len(buf)
 		if size >= target.maxBytes && i < len(rows)-1 {
 			stoppedBySize = true
-			tok.cursor = s.cfg.Source.SnapshotCursor(r.PrimaryKey)
 			break
 		}
 	}
-	if !stoppedBySize && len(rows) > 0 {
-		tok.cursor = s.cfg.Source.SnapshotCursor(rows[len(rows)-1].PrimaryKey)
-	}
 	if !stoppedBySize && !more {
-		s.noteFinal(target, tok.delivered, target.baseTs+tok.delivered>>31)
+		s.noteFinal(target, tok.delivered, 0)
 		resp.NextToken = proto.String(FinishedToken)
 		resp.MayMoreRecord = proto.Bool(false)
 		return resp, nil
@@ -133,12 +131,16 @@ func (s *Service) readStream(target readTarget, token string) (*protocol.ReadRec
 	if err != nil {
 		return nil, errParam("invalid token for channel %q: %v", target.channelID, err)
 	}
-	changes, more, err := s.cfg.Source.ReadChanges(target.instance, target.table, target.shard, tok.afterSeq, target.maxRecords)
-	if errors.Is(err, ErrChangesExpired) || errors.Is(err, ErrTableNotFound) {
+	changes, more, err := s.cfg.Source.ReadChanges(target.instance, target.table, target.partition, tok.afterSeq, target.maxRecords)
+	if errors.Is(err, ErrChangesExpired) {
+		s.markExpired(target)
+		return nil, errTrimmed()
+	}
+	if errors.Is(err, ErrTableNotFound) {
 		return nil, errParam("channel %q: %v", target.channelID, err)
 	}
 	if err != nil {
-		return nil, errUnavailable(fmt.Errorf("read change log of %s shard %d: %w", target.table, target.shard, err))
+		return nil, errUnavailable(fmt.Errorf("read change log of %s partition %s: %w", target.table, target.partition, err))
 	}
 	resp := &protocol.ReadRecordsResponse{Records: make([]*protocol.Record, 0, len(changes))}
 	var arena recordArena
@@ -167,7 +169,7 @@ func (s *Service) readStream(target readTarget, token string) (*protocol.ReadRec
 		}
 		tok.lastTs, tok.lastRowIndex = ts, idx
 		tok.delivered++
-		buf, action := encodeChange(&arena, c, &plainbuffer.SequenceInfo{Timestamp: ts, RowIndex: int32(idx)})
+		buf, action := encodeChange(&arena, c, &plainbuffer.SequenceInfo{Epoch: target.epoch, Timestamp: ts, RowIndex: int32(idx)})
 		resp.Records = append(resp.Records, &protocol.Record{ActionType: action.Enum(), Record: buf})
 		size += len(buf)
 		if size >= target.maxBytes && i < len(changes)-1 {
@@ -178,6 +180,15 @@ func (s *Service) readStream(target readTarget, token string) (*protocol.ReadRec
 	if !finished && !more && target.endMicros > 0 && target.nowMicros > target.endMicros {
 		// Caught up, and anything written from now on is past the end offset.
 		finished = true
+	}
+	if !finished && !more {
+		// Caught up with a split partition: its log ends here, and the
+		// children's channels continue once this one is TERMINATED.
+		ended, e := s.partitionEnded(target, tok.afterSeq)
+		if e != nil {
+			return nil, e
+		}
+		finished = ended
 	}
 	if finished {
 		s.noteFinal(target, tok.delivered, tok.lastTs)
@@ -278,4 +289,33 @@ func (a *recordArena) encode(r *plainbuffer.Row) []byte {
 	start := len(a.buf)
 	a.buf = plainbuffer.AppendRow(plainbuffer.AppendHeader(a.buf), r)
 	return a.buf[start:len(a.buf):len(a.buf)]
+}
+
+// partitionEnded reports whether a channel's partition was split and has no
+// change after afterSeq (a split partition's log takes no more changes).
+func (s *Service) partitionEnded(target readTarget, afterSeq uint64) (bool, *apiError) {
+	parts, err := s.cfg.Source.Partitions(target.instance, target.table)
+	if err != nil {
+		return false, errUnavailable(fmt.Errorf("partitions of %s: %w", target.table, err))
+	}
+	for _, p := range parts {
+		if p.ID == target.partition {
+			return !p.Open && afterSeq >= p.LastSeq, nil
+		}
+	}
+	return false, nil
+}
+
+// markExpired notes that a tunnel's stream reached past retention, for
+// DescribeTunnel's Expired flag.
+func (s *Service) markExpired(target readTarget) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if t, ok := s.tunnels[target.tunnelID]; ok && !t.Expired {
+		t.Expired = true
+		s.log.Warn("tunnel expired: a channel's next changes are past retention", "tunnel", t.ID, "channel", target.channelID)
+		if err := s.persist(t); err != nil {
+			s.log.Error("persist expiry", "tunnel", t.ID, "err", err)
+		}
+	}
 }

@@ -148,10 +148,33 @@ func (s *Service) load() error {
 					ch.release()
 				}
 			}
+			s.adoptLegacyChannels(&t)
 			s.tunnels[t.ID] = &t
 			return nil
 		})
 	})
+}
+
+// adoptLegacyChannels maps the channels of a tunnel persisted before
+// partitions existed (they name a shard number) to the shards' initial
+// partitions, listed first and in shard order. Their ids stay as they were.
+func (s *Service) adoptLegacyChannels(t *tunnelState) {
+	var parts []Partition
+	for _, ch := range t.Channels {
+		if ch.Partition != "" {
+			continue
+		}
+		if parts == nil {
+			var err error
+			if parts, err = s.cfg.Source.Partitions(t.Instance, t.Table); err != nil {
+				s.log.Warn("map legacy tunnel channels", "tunnel", t.ID, "err", err)
+				return
+			}
+		}
+		if ch.LegacyShard < len(parts) && parts[ch.LegacyShard].Parent == "" {
+			ch.Partition = parts[ch.LegacyShard].ID
+		}
+	}
 }
 
 // persist writes a tunnel's state; callers hold s.mu.
@@ -222,6 +245,13 @@ func errParam(format string, args ...any) *apiError {
 
 func errGone(clientID string) *apiError {
 	return &apiError{http.StatusGone, "OTSResourceGone", fmt.Sprintf("client %q is unknown or expired", clientID)}
+}
+
+// errTrimmed is the real service's answer to a read whose next stream data
+// is past retention: HTTP 400, code OTSTunnelServerUnavailable, the message
+// starting with OTSTrimmedDataAccess (see the ledger in doc.go).
+func errTrimmed() *apiError {
+	return &apiError{http.StatusBadRequest, "OTSTunnelServerUnavailable", "OTSTrimmedDataAccess Requested stream data is already trimmed or does not exist."}
 }
 
 func errUnavailable(err error) *apiError {

@@ -30,22 +30,22 @@ func mapStorageError(err error) error {
 	return err
 }
 
-// Shards implements Source.
-func (s *StorageSource) Shards(instance, table string) ([]ShardRange, error) {
-	infos, err := s.Store.Shards(instance, table)
+// Partitions implements Source.
+func (s *StorageSource) Partitions(instance, table string) ([]Partition, error) {
+	infos, err := s.Store.Partitions(instance, table)
 	if err != nil {
 		return nil, mapStorageError(err)
 	}
-	out := make([]ShardRange, len(infos))
+	out := make([]Partition, len(infos))
 	for i, info := range infos {
-		out[i] = ShardRange{FirstSeq: info.FirstSeq, LastSeq: info.LastSeq}
+		out[i] = Partition{ID: info.ID, Parent: info.Parent, Epoch: info.Epoch, Open: info.Open(), FirstSeq: info.FirstSeq, LastSeq: info.LastSeq}
 	}
 	return out, nil
 }
 
 // ReadChanges implements Source.
-func (s *StorageSource) ReadChanges(instance, table string, shard int, afterSeq uint64, limit int) ([]Change, bool, error) {
-	changes, more, err := s.Store.ReadChanges(instance, table, shard, afterSeq, limit)
+func (s *StorageSource) ReadChanges(instance, table, partition string, afterSeq uint64, limit int) ([]Change, bool, error) {
+	changes, more, err := s.Store.ReadChanges(instance, table, partition, afterSeq, limit)
 	if err != nil {
 		return nil, false, mapStorageError(err)
 	}
@@ -65,21 +65,25 @@ func (s *StorageSource) ReadChanges(instance, table string, shard int, afterSeq 
 }
 
 // CreateSnapshot implements Source.
-func (s *StorageSource) CreateSnapshot(instance, table string) (string, []uint64, error) {
+func (s *StorageSource) CreateSnapshot(instance, table string) (string, []SnapshotPartition, error) {
 	info, err := s.Store.CreateSnapshot(instance, table)
 	if err != nil {
 		return "", nil, mapStorageError(err)
 	}
-	return info.ID, info.ShardSeqs, nil
+	parts := make([]SnapshotPartition, len(info.Partitions))
+	for i, p := range info.Partitions {
+		parts[i] = SnapshotPartition{ID: p.ID, Seq: p.Seq}
+	}
+	return info.ID, parts, nil
 }
 
 // ScanSnapshot implements Source.
-func (s *StorageSource) ScanSnapshot(id string, shard int, afterCursor []byte, limit int) ([]plainbuffer.Row, bool, error) {
-	rows, _, more, err := s.Store.ScanSnapshot(id, shard, afterCursor, limit)
+func (s *StorageSource) ScanSnapshot(id, partition string, afterCursor []byte, limit int) ([]plainbuffer.Row, bool, error) {
+	rows, _, more, err := s.Store.ScanSnapshot(id, partition, afterCursor, limit)
 	return rows, more, mapStorageError(err)
 }
 
-// SnapshotCursor implements Source: the storage orders a shard's rows by
+// SnapshotCursor implements Source: the storage orders a partition's rows by
 // their encoded primary key and continues strictly after the given key.
 func (s *StorageSource) SnapshotCursor(primaryKey []plainbuffer.Cell) []byte {
 	return storage.EncodeKey(primaryKey)

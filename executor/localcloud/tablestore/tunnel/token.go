@@ -9,6 +9,8 @@ import (
 	"github.com/aliyun/aliyun-tablestore-go-sdk/tunnel/protocol"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/protoadapt"
+
+	"github.com/tablestore-delivery/terraform-provider-tablestore/executor/localcloud/tablestore/plainbuffer"
 )
 
 // FinishedToken is the literal token that ends a channel (the SDK's FinishTag).
@@ -20,9 +22,10 @@ const FinishedToken = "finished"
 // (non-empty iterator: read with back-off) or a base channel (no iterator:
 // read as fast as possible), so both kinds must parse.
 //
-// Base tokens: PrimaryKey = the snapshot cursor of the last delivered row
-// (empty at the start), TotalCount = rows delivered so far (the ordinal of the
-// next row), Timestamp = the base sequence timestamp of the tunnel.
+// Base tokens: PrimaryKey = the primary key of the last delivered row as a
+// one-row PlainBuffer (empty at the start), TotalCount = rows delivered so far.
+// A base channel reads its partition in primary-key order and resumes
+// strictly after that key, so the token is a resume cursor and nothing else.
 //
 // Stream tokens: Iterator = "s:<afterSeq>:<lastRowIndex>", Timestamp = the
 // sequence timestamp of the last delivered record, TotalCount = records
@@ -30,9 +33,8 @@ const FinishedToken = "finished"
 // makes the sequence info of re-read records identical to the first read.
 
 type baseToken struct {
-	cursor    []byte
+	lastKey   []plainbuffer.Cell // nil: from the start
 	delivered int64
-	baseTs    int64
 }
 
 type streamToken struct {
@@ -79,13 +81,12 @@ func decodeTokenContent(token string) (*protocol.TokenContentV2, error) {
 }
 
 func (t baseToken) encode() (string, error) {
-	cursor := t.cursor
-	if cursor == nil {
-		cursor = []byte{}
+	key := []byte{}
+	if t.lastKey != nil {
+		key = plainbuffer.EncodeRow(&plainbuffer.Row{PrimaryKey: t.lastKey})
 	}
 	return encodeToken(&protocol.TokenContentV2{
-		PrimaryKey: cursor,
-		Timestamp:  proto.Int64(t.baseTs),
+		PrimaryKey: key,
 		TotalCount: proto.Int64(t.delivered),
 	})
 }
@@ -101,7 +102,18 @@ func parseBaseToken(token string) (baseToken, error) {
 	if c.GetTotalCount() < 0 {
 		return baseToken{}, fmt.Errorf("negative row count in token")
 	}
-	return baseToken{cursor: c.PrimaryKey, delivered: c.GetTotalCount(), baseTs: c.GetTimestamp()}, nil
+	tok := baseToken{delivered: c.GetTotalCount()}
+	if len(c.PrimaryKey) > 0 {
+		row, err := plainbuffer.DecodeRow(c.PrimaryKey)
+		if err != nil {
+			return baseToken{}, fmt.Errorf("primary key in token: %w", err)
+		}
+		if len(row.PrimaryKey) == 0 {
+			return baseToken{}, fmt.Errorf("primary key in token is empty")
+		}
+		tok.lastKey = row.PrimaryKey
+	}
+	return tok, nil
 }
 
 func (t streamToken) encode() (string, error) {

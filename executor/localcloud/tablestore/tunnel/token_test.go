@@ -1,16 +1,18 @@
 package tunnel
 
 import (
-	"bytes"
+	"reflect"
 	"testing"
 
 	sdktunnel "github.com/aliyun/aliyun-tablestore-go-sdk/tunnel"
+
+	"github.com/tablestore-delivery/terraform-provider-tablestore/executor/localcloud/tablestore/plainbuffer"
 )
 
 // The SDK decides from a token whether a channel is a stream channel; our
 // tokens must parse with its own parser and classify correctly.
 func TestTokensParseWithTheSDK(t *testing.T) {
-	base, err := baseToken{cursor: []byte("pk\x00"), delivered: 42, baseTs: 1700000000000000}.encode()
+	base, err := baseToken{lastKey: testKey("pk\x00", 7), delivered: 42}.encode()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -20,6 +22,9 @@ func TestTokensParseWithTheSDK(t *testing.T) {
 	}
 	if content.GetIterator() != "" {
 		t.Fatalf("base token has an iterator %q: the SDK would treat it as a stream channel", content.GetIterator())
+	}
+	if row, err := plainbuffer.DecodeRow(content.GetPrimaryKey()); err != nil || !reflect.DeepEqual(row.PrimaryKey, testKey("pk\x00", 7)) {
+		t.Fatalf("base token's primary key is not the resume key: %+v %v", row.PrimaryKey, err)
 	}
 	initial, err := baseToken{}.encode()
 	if err != nil {
@@ -43,7 +48,7 @@ func TestTokensParseWithTheSDK(t *testing.T) {
 }
 
 func TestTokenRoundTrip(t *testing.T) {
-	b := baseToken{cursor: []byte{1, 2, 3}, delivered: 1 << 40, baseTs: 123}
+	b := baseToken{lastKey: testKey("a", -3), delivered: 1 << 40}
 	enc, err := b.encode()
 	if err != nil {
 		t.Fatal(err)
@@ -52,7 +57,7 @@ func TestTokenRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !bytes.Equal(got.cursor, b.cursor) || got.delivered != b.delivered || got.baseTs != b.baseTs {
+	if !reflect.DeepEqual(got, b) {
 		t.Fatalf("base token round trip: got %+v, want %+v", got, b)
 	}
 	s := streamToken{afterSeq: 1<<63 + 5, lastTs: -7, lastRowIndex: 2147483647, delivered: 9}
@@ -87,23 +92,14 @@ func mustEncode(t *testing.T, b baseToken) string {
 	return s
 }
 
-func TestChannelShard(t *testing.T) {
-	id := ChannelID("Stream", "0c1d2e3f-aaaa-bbbb-cccc-000011112222", 13)
-	n, err := ChannelShard(id)
-	if err != nil || n != 13 {
-		t.Fatalf("ChannelShard(%q) = %d, %v; want 13", id, n, err)
-	}
-	for _, bad := range []string{"", "BaseData", "BaseData_x_", "BaseData_x_-1", "Stream_x_1a"} {
-		if _, err := ChannelShard(bad); err == nil {
-			t.Errorf("ChannelShard(%q) accepted a malformed id", bad)
-		}
-	}
+func testKey(s string, n int64) []plainbuffer.Cell {
+	return []plainbuffer.Cell{{Name: "k", Value: plainbuffer.String(s)}, {Name: "n", Value: plainbuffer.Int(n)}}
 }
 
 // FuzzTokens makes sure malformed tokens from the network are rejected
 // without panicking, and that accepted ones re-encode to an equivalent token.
 func FuzzTokens(f *testing.F) {
-	f.Add(mustEncodeF(baseToken{cursor: []byte("abc"), delivered: 5}))
+	f.Add(mustEncodeF(baseToken{lastKey: testKey("abc", 1), delivered: 5}))
 	s, _ := streamToken{afterSeq: 10, lastTs: 5, lastRowIndex: 0}.encode()
 	f.Add(s)
 	f.Add(FinishedToken)
@@ -116,7 +112,7 @@ func FuzzTokens(f *testing.F) {
 				t.Fatalf("re-encode base: %v", err)
 			}
 			b2, err := parseBaseToken(again)
-			if err != nil || !bytes.Equal(b2.cursor, b.cursor) || b2.delivered != b.delivered || b2.baseTs != b.baseTs {
+			if err != nil || !reflect.DeepEqual(b2, b) {
 				t.Fatalf("base token not stable: %+v vs %+v (%v)", b, b2, err)
 			}
 		}

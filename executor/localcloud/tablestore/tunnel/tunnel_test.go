@@ -17,7 +17,8 @@ func TestFullTunnelDeliversEveryRowOnce(t *testing.T) {
 	e.createTable("orders")
 	const rows = 2500
 	e.putRows("orders", 0, rows)
-	id := e.createTunnel("orders", "full", sdktunnel.TunnelTypeBaseData)
+	id0 := e.createTunnel("orders", "full", sdktunnel.TunnelTypeBaseData)
+	id := id0
 	// Writes after creation are not part of a full export.
 	e.putRows("orders", rows, rows+50)
 
@@ -31,7 +32,7 @@ func TestFullTunnelDeliversEveryRowOnce(t *testing.T) {
 	recs := c.snapshot()
 	checkSequences(t, recs)
 	seen := map[int64]int{}
-	channelOfShard := map[int]string{}
+	channelOfPartition := map[string]string{}
 	for _, r := range recs {
 		if r.rec.Type != sdktunnel.AT_Put {
 			t.Fatalf("base record of type %v", r.rec.Type)
@@ -41,17 +42,14 @@ func TestFullTunnelDeliversEveryRowOnce(t *testing.T) {
 		if v := column(r.rec, "v"); v == nil || v.Value != fmt.Sprintf("v%d", id) {
 			t.Fatalf("row %d: column v = %+v", id, v)
 		}
-		shard, err := ChannelShard(r.channel)
-		if err != nil {
-			t.Fatal(err)
+		part := e.partitionOf(id0, r.channel)
+		if prev, ok := channelOfPartition[part]; ok && prev != r.channel {
+			t.Fatalf("partition %s read by two channels %s and %s", part, prev, r.channel)
 		}
-		if prev, ok := channelOfShard[shard]; ok && prev != r.channel {
-			t.Fatalf("shard %d read by two channels %s and %s", shard, prev, r.channel)
-		}
-		channelOfShard[shard] = r.channel
+		channelOfPartition[part] = r.channel
 	}
-	if len(channelOfShard) != 4 {
-		t.Fatalf("records came from %d channels, want 4", len(channelOfShard))
+	if len(channelOfPartition) != 4 {
+		t.Fatalf("records came from %d channels, want 4", len(channelOfPartition))
 	}
 	for id := int64(0); id < rows; id++ {
 		if seen[id] != 1 {
@@ -62,7 +60,9 @@ func TestFullTunnelDeliversEveryRowOnce(t *testing.T) {
 		t.Fatalf("delivered %d distinct rows, want %d (rows written after creation must not appear)", len(seen), rows)
 	}
 	desc := e.describe("orders", "full")
-	if desc.Tunnel.Stage != StageBaseData || desc.Tunnel.TunnelType != TypeBaseData {
+	// A finished BaseData tunnel moves on to the stream stage (Java SDK
+	// TestTunnelConsumer waits for exactly that).
+	if desc.Tunnel.Stage != StageStream || desc.Tunnel.TunnelType != TypeBaseData {
 		t.Fatalf("tunnel info %+v", desc.Tunnel)
 	}
 	if len(desc.Channels) != 4 {
@@ -181,7 +181,7 @@ func TestBaseAndStreamSwitchLosesNothing(t *testing.T) {
 	var during atomic.Int32
 	var c collector
 	c.onBatch = func(channel string, n int) {
-		if k := during.Add(1); k <= 5 && len(channel) > 0 && channel[0] == 'B' {
+		if k := during.Add(1); k <= 5 && isBase(channel) {
 			base := int64(k) * 10
 			e.write("diff",
 				op{kind: ChangeUpdate, id: base, value: "during", n: -1},
@@ -204,7 +204,7 @@ func TestBaseAndStreamSwitchLosesNothing(t *testing.T) {
 	waitFor(t, 30*time.Second, "stream records", func() bool {
 		n := 0
 		for _, r := range c.snapshot() {
-			if r.channel[0] == 'S' {
+			if !isBase(r.channel) {
 				n++
 			}
 		}
@@ -214,12 +214,12 @@ func TestBaseAndStreamSwitchLosesNothing(t *testing.T) {
 	recs := c.snapshot()
 	checkSequences(t, recs)
 	base, stream := map[int64]int{}, map[string]int{}
-	baseDone := map[int]bool{}
+	baseDone := map[string]bool{}
 	for _, r := range recs {
-		shard, _ := ChannelShard(r.channel)
-		if r.channel[0] == 'B' {
+		shard := e.partitionOf(id, r.channel)
+		if isBase(r.channel) {
 			if baseDone[shard] {
-				t.Fatalf("base record after stream record on shard %d", shard)
+				t.Fatalf("base record after stream record on partition %s", shard)
 			}
 			base[pkID(r.rec)]++
 			continue
