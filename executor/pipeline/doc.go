@@ -46,10 +46,17 @@
 //     object of one of its attempts: commit; no object: drop it and reuse
 //     the SequenceID; another writer's object: leave it, skip the
 //     SequenceID) and skips replayed records at or below their partition's
-//     watermark, comparing the (epoch, timestamp, row index) sequence info
-//     the tunnel service gives every record. Watermarks below the tunnel
-//     checkpoint are pruned. Records without sequence info cannot be
-//     recognised when replayed (at least once). A stopping executor ends its
+//     watermark (replay.go): stream records by the (epoch, timestamp, row
+//     index) sequence info the service repeats on a re-read; base records,
+//     which carry no sequence info (any they carry is ignored), by primary
+//     key, on the one assumption that a base channel delivers its rows in
+//     strictly increasing primary-key order. That order is checked as rows
+//     arrive; a channel that breaks it is logged, counted
+//     (delivery_pipeline_base_order_violations_total) and marked in the
+//     journal, and from then on skips nothing (at least once, never a lost
+//     row). Watermarks below the tunnel checkpoint are pruned. Stream
+//     records without sequence info cannot be recognised when replayed (at
+//     least once). A stopping executor ends its
 //     writers before it leaves the tunnel, so a channel's next owner never
 //     meets an upload in flight.
 //   - Failures. Uploads retry with capped exponential backoff, blocking the

@@ -18,6 +18,7 @@ import (
 //	intent/<shard>/<kind>              the upload in flight (at most one per writer and kind)
 //	wm/<channel>/<kind>/<partition>    position of the newest record delivered for that partition
 //	count/<shard>                      delivered counters of the writer
+//	unordered/<channel>                the base channel broke primary-key order (replays are not skipped)
 //
 // A flush first writes its intent (allocating the SequenceID), then uploads
 // the object, then commits: the intent disappears and the partition's
@@ -254,4 +255,20 @@ func (j journal) assignConcurrentID(ctx context.Context, channel string) (int, e
 		return 0, fmt.Errorf("journal: record ConcurrentID of channel %s: %w", channel, err)
 	}
 	return next, nil
+}
+
+func unorderedKey(channel string) string { return "unordered/" + channel }
+
+// unordered tells whether a base channel was seen breaking primary-key
+// order (see replayFilter).
+func (j journal) unordered(ctx context.Context, channel string) (bool, error) {
+	_, ok, err := j.ps.Get(ctx, unorderedKey(channel))
+	return ok, err
+}
+
+func (j journal) markUnordered(ctx context.Context, channel string) error {
+	if err := j.ps.Apply(ctx, map[string][]byte{unorderedKey(channel): []byte("1")}, nil); err != nil {
+		return fmt.Errorf("journal: record that channel %s is out of order: %w", channel, err)
+	}
+	return nil
 }

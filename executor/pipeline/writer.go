@@ -8,7 +8,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
-	"math"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -178,7 +177,7 @@ type writer struct {
 
 	mu         sync.Mutex
 	started    bool
-	watermarks map[string]Position
+	replay     replayFilter
 	buffers    map[string]*buffer
 	batchNo    int64
 	marks      []batchMark
@@ -189,7 +188,6 @@ type writer struct {
 	// the channel is in OSS (or dirty and counted), while nothing is buffered.
 	durableThrough time.Time
 	stream         bool
-	ordinal        int64
 	prefixCache    [2]prefixCacheEntry
 	// values is the slice every record is mapped into before its row is
 	// copied into a buffer's block.
@@ -262,14 +260,18 @@ func (w *writer) start(ctx context.Context) error {
 		}
 	}
 	var wms map[string]Position
+	var unordered bool
 	if err := w.retry(ctx, func() error {
 		var err error
-		wms, err = w.cfg.Journal.watermarks(ctx, w.cfg.Channel)
+		if wms, err = w.cfg.Journal.watermarks(ctx, w.cfg.Channel); err != nil {
+			return err
+		}
+		unordered, err = w.cfg.Journal.unordered(ctx, w.cfg.Channel)
 		return err
 	}); err != nil {
 		return err
 	}
-	w.watermarks = wms
+	w.replay = replayFilter{watermarks: wms, unordered: unordered, onOrderBroken: w.orderBroken}
 	w.started = true
 	return nil
 }
@@ -305,8 +307,8 @@ func (w *writer) resolvePending(ctx context.Context, kind string) (*Intent, erro
 	if err != nil {
 		return nil, err
 	}
-	if w.watermarks != nil && in.Channel == w.cfg.Channel {
-		w.watermarks[in.Kind+"/"+in.Partition] = in.Last
+	if w.started && in.Channel == w.cfg.Channel {
+		w.replay.delivered(in.Kind+"/"+in.Partition, in.Last)
 	}
 	w.cfg.Reporter.uploadSucceeded(delta)
 	w.cfg.Logger.Info("committed an upload found complete in OSS", "key", in.Key)
@@ -349,6 +351,7 @@ func (w *writer) process(ctx context.Context, records []*tunnel.Record, nextToke
 		return err
 	}
 	w.stream = stream
+	base := isBaseChannel(w.cfg.Channel, stream)
 	w.batchNo++
 	batch := w.batchNo
 	now := w.cfg.Now()
@@ -365,8 +368,7 @@ func (w *writer) process(ctx context.Context, records []*tunnel.Record, nextToke
 		if rec == nil {
 			continue
 		}
-		w.ordinal++
-		pos, stable := positionOf(rec, w.ordinal)
+		pos, stable := w.replay.position(rec, base)
 		if stable {
 			mark.last, mark.hasLast = pos, true
 		}
@@ -389,7 +391,7 @@ func (w *writer) process(ctx context.Context, records []*tunnel.Record, nextToke
 		}
 		partition := w.evaluate(kind, tmpl, at)
 		bkey := kind + "/" + partition
-		if wm, ok := w.watermarks[bkey]; ok && stable && !wm.Less(pos) {
+		if w.replay.replayed(bkey, pos, stable) {
 			replayed++
 			continue
 		}
@@ -582,14 +584,20 @@ type prefixCacheEntry struct {
 	value  string
 }
 
-func positionOf(rec *tunnel.Record, ordinal int64) (Position, bool) {
-	if rec.SequenceInfo != nil {
-		si := rec.SequenceInfo
-		return Position{Epoch: si.Epoch, Timestamp: si.Timestamp, RowIndex: si.RowIndex}, true
+// orderBroken is called when a base channel delivers a primary key not
+// greater than the one before: the order the replay filter relies on does
+// not hold, so the channel stops skipping replays (at least once rather
+// than a lost row), and says so in the log, the metrics and the journal
+// (so that its next run does not skip either).
+func (w *writer) orderBroken(prev, cur Key) {
+	w.cfg.Logger.Warn("a base channel delivered rows out of primary-key order; replayed rows of this channel will be delivered again rather than skipped",
+		"channel", w.cfg.Channel, "previous_key", prev.String(), "key", cur.String())
+	w.cfg.Metrics.orderViolation(w.cfg.TaskName, w.cfg.Channel)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := w.cfg.Journal.markUnordered(ctx, w.cfg.Channel); err != nil {
+		w.cfg.Logger.Warn("recording the order violation failed", "channel", w.cfg.Channel, "err", err)
 	}
-	// Without sequence info a replayed record cannot be recognised: such
-	// records are delivered at least once.
-	return Position{Timestamp: math.MinInt64, RowIndex: int32(ordinal)}, false
 }
 
 type dirtyRecord struct {
@@ -791,7 +799,7 @@ func (w *writer) flush(ctx context.Context, b *buffer) error {
 	if err != nil {
 		return err
 	}
-	w.watermarks[b.key()] = b.last
+	w.replay.delivered(b.key(), b.last)
 	w.forget(b)
 	if len(w.buffers) == 0 || b.oldestWT.After(w.durableThrough) {
 		w.refreshDurable()
@@ -817,7 +825,7 @@ func (w *writer) flushOnce(ctx context.Context, b *buffer, data []byte, contentT
 	if err != nil {
 		return err
 	}
-	if resolved != nil && resolved.Channel == w.cfg.Channel && resolved.Partition == b.partition && resolved.Last == b.last {
+	if resolved != nil && resolved.Channel == w.cfg.Channel && resolved.Partition == b.partition && resolved.Last.equal(b.last) {
 		return nil // that attempt delivered this very buffer
 	}
 	// Every attempt at this buffer uploads the same bytes; the intent lists
@@ -905,19 +913,16 @@ func (w *writer) advanceCheckpoint(force bool) error {
 // match anything. This keeps the journal from growing with every partition
 // ever written. A failure only postpones the pruning.
 func (w *writer) pruneWatermarks(checkpointed Position) {
-	if len(w.watermarks) < pruneThreshold {
+	if len(w.replay.watermarks) < pruneThreshold {
 		return
 	}
-	var keys []string
-	var stale []string
-	for k, wm := range w.watermarks {
-		if wm.Less(checkpointed) {
-			stale = append(stale, k)
-			keys = append(keys, watermarkPrefix(w.cfg.Channel)+k)
-		}
-	}
-	if len(keys) == 0 {
+	stale := w.replay.stale(checkpointed)
+	if len(stale) == 0 {
 		return
+	}
+	keys := make([]string, len(stale))
+	for i, k := range stale {
+		keys[i] = watermarkPrefix(w.cfg.Channel) + k
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
@@ -925,9 +930,7 @@ func (w *writer) pruneWatermarks(checkpointed Position) {
 		w.cfg.Logger.Warn("pruning watermarks failed", "err", err)
 		return
 	}
-	for _, k := range stale {
-		delete(w.watermarks, k)
-	}
+	w.replay.forget(stale)
 }
 
 // pruneThreshold is the number of watermarks a writer keeps before it
