@@ -175,15 +175,15 @@ type batchMark struct {
 type writer struct {
 	cfg writerConfig
 
-	mu         sync.Mutex
-	started    bool
-	replay     replayFilter
-	buffers    map[string]*buffer
-	batchNo    int64
-	marks      []batchMark
-	lastCpNo   int64
-	lastCpAt   time.Time
-	finished   bool
+	mu       sync.Mutex
+	started  bool
+	replay   replayFilter
+	buffers  map[string]*buffer
+	batchNo  int64
+	marks    []batchMark
+	lastCpNo int64
+	lastCpAt time.Time
+	finished bool
 	// durableThrough is the newest write time before which every record of
 	// the channel is in OSS (or dirty and counted), while nothing is buffered.
 	durableThrough time.Time
