@@ -15,13 +15,18 @@
 //
 // # Decisions
 //
-//   - Writers. One writer per tunnel channel; its ConcurrentID is the table
-//     shard, parsed from the local tunnel service's channel ids
-//     ("<kind>_<tunnel>_<shard>"), so a shard's base and stream channels share
-//     it and a 4-shard table writes ConcurrentIDs 0–3. Channel ids without a
-//     shard number get a ConcurrentID recorded in the journal on first use.
-//     SequenceIDs count per writer from 1 (data and dirty objects each have
-//     their own series) and live in the journal, so they survive restarts.
+//   - Writers. One writer per tunnel channel, in a writer slot (slots.go):
+//     the ConcurrentID of its objects. Channel ids are opaque and never
+//     parsed. Slots are taken from 0 up, the lowest free one, by a
+//     conditional write to the task's journal (so executors sharing a task
+//     never give one slot to two channels); a channel keeps its slot across
+//     restarts and executors; a finished channel frees it and the next
+//     channel continues its SequenceIDs. So N channels running at once
+//     write ConcurrentIDs 0..N-1, a differential task's stream channels
+//     reuse its base channels' slots, and a split adds a slot only while
+//     parent and children overlap. SequenceIDs count per slot from 1 (data
+//     and dirty objects each have their own series) and live in the
+//     journal, so they survive restarts.
 //   - Flushing. A buffer is written when its size reaches
 //     target_object_size_mb (for data rows: the size of their RowBlock, a
 //     pointer-free column-by-column copy, scaled by the encoded/in-memory

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -313,6 +312,7 @@ type taskRunner struct {
 	tunnelID string
 	log      *slog.Logger
 	journal  journal
+	slots    slots
 	sink     *ossSink
 
 	ctx    context.Context
@@ -321,7 +321,6 @@ type taskRunner struct {
 
 	mu         sync.Mutex
 	processors map[string]*channelProcessor
-	shardLocks map[int]*sync.Mutex
 	worker     tunnel.TunnelWorker
 
 	errMu        sync.Mutex
@@ -340,14 +339,15 @@ type taskRunner struct {
 func newTaskRunner(m *Manager, t task.Task, p *plan, tunnelID string) *taskRunner {
 	ctx, cancel := context.WithCancel(context.Background())
 	key := taskKey(t.Table, t.Name)
+	ps := m.cfg.Registry.PipelineState(t.Table, t.Name)
 	return &taskRunner{
 		m: m, t: t, key: key, plan: p, tunnelID: tunnelID,
 		log:     m.log.With("task", key),
-		journal: journal{ps: m.cfg.Registry.PipelineState(t.Table, t.Name)},
+		journal: journal{ps: ps},
+		slots:   slots{ps: ps},
 		sink:    &ossSink{m: m, bucket: t.Bucket, region: t.Region, role: t.RoleARN},
 		ctx:     ctx, cancel: cancel,
 		processors: map[string]*channelProcessor{},
-		shardLocks: map[int]*sync.Mutex{},
 	}
 }
 
@@ -457,23 +457,15 @@ var quietZapConfig = func() zap.Config {
 }()
 
 // NewProcessor implements tunnel.ChannelProcessorFactory: a writer for the
-// channel, identified by its shard (the ConcurrentID in object names).
+// channel, in the channel's writer slot (the ConcurrentID in object names).
+// Channel ids are opaque: nothing is read from them.
 func (r *taskRunner) NewProcessor(_, _, channelID string, cp tunnel.Checkpointer) (tunnel.ChannelProcessor, error) {
-	shard, err := channelShard(channelID)
+	slot, err := r.slots.take(r.ctx, channelID)
 	if err != nil {
-		// Not a channel id of the local tunnel service: number the
-		// channel ourselves, durably, so its ConcurrentID stays put.
-		if shard, err = r.journal.assignConcurrentID(r.ctx, channelID); err != nil {
-			return nil, err
-		}
+		return nil, err
 	}
 	r.mu.Lock()
 	old := r.processors[channelID]
-	lock := r.shardLocks[shard]
-	if lock == nil {
-		lock = &sync.Mutex{}
-		r.shardLocks[shard] = lock
-	}
 	r.mu.Unlock()
 	if old != nil {
 		old.Shutdown() // never two writers on one channel
@@ -483,14 +475,14 @@ func (r *taskRunner) NewProcessor(_, _, channelID string, cp tunnel.Checkpointer
 		tick = min(250*time.Millisecond, r.plan.flush/8)
 	}
 	w := newWriter(writerConfig{
-		TaskName: r.t.Name, Shard: shard, Channel: channelID,
+		TaskName: r.t.Name, Slot: slot, Channel: channelID,
 		Mapper: r.plan.mapper, Encoder: r.plan.encoder, Prefix: r.plan.prefix, DirtyPrefix: r.plan.dirty,
 		FlushInterval: r.plan.flush, TargetBytes: r.plan.target,
 		Journal: r.journal, Sink: r.sink, Checkpoint: checkpointFunc(cp),
 		Budget: r.m.budget, Reporter: r, Metrics: r.m.metrics,
 		Logger:    r.log.With("channel", channelID),
 		RetryBase: r.m.cfg.RetryBase, RetryMax: r.m.cfg.RetryMax,
-		ShardLock: lock,
+		Slots:     r.slots,
 	})
 	p := newChannelProcessor(r, channelID, w, tick)
 	r.mu.Lock()
@@ -505,20 +497,6 @@ func (r *taskRunner) forgetProcessor(p *channelProcessor) {
 		delete(r.processors, p.channelID)
 	}
 	r.mu.Unlock()
-}
-
-// channelShard recovers the table shard a channel reads from its id, which
-// the tunnel service forms as "<kind>_<tunnel id>_<shard>".
-func channelShard(channelID string) (int, error) {
-	i := strings.LastIndexByte(channelID, '_')
-	if i < 0 {
-		return 0, fmt.Errorf("pipeline: channel id %q carries no shard number", channelID)
-	}
-	n, err := strconv.Atoi(channelID[i+1:])
-	if err != nil || n < 0 {
-		return 0, fmt.Errorf("pipeline: channel id %q carries no shard number", channelID)
-	}
-	return n, nil
 }
 
 // uploadFailed implements reporter: user-fixable failures show at once,

@@ -103,7 +103,9 @@ func (m *memoryBudget) over() bool { return m != nil && m.limit > 0 && m.used.Lo
 // writerConfig is everything one channel's writer needs.
 type writerConfig struct {
 	TaskName    string
-	Shard       int
+	// Slot is the writer slot the channel holds (slots.go): the
+	// ConcurrentID of its objects, whose SequenceIDs it continues.
+	Slot        int
 	Channel     string
 	Mapper      *Mapper
 	Encoder     *Encoder
@@ -126,9 +128,9 @@ type writerConfig struct {
 	Now func() time.Time
 	// RetryBase and RetryMax bound the backoff between failed uploads.
 	RetryBase, RetryMax time.Duration
-	// ShardLock serialises the journal work of the writers sharing a shard
-	// (a shard's base and stream channels), which share SequenceIDs.
-	ShardLock *sync.Mutex
+	// Slots frees the channel's slot when the channel finishes (nil
+	// PipelineState: the slot is not the writer's to free).
+	Slots slots
 }
 
 // buffer holds the rows of one (writer, kind, partition) not yet in OSS.
@@ -247,10 +249,6 @@ func (w *writer) start(ctx context.Context) error {
 	if w.started {
 		return nil
 	}
-	if l := w.cfg.ShardLock; l != nil {
-		l.Lock()
-		defer l.Unlock()
-	}
 	for _, kind := range []string{kindData, kindDirty} {
 		if err := w.retry(ctx, func() error {
 			_, err := w.resolvePending(ctx, kind)
@@ -284,7 +282,7 @@ func (w *writer) start(ctx context.Context) error {
 // late), that object is left alone and the SequenceID skipped. It returns
 // the intent when it was committed.
 func (w *writer) resolvePending(ctx context.Context, kind string) (*Intent, error) {
-	in, err := w.cfg.Journal.pending(ctx, w.cfg.Shard, kind)
+	in, err := w.cfg.Journal.pending(ctx, w.cfg.Slot, kind)
 	if err != nil || in == nil {
 		return nil, err
 	}
@@ -458,13 +456,32 @@ func (w *writer) process(ctx context.Context, records []*tunnel.Record, nextToke
 				return err
 			}
 		}
-		if err := w.advanceCheckpoint(true); err != nil {
-			return err
-		}
-		w.finished = true
-		return nil
+		return w.finish(ctx)
 	}
 	_ = w.advanceCheckpoint(false)
+	return nil
+}
+
+// finish ends a channel whose every record is in OSS: it frees the
+// channel's writer slot for the next channel, checkpoints the finish, and
+// then forgets the channel's watermarks. The slot goes first: after a crash
+// before the checkpoint the channel is read again, takes a slot again and
+// skips its replayed rows by its watermarks, which are still there;
+// checkpointing first could leave a finished channel holding a slot for
+// ever.
+func (w *writer) finish(ctx context.Context) error {
+	if w.cfg.Slots.ps != nil {
+		if err := w.retry(ctx, func() error { return w.cfg.Slots.release(ctx, w.cfg.Channel, w.cfg.Slot) }); err != nil {
+			return err
+		}
+	}
+	if err := w.advanceCheckpoint(true); err != nil {
+		return err
+	}
+	w.finished = true
+	if err := w.cfg.Journal.forgetChannel(ctx, w.cfg.Channel); err != nil {
+		w.cfg.Logger.Warn("could not forget a finished channel's watermarks", "err", err)
+	}
 	return nil
 }
 
@@ -791,10 +808,6 @@ func (w *writer) flush(ctx context.Context, b *buffer) error {
 		contentType = "application/x-ndjson"
 	}
 	noObject := b.kind == kindDirty && w.cfg.DirtyPrefix == nil
-	if l := w.cfg.ShardLock; l != nil {
-		l.Lock()
-		defer l.Unlock()
-	}
 	err := w.retry(ctx, func() error { return w.flushOnce(ctx, b, data, contentType, noObject) })
 	if err != nil {
 		return err
@@ -808,7 +821,7 @@ func (w *writer) flush(ctx context.Context, b *buffer) error {
 }
 
 func (w *writer) flushOnce(ctx context.Context, b *buffer, data []byte, contentType string, noObject bool) error {
-	in := Intent{Shard: w.cfg.Shard, Kind: b.kind, Channel: w.cfg.Channel, Partition: b.partition,
+	in := Intent{Slot: w.cfg.Slot, Kind: b.kind, Channel: w.cfg.Channel, Partition: b.partition,
 		Last: b.last, Rows: int64(b.count), Bytes: int64(len(data))}
 	if noObject {
 		in.Bytes = 0
@@ -835,7 +848,7 @@ func (w *writer) flushOnce(ctx context.Context, b *buffer, data []byte, contentT
 	in.Attempts = append([]string(nil), b.attempts...)
 	prefix := b.partition
 	in, err = w.cfg.Journal.begin(ctx, in, func(seq int64) string {
-		return task.ObjectKey(prefix, w.cfg.TaskName, w.cfg.Shard, seq)
+		return task.ObjectKey(prefix, w.cfg.TaskName, w.cfg.Slot, seq)
 	})
 	if err != nil {
 		return err

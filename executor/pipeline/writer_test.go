@@ -18,6 +18,7 @@ import (
 	"github.com/aliyun/aliyun-tablestore-go-sdk/tunnel"
 
 	"github.com/tablestore-delivery/terraform-provider-tablestore/executor/objectstore"
+	"github.com/tablestore-delivery/terraform-provider-tablestore/executor/state"
 	"github.com/tablestore-delivery/terraform-provider-tablestore/executor/task"
 )
 
@@ -40,19 +41,29 @@ func (s *memState) Get(_ context.Context, key string) ([]byte, bool, error) {
 }
 
 func (s *memState) Apply(ctx context.Context, puts map[string][]byte, deletes []string) error {
+	return s.ApplyIf(ctx, nil, puts, deletes)
+}
+
+func (s *memState) ApplyIf(ctx context.Context, expect, puts map[string][]byte, deletes []string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	for k, want := range expect {
+		got, ok := s.data[k]
+		if want == nil && ok || want != nil && (!ok || !bytes.Equal(got, want)) {
+			return state.ErrConflict
+		}
+	}
 	if err := ctx.Err(); err != nil {
 		return err
 	}
 	if s.crash != nil && s.crash(false) {
 		return errors.New("simulated crash before the journal write")
 	}
-	for k, v := range puts {
-		s.data[k] = append([]byte(nil), v...)
-	}
 	for _, k := range deletes {
 		delete(s.data, k)
+	}
+	for k, v := range puts {
+		s.data[k] = append([]byte(nil), v...)
 	}
 	if s.crash != nil && s.crash(true) {
 		return errors.New("simulated crash after the journal write")
@@ -224,7 +235,7 @@ func testWriterConfig(t *testing.T, ps *memState, sink *memSink, ch *fakeChannel
 		t.Fatal(err)
 	}
 	return writerConfig{
-		TaskName: "t1", Shard: 2, Channel: "ch-2",
+		TaskName: "t1", Slot: 2, Channel: "ch-2",
 		Mapper: m, Encoder: enc, Prefix: prefix, DirtyPrefix: dirty,
 		FlushInterval: time.Hour, TargetBytes: 2000,
 		Journal: journal{ps: ps}, Sink: sink,
@@ -596,26 +607,6 @@ func TestWriterMemoryBudgetFlushesOldest(t *testing.T) {
 	}
 }
 
-func TestAssignConcurrentIDIsStable(t *testing.T) {
-	j := journal{ps: newMemState()}
-	ctx := context.Background()
-	a, err := j.assignConcurrentID(ctx, "5f1c-uuid-a")
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, _ := j.assignConcurrentID(ctx, "77aa-uuid-b")
-	again, _ := j.assignConcurrentID(ctx, "5f1c-uuid-a")
-	if a != 0 || b != 1 || again != 0 {
-		t.Fatalf("ConcurrentIDs %d %d %d, want 0 1 0", a, b, again)
-	}
-	if n, err := channelShard("Stream_tid_3"); err != nil || n != 3 {
-		t.Fatalf("channelShard = %d, %v", n, err)
-	}
-	if _, err := channelShard("no-shard"); err == nil {
-		t.Fatal("channel id without a shard accepted")
-	}
-}
-
 func TestWriterPrunesWatermarksBelowCheckpoint(t *testing.T) {
 	defer func(n int) { pruneThreshold = n }(pruneThreshold)
 	pruneThreshold = 2
@@ -693,7 +684,7 @@ func budgetTestWriter(t *testing.T, budget *memoryBudget, recs []*tunnel.Record,
 	t.Helper()
 	sink, ch := newMemSink(), &fakeChannel{records: recs}
 	cfg := testWriterConfig(t, newMemState(), sink, ch, &countingReporter{})
-	cfg.Channel, cfg.Shard, cfg.TargetBytes, cfg.Budget = channel, shard, target, budget
+	cfg.Channel, cfg.Slot, cfg.TargetBytes, cfg.Budget = channel, shard, target, budget
 	var ticks atomic.Int64
 	cfg.Now = func() time.Time { return now.Add(time.Duration(ticks.Add(1)) * time.Millisecond) }
 	w := newWriter(cfg)
