@@ -74,7 +74,7 @@ type journal struct {
 func seqKey(slot int, kind string) string    { return fmt.Sprintf("seq/%d/%s", slot, kind) }
 func intentKey(slot int, kind string) string { return fmt.Sprintf("intent/%d/%s", slot, kind) }
 func countKey(slot int) string               { return fmt.Sprintf("count/%d", slot) }
-func watermarkPrefix(channel string) string   { return "wm/" + channel + "/" }
+func watermarkPrefix(channel string) string  { return "wm/" + channel + "/" }
 func watermarkKey(channel, kind, partition string) string {
 	return watermarkPrefix(channel) + kind + "/" + partition
 }

@@ -482,7 +482,7 @@ func (r *taskRunner) NewProcessor(_, _, channelID string, cp tunnel.Checkpointer
 		Budget: r.m.budget, Reporter: r, Metrics: r.m.metrics,
 		Logger:    r.log.With("channel", channelID),
 		RetryBase: r.m.cfg.RetryBase, RetryMax: r.m.cfg.RetryMax,
-		Slots:     r.slots,
+		Slots: r.slots,
 	})
 	p := newChannelProcessor(r, channelID, w, tick)
 	r.mu.Lock()

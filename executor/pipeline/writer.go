@@ -102,7 +102,7 @@ func (m *memoryBudget) over() bool { return m != nil && m.limit > 0 && m.used.Lo
 
 // writerConfig is everything one channel's writer needs.
 type writerConfig struct {
-	TaskName    string
+	TaskName string
 	// Slot is the writer slot the channel holds (slots.go): the
 	// ConcurrentID of its objects, whose SequenceIDs it continues.
 	Slot        int
