@@ -150,7 +150,7 @@ func (r *taskRunner) drain(timeout time.Duration) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if err := p.w.drain(ctx); err != nil {
+			if err := p.drain(ctx); err != nil {
 				r.log.Info("shutdown left buffered rows to be read again", "channel", p.channelID, "err", err)
 			}
 		}()

@@ -72,10 +72,10 @@ func (r *taskRunner) publishStatus() error {
 	var syncedThrough time.Time
 	r.mu.Lock()
 	for id, p := range r.processors {
-		durable, stream, buffered := p.w.progress()
-		r.m.metrics.channelProgress(r.key, id, durable, stream, buffered, now)
-		if stream && !durable.IsZero() && (syncedThrough.IsZero() || durable.Before(syncedThrough)) {
-			syncedThrough = durable
+		pr := p.w.snapshot()
+		r.m.metrics.channelProgress(r.key, id, pr.durable, pr.stream, pr.buffered, now)
+		if pr.stream && !pr.durable.IsZero() && (syncedThrough.IsZero() || pr.durable.Before(syncedThrough)) {
+			syncedThrough = pr.durable
 		}
 	}
 	r.mu.Unlock()
