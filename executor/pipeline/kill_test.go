@@ -123,26 +123,33 @@ func runChildExecutor() error {
 }
 
 // TestKillNineExactlyOnce kills the executor process at random points
-// (DELIVERY_LONG=1: 12 kills per sync mode, else 4) during a full, an
-// incremental and a differential delivery, and checks that the multiset of
-// (id, version) rows read back from OSS equals what the task had to
-// deliver.
+// (DELIVERY_LONG=1: 12 kills per case, else 4) during a full, an
+// incremental and a differential delivery, and a differential one whose
+// partitions split meanwhile, and checks that the multiset of (id, version)
+// rows read back from OSS equals what the task had to deliver.
 func TestKillNineExactlyOnce(t *testing.T) {
 	kills := 4
 	if os.Getenv("DELIVERY_LONG") != "" {
 		kills = 12
 	}
 	for _, mode := range []task.SyncMode{task.SyncFull, task.SyncIncremental, task.SyncDifferential} {
-		t.Run(string(mode), func(t *testing.T) { killNine(t, mode, kills) })
+		t.Run(string(mode), func(t *testing.T) { killNine(t, mode, kills, false) })
 	}
+	t.Run("differential-splits", func(t *testing.T) { killNine(t, task.SyncDifferential, kills, true) })
 }
 
-func killNine(t *testing.T, mode task.SyncMode, kills int) {
+func killNine(t *testing.T, mode task.SyncMode, kills int, splits bool) {
 	dir := t.TempDir()
 	c := startCloud(t, filepath.Join(dir, "cloud"))
 	defer c.close()
 	c.createBucket(killBucket)
 	c.createTable(killTable)
+	if splits {
+		if _, err := c.split(killTable); err == errNoSplits {
+			t.Skip(err)
+		}
+	}
+	splitCount := 0
 	// Slow uploads down so that kills often land while one is in flight.
 	var slowMu sync.Mutex
 	slow := rand.New(rand.NewPCG(3, 3))
@@ -222,6 +229,18 @@ func killNine(t *testing.T, mode task.SyncMode, kills int) {
 			case <-time.After(time.Duration(20+wr.IntN(60)) * time.Millisecond):
 			}
 			writeBatch(wr, true, true)
+			if splits && wr.IntN(25) == 0 {
+				ok, err := c.split(killTable)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				if ok {
+					mu.Lock()
+					splitCount++
+					mu.Unlock()
+				}
+			}
 		}
 	}()
 
@@ -289,8 +308,8 @@ func killNine(t *testing.T, mode task.SyncMode, kills int) {
 		committed += strings.Count(string(data), "committed an upload found complete")
 		dropped += strings.Count(string(data), "dropped an upload that never completed")
 	}
-	t.Logf("%s: %d kills, %d rows delivered exactly once; restarts found %d uploads complete and %d never completed",
-		mode, kills, total, committed, dropped)
+	t.Logf("%s: %d kills, %d splits, %d rows delivered exactly once; restarts found %d uploads complete and %d never completed",
+		mode, kills, splitCount, total, committed, dropped)
 }
 
 // startChild starts the executor process and waits for its ready line.
