@@ -14,20 +14,27 @@ import (
 	"google.golang.org/protobuf/protoadapt"
 )
 
-// Retention expiry. A stream keeps its changes for a limited time; a
-// channel whose checkpoint is older than that cannot be read on: the
-// service refuses its reads with OTSTrimmedDataAccess (or, for the tunnel,
-// OTSTunnelExpired, which the SDK defines), and DescribeTunnel reports the
+// Retention expiry. A stream keeps its changes for a limited time (at most
+// seven days); a channel whose checkpoint is older than that cannot be read
+// on: the service refuses its reads with "OTSTrimmedDataAccess Requested
+// stream data is already trimmed or does not exist." (Alibaba's FAQ on
+// OTSTrimmedDataAccess; the answer's code is OTSTunnelServerUnavailable, the
+// trimmed-data code leads its message), or, for the tunnel, with
+// OTSTunnelExpired (which the SDK defines), and DescribeTunnel reports the
 // tunnel Expired. The SDK's tunnel worker swallows read errors (it closes
 // the channel and dials it again), so the executor learns of them on the
 // wire: expiryWatch is the tunnel client's transport and notes the tunnels
 // whose reads are refused that way. The task then shows StreamExpired with
 // how to recover, while its other channels keep delivering.
 
-// expiredCodes are the service's answers to a read past the retention.
-var expiredCodes = map[string]bool{
-	"OTSTrimmedDataAccess":      true,
-	tunnel.ErrCodeTunnelExpired: true,
+// trimmedCode names the service's answer to a read past the retention; it
+// comes as the error's code or leading its message.
+const trimmedCode = "OTSTrimmedDataAccess"
+
+// pastRetention tells whether a service error refuses a read past the
+// stream's retention.
+func pastRetention(code, message string) bool {
+	return code == trimmedCode || code == tunnel.ErrCodeTunnelExpired || strings.Contains(message, trimmedCode)
 }
 
 // expiryWatch passes the tunnel client's requests through and remembers,
@@ -71,7 +78,7 @@ func (w *expiryWatch) RoundTrip(req *http.Request) (*http.Response, error) {
 		return resp, nil
 	}
 	var pe protocol.Error
-	if proto.Unmarshal(answer, protoadapt.MessageV2Of(&pe)) != nil || !expiredCodes[pe.GetCode()] {
+	if proto.Unmarshal(answer, protoadapt.MessageV2Of(&pe)) != nil || !pastRetention(pe.GetCode(), pe.GetMessage()) {
 		return resp, nil
 	}
 	var rr protocol.ReadRecordsRequest

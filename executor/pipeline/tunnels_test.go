@@ -62,32 +62,48 @@ func TestViewOfFollowsDescribeTunnel(t *testing.T) {
 // service's error, and the watch notes the tunnel and channel; other
 // errors and other requests are not noted.
 func TestExpiryWatchNotesTrimmedReads(t *testing.T) {
-	code := "OTSTrimmedDataAccess"
+	code, message := "OTSTunnelServerUnavailable", "OTSTrimmedDataAccess Requested stream data is already trimmed or does not exist."
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		body, _ := proto.Marshal(protoadapt.MessageV2Of(&protocol.Error{Code: proto.String(code), Message: proto.String("Requested stream data is already trimmed")}))
+		body, _ := proto.Marshal(protoadapt.MessageV2Of(&protocol.Error{Code: proto.String(code), Message: proto.String(message)}))
 		w.WriteHeader(http.StatusBadRequest)
 		_, _ = w.Write(body)
 	}))
 	defer srv.Close()
 	watch := newExpiryWatch(http.DefaultTransport)
 	api := tunnel.NewTunnelApi(srv.URL, "inst", "id", "secret", &tunnel.TunnelConfig{MaxRetryElapsedTime: time.Millisecond, RequestTimeout: 5 * time.Second, Transport: watch})
+	read := func(tunnelID string) error {
+		_, err := api.ReadRecords(&tunnel.ReadRecordRequest{TunnelId: tunnelID, ChannelId: "opaque", ClientId: "c", Token: "tok"})
+		return err
+	}
 	start := time.Now()
-	_, err := api.ReadRecords(&tunnel.ReadRecordRequest{TunnelId: "tun-1", ChannelId: "opaque", ClientId: "c", Token: "tok"})
 	var te *tunnel.TunnelError
-	if !errors.As(err, &te) || te.Code != code {
+	if err := read("tun-1"); !errors.As(err, &te) || te.Code != code {
 		t.Fatalf("the SDK got %v, want the service's %s", err, code)
 	}
-	read, ok := watch.refusedSince("tun-1", start)
-	if !ok || read.channel != "opaque" || !strings.Contains(read.message, "trimmed") {
-		t.Fatalf("refusal not noted: %+v %v", read, ok)
+	got, ok := watch.refusedSince("tun-1", start)
+	if !ok || got.channel != "opaque" || !strings.Contains(got.message, "trimmed") {
+		t.Fatalf("refusal not noted: %+v %v", got, ok)
 	}
 	if _, ok := watch.refusedSince("tun-1", time.Now().Add(time.Second)); ok {
 		t.Error("an old refusal counts as recent")
 	}
-	code = "OTSParameterInvalid"
-	_, _ = api.ReadRecords(&tunnel.ReadRecordRequest{TunnelId: "tun-2", ChannelId: "opaque", ClientId: "c", Token: "tok"})
-	if _, ok := watch.refusedSince("tun-2", start); ok {
-		t.Error("another error was taken for an expiry")
+	code, message = "OTSTrimmedDataAccess", "Requested stream data is already trimmed"
+	_ = read("tun-2")
+	code, message = tunnel.ErrCodeTunnelExpired, "tunnel expired"
+	_ = read("tun-3")
+	for _, id := range []string{"tun-2", "tun-3"} {
+		if _, ok := watch.refusedSince(id, start); !ok {
+			t.Errorf("%s: refusal not noted", id)
+		}
+	}
+	code, message = "OTSTunnelServerUnavailable", "server busy"
+	_ = read("tun-4")
+	code, message = "OTSParameterInvalid", "bad token"
+	_ = read("tun-5")
+	for _, id := range []string{"tun-4", "tun-5"} {
+		if _, ok := watch.refusedSince(id, start); ok {
+			t.Errorf("%s: another error was taken for an expiry", id)
+		}
 	}
 	if !strings.Contains(expiredDetail("x"), "delete the task and create it again") {
 		t.Error("the detail does not say how to recover")
