@@ -12,6 +12,23 @@ import (
 	"github.com/tablestore-delivery/terraform-provider-tablestore/executor/task"
 )
 
+// Sink stores one task's objects in its bucket.
+type Sink interface {
+	// Put creates the object, tagged with the upload attempt's id; it must
+	// never replace an existing object (a late upload of a writer that lost
+	// its channel must not overwrite a committed one).
+	Put(ctx context.Context, key string, data []byte, contentType, attempt string) error
+	// Attempt returns the attempt id an object was tagged with; exists is
+	// false when there is no object.
+	Attempt(ctx context.Context, key string) (attempt string, exists bool, err error)
+}
+
+// reporter learns about the outcome of uploads, to keep the task's status.
+type reporter interface {
+	uploadFailed(err error)
+	uploadSucceeded(delta Counters)
+}
+
 // uploader writes a channel's objects exactly once, under the journal's
 // protocol: record an intent (allocating the slot's next SequenceID), upload
 // create-only with an attempt id, commit (drop the intent, move the
