@@ -214,13 +214,9 @@ var quietZapConfig = func() zap.Config {
 }()
 
 // NewProcessor implements tunnel.ChannelProcessorFactory: a writer for the
-// channel, in the channel's writer slot (the ConcurrentID in object names).
-// Channel ids are opaque: nothing is read from them.
+// channel, which takes the channel's writer slot (the ConcurrentID in object
+// names) when it starts. Channel ids are opaque: nothing is read from them.
 func (r *taskRunner) NewProcessor(_, _, channelID string, cp tunnel.Checkpointer) (tunnel.ChannelProcessor, error) {
-	slot, err := r.slots.take(r.ctx, channelID)
-	if err != nil {
-		return nil, err
-	}
 	r.mu.Lock()
 	old := r.processors[channelID]
 	r.mu.Unlock()
@@ -232,7 +228,7 @@ func (r *taskRunner) NewProcessor(_, _, channelID string, cp tunnel.Checkpointer
 		tick = min(250*time.Millisecond, r.plan.flush/8)
 	}
 	w := newWriter(writerConfig{
-		TaskName: r.t.Name, Slot: slot, Channel: channelID,
+		TaskName: r.t.Name, Channel: channelID,
 		Mapper: r.plan.mapper, Encoder: r.plan.encoder, Prefix: r.plan.prefix, DirtyPrefix: r.plan.dirty,
 		FlushInterval: r.plan.flush, TargetBytes: r.plan.target,
 		Journal: r.journal, Sink: r.sink, Checkpoint: checkpointFunc(cp),

@@ -3,9 +3,13 @@ package pipeline
 import (
 	"context"
 	"fmt"
+	"math/rand/v2"
+	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/aliyun/aliyun-tablestore-go-sdk/tunnel"
 
 	"github.com/tablestore-delivery/terraform-provider-tablestore/executor/localcloud/kv"
 	"github.com/tablestore-delivery/terraform-provider-tablestore/executor/state"
@@ -188,5 +192,62 @@ func TestSlotsRaceOnSharedRegistry(t *testing.T) {
 			}
 			_ = time.Second
 		})
+	}
+}
+
+// TestWriterTakesItsSlotOnFirstBatchAndFreesItWhenFinished: a channel's
+// writer takes the lowest free slot when its first batch arrives (not
+// before: a channel dialled only to find it finished holds none), names its
+// objects with it, and frees it when the channel finishes; the next channel
+// on the slot continues its SequenceIDs.
+func TestWriterTakesItsSlotOnFirstBatchAndFreesItWhenFinished(t *testing.T) {
+	ctx := context.Background()
+	rng := rand.New(rand.NewPCG(41, 42))
+	recs := streamRecords(300, 1, rng)
+	ps, sink := newMemState(), newMemSink()
+	s := slots{ps: ps}
+	if n := mustTake(t, s, "other"); n != 0 {
+		t.Fatalf("first slot %d", n)
+	}
+	newSlotWriter := func(channel string) *writer {
+		cfg := testWriterConfig(t, ps, sink, &fakeChannel{records: recs}, &countingReporter{})
+		cfg.Channel, cfg.Slot, cfg.Slots, cfg.DirtyPrefix = channel, -1, s, nil
+		return newWriter(cfg)
+	}
+	idle := newSlotWriter("dialled-finished")
+	idle.release()
+	if _, ok, _ := s.held(ctx, "dialled-finished"); ok {
+		t.Fatal("a channel that never got a batch took a slot")
+	}
+	w := newSlotWriter("opaque-1")
+	if err := w.process(ctx, recs[:150], "150", true); err != nil {
+		t.Fatal(err)
+	}
+	if n, ok, _ := s.held(ctx, "opaque-1"); !ok || n != 1 {
+		t.Fatalf("channel holds slot %d (%v), want 1", n, ok)
+	}
+	if err := w.process(ctx, recs[150:], tunnel.FinishTag, true); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok, _ := s.held(ctx, "opaque-1"); ok {
+		t.Fatal("a finished channel still holds its slot")
+	}
+	objects := len(sink.objects)
+	for key := range sink.objects {
+		if !strings.Contains(key, "/t1_1_") {
+			t.Errorf("object %s not named with slot 1", key)
+		}
+	}
+	next := newSlotWriter("opaque-2")
+	if err := next.process(ctx, recs[:10], tunnel.FinishTag, true); err != nil {
+		t.Fatal(err)
+	}
+	want := fmt.Sprintf("__%d", objects+1)
+	found := false
+	for key := range sink.objects {
+		found = found || strings.Contains(key, "/t1_1_") && strings.HasSuffix(key, want)
+	}
+	if !found {
+		t.Errorf("the next channel on slot 1 did not continue at SequenceID %d: %v", objects+1, keysOf(sink.objects))
 	}
 }

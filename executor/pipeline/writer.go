@@ -40,8 +40,9 @@ type writerConfig struct {
 	Now func() time.Time
 	// RetryBase and RetryMax bound the backoff between failed uploads.
 	RetryBase, RetryMax time.Duration
-	// Slots frees the channel's slot when the channel finishes (nil
-	// PipelineState: the slot is not the writer's to free).
+	// Slots gives the channel its slot when it starts and frees it when the
+	// channel finishes (nil PipelineState: Slot is given and not the
+	// writer's to free).
 	Slots slots
 }
 
@@ -109,11 +110,25 @@ func newWriter(cfg writerConfig) *writer {
 	return w
 }
 
-// start resolves what a previous run left in flight on the slot and loads
-// the channel's watermarks; it retries until it succeeds or ctx ends.
+// start takes the channel's writer slot, resolves what a previous run left
+// in flight on the slot and loads the channel's watermarks; it retries until
+// it succeeds or ctx ends.
 func (w *writer) start(ctx context.Context) error {
 	if w.started {
 		return nil
+	}
+	if w.cfg.Slots.ps != nil {
+		// Taken on the first batch, not when the SDK dials the channel: a
+		// channel dialled only to find it finished never holds a slot.
+		var slot int
+		if err := w.uploader.retry(ctx, func() error {
+			var err error
+			slot, err = w.cfg.Slots.take(ctx, w.cfg.Channel)
+			return err
+		}); err != nil {
+			return err
+		}
+		w.cfg.Slot, w.uploader.slot = slot, slot
 	}
 	wms := map[string]Position{}
 	for _, kind := range []string{kindData, kindDirty} {
