@@ -42,14 +42,21 @@ const maxSlotTries = 64
 // take returns the channel's slot, taking the lowest free one on first use.
 func (s slots) take(ctx context.Context, channel string) (int, error) {
 	for range maxSlotTries {
-		if n, ok, err := s.held(ctx, channel); err != nil || ok {
-			return n, err
+		n, ok, err := s.held(ctx, channel)
+		if err != nil {
+			return 0, err
+		}
+		if ok {
+			if err := s.confirm(ctx, channel, n); err == nil || !errors.Is(err, state.ErrConflict) {
+				return n, err
+			}
+			continue // the record was stale and is gone: take a slot
 		}
 		taken, err := s.taken(ctx)
 		if err != nil {
 			return 0, err
 		}
-		n := 0
+		n = 0
 		for taken[n] {
 			n++
 		}
@@ -65,6 +72,29 @@ func (s slots) take(ctx context.Context, channel string) (int, error) {
 		// Another executor took that slot, or gave this channel one: look again.
 	}
 	return 0, fmt.Errorf("journal: no writer slot for channel %s after %d conflicting tries", channel, maxSlotTries)
+}
+
+// confirm makes sure slot n, which cid/<channel> names, is recorded as the
+// channel's. A journal written before slots were recorded (cid/ alone)
+// gets its slot/<n>; if another channel holds n, the stale cid/ record is
+// dropped and ErrConflict returned, so that the channel takes a free slot.
+func (s slots) confirm(ctx context.Context, channel string, n int) error {
+	v, ok, err := s.ps.Get(ctx, slotKey(n))
+	switch {
+	case err != nil:
+		return err
+	case ok && string(v) == channel:
+		return nil
+	case !ok:
+		// ErrConflict: someone else changed either meanwhile; look again.
+		return s.ps.ApplyIf(ctx, map[string][]byte{slotKey(n): nil, cidKey(channel): []byte(strconv.Itoa(n))},
+			map[string][]byte{slotKey(n): []byte(channel)}, nil)
+	}
+	err = s.ps.ApplyIf(ctx, map[string][]byte{cidKey(channel): []byte(strconv.Itoa(n))}, nil, []string{cidKey(channel)})
+	if err != nil && !errors.Is(err, state.ErrConflict) {
+		return err
+	}
+	return state.ErrConflict
 }
 
 // held returns the slot the channel holds, if any.

@@ -251,3 +251,26 @@ func TestWriterTakesItsSlotOnFirstBatchAndFreesItWhenFinished(t *testing.T) {
 		t.Errorf("the next channel on slot 1 did not continue at SequenceID %d: %v", objects+1, keysOf(sink.objects))
 	}
 }
+
+// TestSlotsRepairJournalsWithoutSlotRecords: a journal that names a
+// channel's ConcurrentID (cid/) without the slot record gets it; a stale
+// cid/ whose slot another channel holds is replaced by a free slot.
+func TestSlotsRepairJournalsWithoutSlotRecords(t *testing.T) {
+	ctx := context.Background()
+	ps := newMemState()
+	s := slots{ps: ps}
+	ps.data[cidKey("old-a")] = []byte("0")
+	if n := mustTake(t, s, "old-a"); n != 0 {
+		t.Fatalf("old-a took %d, want its recorded 0", n)
+	}
+	if v, _, _ := ps.Get(ctx, slotKey(0)); string(v) != "old-a" {
+		t.Fatalf("slot/0 = %q, want old-a", v)
+	}
+	ps.data[cidKey("stale-b")] = []byte("0")
+	if n := mustTake(t, s, "stale-b"); n != 1 {
+		t.Fatalf("stale-b took %d, want a free slot (1)", n)
+	}
+	if n := mustTake(t, s, "old-a"); n != 0 {
+		t.Fatalf("old-a lost its slot: %d", n)
+	}
+}
