@@ -91,6 +91,9 @@ type taskRunner struct {
 	// several executors one that has not tried (yet) does not clear the
 	// error another one is seeing.
 	uploadedSincePublish bool
+	// expiryCounted: the stream's expiry is in the error metric (once).
+	// Only the status loop uses it.
+	expiryCounted bool
 }
 
 func newTaskRunner(m *Manager, t task.Task, p *plan, tunnelID string) *taskRunner {

@@ -88,7 +88,10 @@ func (r *taskRunner) publishStatus() error {
 		// the task (see expiredDetail). Upload errors show first, since
 		// they stop what can still be delivered.
 		code, detail = task.ErrStreamExpired, expiredDetail(why)
-		r.m.metrics.failure(r.key, string(code))
+		if !r.expiryCounted {
+			r.m.metrics.failure(r.key, string(code))
+			r.expiryCounted = true
+		}
 	}
 	err = r.m.cfg.Registry.UpdateStatus(ctx, r.t.Table, r.t.Name, func(s *task.Status) {
 		s.RowsDelivered = counters.RowsDelivered
