@@ -27,8 +27,9 @@
 // # Decisions
 //
 //   - Base channels are read in primary-key order. Base (full data)
-//     records carry no sequence info (tunnel.Record: "SequenceInfo is nil
-//     when it is a base data record"; the SDK's exactlyOnce sample: "Only
+//     records carry no sequence info (aliyun-tablestore-go-sdk v1.8.0
+//     tunnel/model.go:270-271, tunnel.Record: "SequenceInfo is nil when it
+//     is a base data record"; tunnel/sample/exactlyOnce/main.go:92: "Only
 //     incremental data has SequenceInfo"); any they do carry is ignored.
 //     The one assumption made about a base channel is that it delivers its
 //     rows in strictly increasing primary-key order (its checkpoint token is
@@ -41,7 +42,8 @@
 //     the journal, and from then on skips nothing: at least once, never a
 //     lost row. A channel is a base channel when the SDK says it is not a
 //     stream channel or its id starts with "BaseData_" (the SDK relies on
-//     that prefix); nothing else is read from channel ids. Stream channels
+//     that prefix, tunnel/channel.go:107-112); nothing else is read from
+//     channel ids. Stream channels
 //     are recognised by their (epoch, timestamp, row index) sequence info,
 //     which the service repeats on a re-read; stream records without it are
 //     delivered at least once.
@@ -93,9 +95,12 @@
 //     InvalidOssBucket, at once; transient failures surface as InternalError
 //     only after Config.TransientGrace. Success clears the code.
 //   - Retention expiry. When DescribeTunnel reports the tunnel Expired, or
-//     the service refuses a channel's reads with OTSTrimmedDataAccess (or
-//     OTSTunnelExpired) — seen on the tunnel client's transport, since the
-//     SDK worker swallows read errors — the task shows StreamExpired with a
+//     the service refuses a channel's reads as past the retention
+//     (OTSTrimmedDataAccess, as the code or leading the message of an
+//     OTSTunnelServerUnavailable answer, per Alibaba's FAQ on that error; or
+//     OTSTunnelExpired, tunnel/error.go:15) — seen on the tunnel client's
+//     transport, since the SDK worker swallows read errors (tunnel/
+//     channel.go processRecords) — the task shows StreamExpired with a
 //     detail saying how to recover (recreate the task). The code stays
 //     (the trimmed changes stay lost); upload errors show before it. The
 //     other channels keep delivering.
