@@ -443,8 +443,7 @@ func TestE2ECloseDrainsBuffers(t *testing.T) {
 		ex.mgr.mu.Unlock()
 		r.mu.Lock()
 		for _, p := range r.processors {
-			_, _, rows := p.w.progress()
-			n += rows
+			n += p.w.snapshot().buffered
 		}
 		r.mu.Unlock()
 		if n != 150 {

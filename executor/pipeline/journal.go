@@ -14,15 +14,17 @@ import (
 // The journal makes uploads exactly-once. Everything lives in the task's
 // PipelineState, under these keys:
 //
-//	seq/<shard>/<kind>                 last SequenceID allocated to the writer
-//	intent/<shard>/<kind>              the upload in flight (at most one per writer and kind)
+//	seq/<slot>/<kind>                  last SequenceID allocated to the slot
+//	intent/<slot>/<kind>               the upload in flight (at most one per slot and kind)
 //	wm/<channel>/<kind>/<partition>    position of the newest record delivered for that partition
-//	count/<shard>                      delivered counters of the writer
+//	count/<slot>                       delivered counters of the slot
+//	unordered/<channel>                the base channel broke primary-key order (replays are not skipped)
+//	cid/<channel>, slot/<n>            the writer slots of the running channels (slots.go)
 //
 // A flush first writes its intent (allocating the SequenceID), then uploads
 // the object, then commits: the intent disappears and the partition's
 // watermark and the counters move, in one atomic Apply. A writer that starts
-// again resolves a leftover intent from the object store (see resolveIntent)
+// again resolves a leftover intent from the object store (see uploader.resolve)
 // before it reads anything, and skips replayed records at or below their
 // partition's watermark, so each record ends up in exactly one object.
 
@@ -34,7 +36,7 @@ const (
 
 // Intent is an upload about to happen or in flight.
 type Intent struct {
-	Shard     int      `json:"shard"`
+	Slot      int      `json:"slot"`
 	Kind      string   `json:"kind"`
 	Seq       int64    `json:"seq"`
 	Key       string   `json:"key"`
@@ -69,23 +71,23 @@ type journal struct {
 	ps state.PipelineState
 }
 
-func seqKey(shard int, kind string) string    { return fmt.Sprintf("seq/%d/%s", shard, kind) }
-func intentKey(shard int, kind string) string { return fmt.Sprintf("intent/%d/%s", shard, kind) }
-func countKey(shard int) string               { return fmt.Sprintf("count/%d", shard) }
-func watermarkPrefix(channel string) string   { return "wm/" + channel + "/" }
+func seqKey(slot int, kind string) string    { return fmt.Sprintf("seq/%d/%s", slot, kind) }
+func intentKey(slot int, kind string) string { return fmt.Sprintf("intent/%d/%s", slot, kind) }
+func countKey(slot int) string               { return fmt.Sprintf("count/%d", slot) }
+func watermarkPrefix(channel string) string  { return "wm/" + channel + "/" }
 func watermarkKey(channel, kind, partition string) string {
 	return watermarkPrefix(channel) + kind + "/" + partition
 }
 
 // lastSeq returns the last SequenceID allocated to a writer (0 if none).
-func (j journal) lastSeq(ctx context.Context, shard int, kind string) (int64, error) {
-	v, ok, err := j.ps.Get(ctx, seqKey(shard, kind))
+func (j journal) lastSeq(ctx context.Context, slot int, kind string) (int64, error) {
+	v, ok, err := j.ps.Get(ctx, seqKey(slot, kind))
 	if err != nil || !ok {
 		return 0, err
 	}
 	n, err := strconv.ParseInt(string(v), 10, 64)
 	if err != nil {
-		return 0, fmt.Errorf("journal: corrupt %s: %w", seqKey(shard, kind), err)
+		return 0, fmt.Errorf("journal: corrupt %s: %w", seqKey(slot, kind), err)
 	}
 	return n, nil
 }
@@ -93,7 +95,7 @@ func (j journal) lastSeq(ctx context.Context, shard int, kind string) (int64, er
 // begin allocates the next SequenceID of the writer, lets name turn it into
 // the object key, and durably records the intent.
 func (j journal) begin(ctx context.Context, in Intent, name func(seq int64) string) (Intent, error) {
-	last, err := j.lastSeq(ctx, in.Shard, in.Kind)
+	last, err := j.lastSeq(ctx, in.Slot, in.Kind)
 	if err != nil {
 		return Intent{}, err
 	}
@@ -104,8 +106,8 @@ func (j journal) begin(ctx context.Context, in Intent, name func(seq int64) stri
 		return Intent{}, fmt.Errorf("journal: encode intent: %w", err)
 	}
 	puts := map[string][]byte{
-		seqKey(in.Shard, in.Kind):    []byte(strconv.FormatInt(in.Seq, 10)),
-		intentKey(in.Shard, in.Kind): body,
+		seqKey(in.Slot, in.Kind):    []byte(strconv.FormatInt(in.Seq, 10)),
+		intentKey(in.Slot, in.Kind): body,
 	}
 	if err := j.ps.Apply(ctx, puts, nil); err != nil {
 		return Intent{}, fmt.Errorf("journal: record intent for %s: %w", in.Key, err)
@@ -114,14 +116,14 @@ func (j journal) begin(ctx context.Context, in Intent, name func(seq int64) stri
 }
 
 // pending returns the writer's leftover intent of a kind, if any.
-func (j journal) pending(ctx context.Context, shard int, kind string) (*Intent, error) {
-	v, ok, err := j.ps.Get(ctx, intentKey(shard, kind))
+func (j journal) pending(ctx context.Context, slot int, kind string) (*Intent, error) {
+	v, ok, err := j.ps.Get(ctx, intentKey(slot, kind))
 	if err != nil || !ok {
 		return nil, err
 	}
 	var in Intent
 	if err := json.Unmarshal(v, &in); err != nil {
-		return nil, fmt.Errorf("journal: corrupt intent %s: %w", intentKey(shard, kind), err)
+		return nil, fmt.Errorf("journal: corrupt intent %s: %w", intentKey(slot, kind), err)
 	}
 	return &in, nil
 }
@@ -129,7 +131,7 @@ func (j journal) pending(ctx context.Context, shard int, kind string) (*Intent, 
 // commit records a finished upload: the intent goes, the watermark and the
 // writer's counters move.
 func (j journal) commit(ctx context.Context, in Intent) (Counters, error) {
-	total, err := j.writerCounters(ctx, in.Shard)
+	total, err := j.writerCounters(ctx, in.Slot)
 	if err != nil {
 		return Counters{}, err
 	}
@@ -153,9 +155,9 @@ func (j journal) commit(ctx context.Context, in Intent) (Counters, error) {
 	}
 	puts := map[string][]byte{
 		watermarkKey(in.Channel, in.Kind, in.Partition): wm,
-		countKey(in.Shard): counts,
+		countKey(in.Slot): counts,
 	}
-	if err := j.ps.Apply(ctx, puts, []string{intentKey(in.Shard, in.Kind)}); err != nil {
+	if err := j.ps.Apply(ctx, puts, []string{intentKey(in.Slot, in.Kind)}); err != nil {
 		return Counters{}, fmt.Errorf("journal: commit %s: %w", in.Key, err)
 	}
 	return delta, nil
@@ -166,14 +168,14 @@ func (j journal) commit(ctx context.Context, in Intent) (Counters, error) {
 // otherwise the key is taken and the SequenceID stays used.
 func (j journal) abandon(ctx context.Context, in Intent, reuse bool) error {
 	puts := map[string][]byte{}
-	last, err := j.lastSeq(ctx, in.Shard, in.Kind)
+	last, err := j.lastSeq(ctx, in.Slot, in.Kind)
 	if err != nil {
 		return err
 	}
 	if reuse && last == in.Seq {
-		puts[seqKey(in.Shard, in.Kind)] = []byte(strconv.FormatInt(in.Seq-1, 10))
+		puts[seqKey(in.Slot, in.Kind)] = []byte(strconv.FormatInt(in.Seq-1, 10))
 	}
-	if err := j.ps.Apply(ctx, puts, []string{intentKey(in.Shard, in.Kind)}); err != nil {
+	if err := j.ps.Apply(ctx, puts, []string{intentKey(in.Slot, in.Kind)}); err != nil {
 		return fmt.Errorf("journal: abandon %s: %w", in.Key, err)
 	}
 	return nil
@@ -198,14 +200,14 @@ func (j journal) watermarks(ctx context.Context, channel string) (map[string]Pos
 	return out, nil
 }
 
-func (j journal) writerCounters(ctx context.Context, shard int) (Counters, error) {
+func (j journal) writerCounters(ctx context.Context, slot int) (Counters, error) {
 	var c Counters
-	v, ok, err := j.ps.Get(ctx, countKey(shard))
+	v, ok, err := j.ps.Get(ctx, countKey(slot))
 	if err != nil || !ok {
 		return c, err
 	}
 	if err := json.Unmarshal(v, &c); err != nil {
-		return c, fmt.Errorf("journal: corrupt counters %s: %w", countKey(shard), err)
+		return c, fmt.Errorf("journal: corrupt counters %s: %w", countKey(slot), err)
 	}
 	return c, nil
 }
@@ -226,32 +228,35 @@ func (j journal) counters(ctx context.Context) (Counters, error) {
 
 var errStopped = errors.New("pipeline: writer stopped")
 
-// assignConcurrentID returns the ConcurrentID recorded for a channel whose
-// id carries no shard number, recording the next free one on first use.
-// Callers serialise calls (the SDK creates processors one at a time).
-func (j journal) assignConcurrentID(ctx context.Context, channel string) (int, error) {
-	key := "cid/" + channel
-	if v, ok, err := j.ps.Get(ctx, key); err != nil {
-		return 0, err
-	} else if ok {
-		n, err := strconv.Atoi(string(v))
-		if err != nil {
-			return 0, fmt.Errorf("journal: corrupt %s: %w", key, err)
-		}
-		return n, nil
+func unorderedKey(channel string) string { return "unordered/" + channel }
+
+// unordered tells whether a base channel was seen breaking primary-key
+// order (see replayFilter).
+func (j journal) unordered(ctx context.Context, channel string) (bool, error) {
+	_, ok, err := j.ps.Get(ctx, unorderedKey(channel))
+	return ok, err
+}
+
+func (j journal) markUnordered(ctx context.Context, channel string) error {
+	if err := j.ps.Apply(ctx, map[string][]byte{unorderedKey(channel): []byte("1")}, nil); err != nil {
+		return fmt.Errorf("journal: record that channel %s is out of order: %w", channel, err)
 	}
-	next := 0
-	err := j.ps.Scan(ctx, "cid/", func(_ string, value []byte) error {
-		if n, err := strconv.Atoi(string(value)); err == nil && n >= next {
-			next = n + 1
-		}
+	return nil
+}
+
+// forgetChannel drops what the journal keeps for a finished channel (its
+// watermarks and order flag): it will never be read again.
+func (j journal) forgetChannel(ctx context.Context, channel string) error {
+	deletes := []string{unorderedKey(channel)}
+	err := j.ps.Scan(ctx, watermarkPrefix(channel), func(key string, _ []byte) error {
+		deletes = append(deletes, key)
 		return nil
 	})
+	if err == nil {
+		err = j.ps.Apply(ctx, nil, deletes)
+	}
 	if err != nil {
-		return 0, err
+		return fmt.Errorf("journal: forget finished channel %s: %w", channel, err)
 	}
-	if err := j.ps.Apply(ctx, map[string][]byte{key: []byte(strconv.Itoa(next))}, nil); err != nil {
-		return 0, fmt.Errorf("journal: record ConcurrentID of channel %s: %w", channel, err)
-	}
-	return next, nil
+	return nil
 }

@@ -33,6 +33,7 @@ const (
 	childOTSEnv   = "PIPELINE_CHILD_OTS"
 	childOSSEnv   = "PIPELINE_CHILD_OSS"
 	childDirEnv   = "PIPELINE_CHILD_DIR"
+	childModeEnv  = "PIPELINE_CHILD_MODE"
 	killTable     = "kills"
 	killTaskName  = "kills-lake"
 	killBucket    = "killbucket"
@@ -94,7 +95,7 @@ func runChildExecutor() error {
 	t, err := reg.GetTask(ctx, killTable, killTaskName)
 	if errors.Is(err, state.ErrNotFound) {
 		spec := task.Spec{Name: killTaskName, Table: killTable, Bucket: killBucket, Region: stackRegion,
-			RoleARN: stackRoleARN, Prefix: "k/$mm", SyncMode: task.SyncDifferential, Columns: killColumns,
+			RoleARN: stackRoleARN, Prefix: "k/$mm", SyncMode: task.SyncMode(os.Getenv(childModeEnv)), Columns: killColumns,
 			FlushIntervalSeconds: 1, TargetObjectSizeMB: 1}
 		spec.ApplyDefaults()
 		t = task.Task{Spec: spec, Status: task.Status{Phase: task.PhaseInit, ResolvedColumns: spec.Columns}}
@@ -110,6 +111,9 @@ func runChildExecutor() error {
 	if err := reg.UpdateStatus(ctx, t.Table, t.Name, func(s *task.Status) {
 		if s.Phase == task.PhaseInit {
 			s.Phase = task.PhaseFull
+			if t.SyncMode == task.SyncIncremental {
+				s.Phase = task.PhaseIncr
+			}
 		}
 	}); err != nil {
 		return err
@@ -119,18 +123,33 @@ func runChildExecutor() error {
 }
 
 // TestKillNineExactlyOnce kills the executor process at random points
-// (DELIVERY_LONG=1: 12 kills, else 3) and checks that the multiset of
-// (id, version) rows read back from OSS equals what was written.
+// (DELIVERY_LONG=1: 12 kills per case, else 4) during a full, an
+// incremental and a differential delivery, and a differential one whose
+// partitions split meanwhile, and checks that the multiset of (id, version)
+// rows read back from OSS equals what the task had to deliver.
 func TestKillNineExactlyOnce(t *testing.T) {
-	kills := 3
+	kills := 4
 	if os.Getenv("DELIVERY_LONG") != "" {
 		kills = 12
 	}
+	for _, mode := range []task.SyncMode{task.SyncFull, task.SyncIncremental, task.SyncDifferential} {
+		t.Run(string(mode), func(t *testing.T) { killNine(t, mode, kills, false) })
+	}
+	t.Run("differential-splits", func(t *testing.T) { killNine(t, task.SyncDifferential, kills, true) })
+}
+
+func killNine(t *testing.T, mode task.SyncMode, kills int, splits bool) {
 	dir := t.TempDir()
 	c := startCloud(t, filepath.Join(dir, "cloud"))
 	defer c.close()
 	c.createBucket(killBucket)
 	c.createTable(killTable)
+	if splits {
+		if _, err := c.split(killTable); err == errNoSplits {
+			t.Skip(err)
+		}
+	}
+	splitCount := 0
 	// Slow uploads down so that kills often land while one is in flight.
 	var slowMu sync.Mutex
 	slow := rand.New(rand.NewPCG(3, 3))
@@ -145,11 +164,13 @@ func TestKillNineExactlyOnce(t *testing.T) {
 	})
 
 	// The source: puts of new ids (ver 0) and updates of earlier ids (ver
-	// 1), written continuously by a goroutine.
+	// 1). Rows written before the task count for full and differential
+	// delivery; rows written while it runs for incremental and
+	// differential delivery.
 	var mu sync.Mutex
 	want := map[[2]int64]int{}
 	nextID := int64(0)
-	writeBatch := func(rng *rand.Rand, updates bool) {
+	writeBatch := func(rng *rand.Rand, updates, wanted bool) {
 		ids := idRange(nextID, nextID+int64(5+rng.IntN(30)))
 		nextID += int64(len(ids))
 		c.putRows(killTable, ids, func(id int64) map[string]any {
@@ -157,7 +178,9 @@ func TestKillNineExactlyOnce(t *testing.T) {
 		})
 		mu.Lock()
 		for _, id := range ids {
-			want[[2]int64{id, 0}]++
+			if wanted {
+				want[[2]int64{id, 0}]++
+			}
 		}
 		mu.Unlock()
 		if updates && nextID > 50 && rng.IntN(3) == 0 {
@@ -175,21 +198,29 @@ func TestKillNineExactlyOnce(t *testing.T) {
 	}
 	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 7))
 	seed := rand.New(rand.NewPCG(rng.Uint64(), 1))
-	for i := 0; i < 20; i++ {
+	baseBatches := 20
+	if mode == task.SyncFull {
+		baseBatches = 400 // a full sync long enough for the kills to land in it
+	}
+	for i := 0; i < baseBatches; i++ {
 		// Base data before the task exists. No updates here: the snapshot
 		// holds a row's state, not its history.
-		writeBatch(seed, false)
+		writeBatch(seed, false, mode != task.SyncIncremental)
 	}
 	execDir := filepath.Join(dir, "exec")
 	logDir = t.TempDir()
 	// The first start creates the tunnel; from then on every change is
-	// delivered as its own row.
-	first := startChild(t, c, execDir, 0)
+	// delivered as its own row (not in a full sync, which reads the
+	// snapshot only: nothing more is written then).
+	first := startChild(t, c, execDir, mode, 0)
 	stopWriting := make(chan struct{})
 	writerDone := make(chan struct{})
 	writerSeed := rng.Uint64()
 	go func() {
 		defer close(writerDone)
+		if mode == task.SyncFull {
+			return
+		}
 		wr := rand.New(rand.NewPCG(writerSeed, 2))
 		for {
 			select {
@@ -197,14 +228,26 @@ func TestKillNineExactlyOnce(t *testing.T) {
 				return
 			case <-time.After(time.Duration(20+wr.IntN(60)) * time.Millisecond):
 			}
-			writeBatch(wr, true)
+			writeBatch(wr, true, true)
+			if splits && wr.IntN(25) == 0 {
+				ok, err := c.split(killTable)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				if ok {
+					mu.Lock()
+					splitCount++
+					mu.Unlock()
+				}
+			}
 		}
 	}()
 
 	for k := 0; k < kills; k++ {
 		child := first
 		if k > 0 {
-			child = startChild(t, c, execDir, k)
+			child = startChild(t, c, execDir, mode, k)
 		}
 		time.Sleep(time.Duration(200+rng.IntN(2500)) * time.Millisecond)
 		if err := child.Process.Signal(syscall.SIGKILL); err != nil {
@@ -214,7 +257,7 @@ func TestKillNineExactlyOnce(t *testing.T) {
 	}
 	close(stopWriting)
 	<-writerDone
-	child := startChild(t, c, execDir, kills)
+	child := startChild(t, c, execDir, mode, kills)
 	defer func() {
 		_ = child.Process.Signal(syscall.SIGKILL)
 		_ = child.Wait()
@@ -265,15 +308,15 @@ func TestKillNineExactlyOnce(t *testing.T) {
 		committed += strings.Count(string(data), "committed an upload found complete")
 		dropped += strings.Count(string(data), "dropped an upload that never completed")
 	}
-	t.Logf("%d kills, %d rows delivered exactly once; restarts found %d uploads complete and %d never completed",
-		kills, total, committed, dropped)
+	t.Logf("%s: %d kills, %d splits, %d rows delivered exactly once; restarts found %d uploads complete and %d never completed",
+		mode, kills, splitCount, total, committed, dropped)
 }
 
 // startChild starts the executor process and waits for its ready line.
-func startChild(t *testing.T, c *cloud, dir string, n int) *exec.Cmd {
+func startChild(t *testing.T, c *cloud, dir string, mode task.SyncMode, n int) *exec.Cmd {
 	t.Helper()
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), childEnv+"=1", childOTSEnv+"="+c.otsHTTP.URL, childOSSEnv+"="+c.ossHTTP.URL, childDirEnv+"="+dir)
+	cmd.Env = append(os.Environ(), childEnv+"=1", childOTSEnv+"="+c.otsHTTP.URL, childOSSEnv+"="+c.ossHTTP.URL, childDirEnv+"="+dir, childModeEnv+"="+string(mode))
 	logFile, err := os.Create(filepath.Join(logDir, fmt.Sprintf("child-%d.log", n)))
 	if err != nil {
 		t.Fatal(err)

@@ -17,6 +17,7 @@ type metrics struct {
 	lag          *prometheus.GaugeVec
 	buffered     *prometheus.GaugeVec
 	budgetUse    prometheus.GaugeFunc
+	orderBroken  *prometheus.CounterVec
 }
 
 func newMetrics(reg prometheus.Registerer, budget *memoryBudget) (*metrics, error) {
@@ -49,6 +50,10 @@ func newMetrics(reg prometheus.Registerer, budget *memoryBudget) (*metrics, erro
 			Name: "delivery_pipeline_channel_buffered_rows",
 			Help: "Per channel: rows read but not yet in OSS.",
 		}, []string{"task", "channel"}),
+		orderBroken: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "delivery_pipeline_base_order_violations_total",
+			Help: "Base channels seen delivering a primary key not greater than the one before; such a channel's replayed rows are delivered again rather than skipped (at least once).",
+		}, []string{"task", "channel"}),
 		budgetUse: prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "delivery_pipeline_buffered_bytes",
 			Help: "Estimated bytes buffered by all pipelines (bounded by the memory budget).",
@@ -57,7 +62,7 @@ func newMetrics(reg prometheus.Registerer, budget *memoryBudget) (*metrics, erro
 	if reg == nil {
 		return m, nil
 	}
-	for _, c := range []prometheus.Collector{m.recordsTotal, m.objects, m.bytes, m.errors, m.durable, m.lag, m.buffered, m.budgetUse} {
+	for _, c := range []prometheus.Collector{m.recordsTotal, m.objects, m.bytes, m.errors, m.durable, m.lag, m.buffered, m.budgetUse, m.orderBroken} {
 		if err := reg.Register(c); err != nil {
 			var are prometheus.AlreadyRegisteredError
 			if !errors.As(err, &are) {
@@ -78,6 +83,12 @@ func (m *metrics) object(taskName, kind string, size int) {
 	if m != nil {
 		m.objects.WithLabelValues(taskName, kind).Inc()
 		m.bytes.WithLabelValues(taskName).Add(float64(size))
+	}
+}
+
+func (m *metrics) orderViolation(taskName, channel string) {
+	if m != nil {
+		m.orderBroken.WithLabelValues(taskName, channel).Inc()
 	}
 }
 
@@ -112,4 +123,5 @@ func (m *metrics) forgetTask(taskName string) {
 	m.durable.DeletePartialMatch(labels)
 	m.lag.DeletePartialMatch(labels)
 	m.buffered.DeletePartialMatch(labels)
+	m.orderBroken.DeletePartialMatch(labels)
 }

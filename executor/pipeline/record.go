@@ -13,17 +13,24 @@ import (
 	"github.com/tablestore-delivery/terraform-provider-tablestore/executor/task"
 )
 
-// Position orders the records of one tunnel channel. Records replayed after a
-// restart carry the same position, so a record at or below a partition's
-// committed watermark has been delivered already.
+// Position orders the records of one tunnel channel. A stream record's
+// position is its sequence info (epoch, timestamp, row index), which the
+// service repeats when the record is read again. A base record has no
+// sequence info; its position is its primary key (Key), because a base
+// channel delivers its rows in increasing primary-key order (see replay.go).
 type Position struct {
 	Epoch     int32 `json:"e,omitempty"`
 	Timestamp int64 `json:"t"`
 	RowIndex  int32 `json:"i"`
+	Key       Key   `json:"k,omitempty"`
 }
 
-// Less orders positions lexicographically (epoch, timestamp, row index).
+// Less orders positions: by primary key when either has one (base
+// channels), else lexicographically by (epoch, timestamp, row index).
 func (p Position) Less(q Position) bool {
+	if p.Key != nil || q.Key != nil {
+		return p.Key.Compare(q.Key) < 0
+	}
 	if p.Epoch != q.Epoch {
 		return p.Epoch < q.Epoch
 	}
@@ -32,6 +39,8 @@ func (p Position) Less(q Position) bool {
 	}
 	return p.RowIndex < q.RowIndex
 }
+
+func (p Position) equal(q Position) bool { return !p.Less(q) && !q.Less(p) }
 
 // Row is one record converted to the task's columns: Values[i] belongs to
 // the i-th resolved column and is nil (null), bool, int64, float64, string or

@@ -18,6 +18,7 @@ import (
 	"github.com/aliyun/aliyun-tablestore-go-sdk/tunnel"
 
 	"github.com/tablestore-delivery/terraform-provider-tablestore/executor/objectstore"
+	"github.com/tablestore-delivery/terraform-provider-tablestore/executor/state"
 	"github.com/tablestore-delivery/terraform-provider-tablestore/executor/task"
 )
 
@@ -40,19 +41,29 @@ func (s *memState) Get(_ context.Context, key string) ([]byte, bool, error) {
 }
 
 func (s *memState) Apply(ctx context.Context, puts map[string][]byte, deletes []string) error {
+	return s.ApplyIf(ctx, nil, puts, deletes)
+}
+
+func (s *memState) ApplyIf(ctx context.Context, expect, puts map[string][]byte, deletes []string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	for k, want := range expect {
+		got, ok := s.data[k]
+		if want == nil && ok || want != nil && (!ok || !bytes.Equal(got, want)) {
+			return state.ErrConflict
+		}
+	}
 	if err := ctx.Err(); err != nil {
 		return err
 	}
 	if s.crash != nil && s.crash(false) {
 		return errors.New("simulated crash before the journal write")
 	}
-	for k, v := range puts {
-		s.data[k] = append([]byte(nil), v...)
-	}
 	for _, k := range deletes {
 		delete(s.data, k)
+	}
+	for k, v := range puts {
+		s.data[k] = append([]byte(nil), v...)
 	}
 	if s.crash != nil && s.crash(true) {
 		return errors.New("simulated crash after the journal write")
@@ -156,6 +167,7 @@ func (r *countingReporter) uploadSucceeded(d Counters) {
 type fakeChannel struct {
 	records    []*tunnel.Record
 	checkpoint string
+	stream     bool
 }
 
 func (c *fakeChannel) start() int {
@@ -223,7 +235,7 @@ func testWriterConfig(t *testing.T, ps *memState, sink *memSink, ch *fakeChannel
 		t.Fatal(err)
 	}
 	return writerConfig{
-		TaskName: "t1", Shard: 2, Channel: "ch-2",
+		TaskName: "t1", Slot: 2, Channel: "ch-2",
 		Mapper: m, Encoder: enc, Prefix: prefix, DirtyPrefix: dirty,
 		FlushInterval: time.Hour, TargetBytes: 2000,
 		Journal: journal{ps: ps}, Sink: sink,
@@ -339,6 +351,43 @@ func checkExactlyOnce(t *testing.T, got map[int64]int, want map[int64]bool) {
 // checkpoint, until the channel finishes; then every row must be in exactly
 // one object.
 func TestWriterExactlyOnceAcrossCrashes(t *testing.T) {
+	crashAndRestart(t, func(rng *rand.Rand) []*tunnel.Record { return streamRecords(2500, 3, rng) }, true)
+}
+
+// TestWriterBaseExactlyOnceAcrossCrashesByPrimaryKey is the same for a base
+// channel, whose records carry no usable sequence info: here every record
+// carries the same (misleading) one, which the writer must ignore, and
+// replays are recognised by primary key alone.
+func TestWriterBaseExactlyOnceAcrossCrashesByPrimaryKey(t *testing.T) {
+	crashAndRestart(t, func(rng *rand.Rand) []*tunnel.Record { return baseRecords(2500, 3, rng) }, false)
+}
+
+// baseRecords returns n base records in increasing primary-key order
+// (ids 0..n-1), their newest cells spread over the given number of
+// minutes (partitions), every one carrying the same sequence info.
+func baseRecords(n, partitions int, rng *rand.Rand) []*tunnel.Record {
+	base := time.Date(2020, 8, 31, 16, 0, 0, 0, time.UTC)
+	recs := make([]*tunnel.Record, 0, n)
+	for i := 0; i < n; i++ {
+		ms := base.Add(time.Duration(rng.IntN(partitions)) * time.Minute).UnixMilli()
+		cols := []*tunnel.RecordColumn{
+			put("name", fmt.Sprintf("row-%d", i), ms),
+			put("price", float64(i)/2, ms),
+		}
+		if i%23 == 7 {
+			cols[1] = put("price", "not a number", ms) // dirty
+		}
+		recs = append(recs, &tunnel.Record{
+			Type:         tunnel.AT_Put,
+			SequenceInfo: &tunnel.SequenceInfo{Timestamp: 1},
+			PrimaryKey:   &tunnel.PrimaryKey{PrimaryKeys: []*tunnel.PrimaryKeyColumn{{ColumnName: "id", Value: int64(i)}}},
+			Columns:      cols,
+		})
+	}
+	return recs
+}
+
+func crashAndRestart(t *testing.T, source func(*rand.Rand) []*tunnel.Record, stream bool) {
 	defer func(n int) { pruneThreshold = n }(pruneThreshold)
 	for seed := uint64(1); seed <= 12; seed++ {
 		// Half of the runs prune watermarks at every checkpoint.
@@ -348,8 +397,8 @@ func TestWriterExactlyOnceAcrossCrashes(t *testing.T) {
 		}
 		t.Run(fmt.Sprint("seed", seed), func(t *testing.T) {
 			rng := rand.New(rand.NewPCG(seed, 99))
-			recs := streamRecords(2500, 3, rng)
-			ps, sink, ch, rep := newMemState(), newMemSink(), &fakeChannel{records: recs}, &countingReporter{}
+			recs := source(rng)
+			ps, sink, ch, rep := newMemState(), newMemSink(), &fakeChannel{records: recs, stream: stream}, &countingReporter{}
 			crashes := 0
 			for round := 0; ; round++ {
 				if round > 200 {
@@ -430,7 +479,7 @@ func runChannel(ctx context.Context, w *writer, ch *fakeChannel, rng *rand.Rand)
 		if end == len(ch.records) {
 			token = tunnel.FinishTag
 		}
-		if err := w.process(ctx, ch.records[pos:end], token, true); err != nil {
+		if err := w.process(ctx, ch.records[pos:end], token, ch.stream); err != nil {
 			return false, err
 		}
 		if token == tunnel.FinishTag {
@@ -558,26 +607,6 @@ func TestWriterMemoryBudgetFlushesOldest(t *testing.T) {
 	}
 }
 
-func TestAssignConcurrentIDIsStable(t *testing.T) {
-	j := journal{ps: newMemState()}
-	ctx := context.Background()
-	a, err := j.assignConcurrentID(ctx, "5f1c-uuid-a")
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, _ := j.assignConcurrentID(ctx, "77aa-uuid-b")
-	again, _ := j.assignConcurrentID(ctx, "5f1c-uuid-a")
-	if a != 0 || b != 1 || again != 0 {
-		t.Fatalf("ConcurrentIDs %d %d %d, want 0 1 0", a, b, again)
-	}
-	if n, err := channelShard("Stream_tid_3"); err != nil || n != 3 {
-		t.Fatalf("channelShard = %d, %v", n, err)
-	}
-	if _, err := channelShard("no-shard"); err == nil {
-		t.Fatal("channel id without a shard accepted")
-	}
-}
-
 func TestWriterPrunesWatermarksBelowCheckpoint(t *testing.T) {
 	defer func(n int) { pruneThreshold = n }(pruneThreshold)
 	pruneThreshold = 2
@@ -605,8 +634,8 @@ func TestWriterPrunesWatermarksBelowCheckpoint(t *testing.T) {
 	}
 	stored := 0
 	_ = ps.Scan(context.Background(), "wm/", func(string, []byte) error { stored++; return nil })
-	if stored > 3 || len(w.watermarks) > 3 {
-		t.Errorf("%d watermarks stored, %d in memory after checkpointing 20 partitions", stored, len(w.watermarks))
+	if stored > 3 || len(w.replay.watermarks) > 3 {
+		t.Errorf("%d watermarks stored, %d in memory after checkpointing 20 partitions", stored, len(w.replay.watermarks))
 	}
 	ids, _ := deliveredIDs(t, sink)
 	want, _ := expectedIDs(recs)
@@ -655,7 +684,7 @@ func budgetTestWriter(t *testing.T, budget *memoryBudget, recs []*tunnel.Record,
 	t.Helper()
 	sink, ch := newMemSink(), &fakeChannel{records: recs}
 	cfg := testWriterConfig(t, newMemState(), sink, ch, &countingReporter{})
-	cfg.Channel, cfg.Shard, cfg.TargetBytes, cfg.Budget = channel, shard, target, budget
+	cfg.Channel, cfg.Slot, cfg.TargetBytes, cfg.Budget = channel, shard, target, budget
 	var ticks atomic.Int64
 	cfg.Now = func() time.Time { return now.Add(time.Duration(ticks.Add(1)) * time.Millisecond) }
 	w := newWriter(cfg)

@@ -394,13 +394,35 @@ func (p *boltPipelineState) Get(ctx context.Context, key string) ([]byte, bool, 
 }
 
 func (p *boltPipelineState) Apply(ctx context.Context, puts map[string][]byte, deletes []string) error {
+	return p.ApplyIf(ctx, nil, puts, deletes)
+}
+
+// ApplyIf checks the expectations and writes in the same transaction, which
+// bbolt serializes with every other write of the store.
+func (p *boltPipelineState) ApplyIf(ctx context.Context, expect, puts map[string][]byte, deletes []string) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	return p.store.Batch(func(tx *bolt.Tx) error {
+	if err := checkPutKeys(puts); err != nil {
+		return err
+	}
+	var unmet error // set by the last run of the function below (Batch may run it more than once)
+	err := p.store.Batch(func(tx *bolt.Tx) error {
+		unmet = nil
+		if tx.Bucket([]byte(bucketTasks)).Get(p.key) == nil {
+			// Writing now would leave state behind that a re-created task inherits.
+			return fmt.Errorf("pipeline state of task %s: %w", p.key, ErrNotFound)
+		}
 		b, err := p.bucket(tx)
 		if err != nil {
 			return fmt.Errorf("state: pipeline bucket %s: %w", p.key, err)
+		}
+		unmet = checkExpect(expect, func(k string) ([]byte, bool, error) {
+			v := b.Get([]byte(k))
+			return v, v != nil, nil
+		})
+		if unmet != nil {
+			return nil // change nothing, without failing the transactions batched with this one
 		}
 		for _, k := range deletes {
 			if err := b.Delete([]byte(k)); err != nil {
@@ -408,15 +430,19 @@ func (p *boltPipelineState) Apply(ctx context.Context, puts map[string][]byte, d
 			}
 		}
 		for k, v := range puts {
-			if k == "" {
-				return errors.New("state: empty pipeline key")
-			}
 			if err := b.Put([]byte(k), v); err != nil {
 				return err
 			}
 		}
 		return nil
 	})
+	if err != nil {
+		return err
+	}
+	if unmet != nil {
+		return fmt.Errorf("state: pipeline state of task %s: %w", p.key, unmet)
+	}
+	return nil
 }
 
 func (p *boltPipelineState) Scan(ctx context.Context, prefix string, fn func(string, []byte) error) error {

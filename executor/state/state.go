@@ -20,6 +20,8 @@ import (
 var (
 	ErrNotFound = errors.New("state: not found")
 	ErrExists   = errors.New("state: already exists")
+	// ErrConflict is returned by ApplyIf when one of its expectations does not hold.
+	ErrConflict = errors.New("state: condition failed")
 )
 
 // Credentials are a role's OSS access keys, decrypted.
@@ -73,12 +75,18 @@ type Registry interface {
 }
 
 // PipelineState is one task's ordered key-value space for checkpoints and
-// journals. It is removed with the task.
+// journals. It is removed with the task, and writing it needs the task:
+// Apply and ApplyIf return ErrNotFound once the task is gone.
 type PipelineState interface {
 	// Get returns the value of key; ok is false when absent.
 	Get(ctx context.Context, key string) (value []byte, ok bool, err error)
-	// Apply writes puts and removes deletes in one atomic, durable step.
+	// Apply writes puts and removes deletes in one atomic, durable step. A
+	// key both put and deleted is put.
 	Apply(ctx context.Context, puts map[string][]byte, deletes []string) error
+	// ApplyIf is Apply when, for every key of expect, the key's current value equals expect[key]
+	// (a nil value: the key must be absent); otherwise it changes nothing and returns ErrConflict.
+	// Several executors sharing a registry use it to take a key only one of them may take.
+	ApplyIf(ctx context.Context, expect map[string][]byte, puts map[string][]byte, deletes []string) error
 	// Scan calls fn for each key starting with prefix, in key order, until fn
 	// returns an error (which Scan returns). The value is only valid inside fn.
 	Scan(ctx context.Context, prefix string, fn func(key string, value []byte) error) error

@@ -26,7 +26,8 @@ const DefaultTable = "delivery_state"
 
 // Layout of the shared registry's table. The primary key is (kind, id):
 //
-//	("task", "<table>/<name>")  task JSON, task_version, ps_version, claims,
+//	("task", "<table>/<name>")  task JSON, task_version, task_writers,
+//	                            ps_version, ps_writers, claims,
 //	                            and one column per pipeline-state key
 //	("role", "<name>")          role JSON (secret sealed), version
 //
@@ -47,6 +48,7 @@ const (
 	colTaskVersion = "task_version"
 	colTaskWriters = "task_writers" // tokens of the latest task writes, see writeToken
 	colPSVersion   = "ps_version"
+	colPSWriters   = "ps_writers" // tokens of the latest pipeline-state writes, see writeToken
 	colRole        = "role"
 	colVersion     = "version"
 	colClaimPrefix = "claim_"
@@ -700,7 +702,99 @@ func (p *tablestorePipelineState) Get(ctx context.Context, key string) ([]byte, 
 	if err != nil || row == nil {
 		return nil, false, err
 	}
-	data, ok := row[psColumn(key)].([]byte)
+	return p.cell(row, key)
+}
+
+// Apply writes every put and delete in one single-row update, conditioned
+// on the pipeline-state version: atomic, and ordered after every step it
+// read past.
+func (p *tablestorePipelineState) Apply(ctx context.Context, puts map[string][]byte, deletes []string) error {
+	return p.ApplyIf(ctx, nil, puts, deletes)
+}
+
+// ApplyIf reads the expected keys together with the pipeline-state version
+// and writes on the condition that the version is unchanged: any write in
+// between (by this executor or another) fails the condition, and the next
+// round checks the expectations again against what that write left.
+//
+// Like the task writes it leaves a token in the row (ps_writers), so that a
+// write whose answer was lost and which the SDK resent, meeting its own
+// version, is recognized as landed rather than repeated or, worse, reported
+// as a conflict with itself.
+func (p *tablestorePipelineState) ApplyIf(ctx context.Context, expect, puts map[string][]byte, deletes []string) error {
+	if err := checkPutKeys(puts); err != nil {
+		return err
+	}
+	columns := []string{colPSVersion, colPSWriters}
+	for k := range expect {
+		columns = append(columns, psColumn(k))
+	}
+	var tokens []string // one per attempted write
+	return conditionalUpdate(ctx, "pipeline state of "+p.id, func() (bool, error) {
+		row, err := p.r.getRow(ctx, kindTask, p.id, columns...)
+		if err != nil {
+			return false, err
+		}
+		if row == nil {
+			return false, fmt.Errorf("pipeline state of task %s: %w", p.id, ErrNotFound)
+		}
+		writers, _ := row[colPSWriters].(string)
+		for _, token := range tokens {
+			if hasWriter(writers, token) { // an attempt that seemed to fail landed
+				return true, nil
+			}
+		}
+		version, err := int64Col(row, colPSVersion)
+		if err != nil {
+			return false, fmt.Errorf("task %s: %w", p.id, err)
+		}
+		if err := checkExpect(expect, func(k string) ([]byte, bool, error) { return p.cell(row, k) }); err != nil {
+			return false, fmt.Errorf("state: pipeline state of task %s: %w", p.id, err)
+		}
+		token := writeToken()
+		tokens = append(tokens, token)
+		change := p.stepChange(puts, deletes)
+		change.PutColumn(colPSVersion, version+1)
+		change.PutColumn(colPSWriters, appendWriter(writers, token))
+		change.SetCondition(ots.RowExistenceExpectation_EXPECT_EXIST)
+		change.SetColumnCondition(versionIs(colPSVersion, version))
+		if _, err := p.r.client.UpdateRow(&ots.UpdateRowRequest{UpdateRowChange: change}); err != nil {
+			if isConflict(err) {
+				return false, nil
+			}
+			return false, fmt.Errorf("state: apply pipeline state of %s: %w", p.id, err)
+		}
+		return true, nil
+	})
+}
+
+// stepChange is the row update of one step's puts and deletes (a key both
+// put and deleted is put), without its condition.
+func (p *tablestorePipelineState) stepChange(puts map[string][]byte, deletes []string) *ots.UpdateRowChange {
+	change := &ots.UpdateRowChange{TableName: p.r.table, PrimaryKey: primaryKey(kindTask, p.id)}
+	for _, k := range deletes {
+		if _, put := puts[k]; !put {
+			change.DeleteColumn(psColumn(k))
+		}
+	}
+	keys := make([]string, 0, len(puts))
+	for k := range puts {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		change.PutColumn(psColumn(k), encodePSValue(k, puts[k]))
+	}
+	return change
+}
+
+// cell decodes the value of key from a row read with its column.
+func (p *tablestorePipelineState) cell(row map[string]any, key string) ([]byte, bool, error) {
+	raw, present := row[psColumn(key)]
+	if !present {
+		return nil, false, nil
+	}
+	data, ok := raw.([]byte)
 	if !ok {
 		return nil, false, fmt.Errorf("state: pipeline key %q of %s is not binary", key, p.id)
 	}
@@ -712,54 +806,6 @@ func (p *tablestorePipelineState) Get(ctx context.Context, key string) ([]byte, 
 		return nil, false, fmt.Errorf("state: pipeline key %q of %s: cell holds key %q", key, p.id, k)
 	}
 	return v, true, nil
-}
-
-// Apply writes every put and delete in one single-row update, conditioned
-// on the pipeline-state version: atomic, and ordered after every step it
-// read past.
-func (p *tablestorePipelineState) Apply(ctx context.Context, puts map[string][]byte, deletes []string) error {
-	for k := range puts {
-		if k == "" {
-			return errors.New("state: empty pipeline key")
-		}
-	}
-	return conditionalUpdate(ctx, "pipeline state of "+p.id, func() (bool, error) {
-		row, err := p.r.getRow(ctx, kindTask, p.id, colPSVersion)
-		if err != nil {
-			return false, err
-		}
-		if row == nil {
-			return false, fmt.Errorf("pipeline state of task %s: %w", p.id, ErrNotFound)
-		}
-		version, err := int64Col(row, colPSVersion)
-		if err != nil {
-			return false, fmt.Errorf("task %s: %w", p.id, err)
-		}
-		change := &ots.UpdateRowChange{TableName: p.r.table, PrimaryKey: primaryKey(kindTask, p.id)}
-		for _, k := range deletes {
-			if _, put := puts[k]; !put {
-				change.DeleteColumn(psColumn(k))
-			}
-		}
-		keys := make([]string, 0, len(puts))
-		for k := range puts {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
-		for _, k := range keys {
-			change.PutColumn(psColumn(k), encodePSValue(k, puts[k]))
-		}
-		change.PutColumn(colPSVersion, version+1)
-		change.SetCondition(ots.RowExistenceExpectation_EXPECT_EXIST)
-		change.SetColumnCondition(versionIs(colPSVersion, version))
-		if _, err := p.r.client.UpdateRow(&ots.UpdateRowRequest{UpdateRowChange: change}); err != nil {
-			if isConflict(err) {
-				return false, nil
-			}
-			return false, fmt.Errorf("state: apply pipeline state of %s: %w", p.id, err)
-		}
-		return true, nil
-	})
 }
 
 // Scan reads the whole row once and returns the matching keys in order:

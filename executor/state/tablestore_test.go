@@ -584,6 +584,22 @@ func TestTablestoreResentWritesApplyOnce(t *testing.T) {
 	if v, ok, _ := ps.Get(ctx, "seq/0/data"); !ok || string(v) != "1" {
 		t.Fatalf("seq/0/data = %q, %v", v, ok)
 	}
+	// A conditional step must know its own write: the resend meets the
+	// state it wrote, where the expectation no longer holds.
+	before = proxy.executed("UpdateRow")
+	proxy.dropNext("UpdateRow", 1)
+	if err := ps.ApplyIf(ctx, map[string][]byte{"lease": nil}, map[string][]byte{"lease": []byte("me")}, nil); err != nil {
+		t.Fatalf("ApplyIf whose answer was lost = %v, want success", err)
+	}
+	if n := proxy.executed("UpdateRow") - before; n < 2 {
+		t.Fatalf("UpdateRow executed %d times; the test needs the SDK to resend it", n)
+	}
+	if v, ok, _ := ps.Get(ctx, "lease"); !ok || string(v) != "me" {
+		t.Fatalf("lease = %q, %v; want me", v, ok)
+	}
+	if err := ps.ApplyIf(ctx, map[string][]byte{"lease": nil}, map[string][]byte{"lease": []byte("you")}, nil); !errors.Is(err, ErrConflict) {
+		t.Fatalf("taking the lease again = %v, want ErrConflict", err)
+	}
 	proxy.dropNext("DeleteRow", 1)
 	if err := reg.DeleteTask(ctx, "tbl", "once"); err != nil {
 		t.Fatalf("DeleteTask whose answer was lost = %v, want success", err)

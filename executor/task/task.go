@@ -304,11 +304,17 @@ const (
 	ErrSchemaResolution ErrorCode = "SchemaResolutionFailed"
 	// ErrInternal: any other failure; error_detail says what.
 	ErrInternal ErrorCode = "InternalError"
+	// ErrStreamExpired: changes the task still had to deliver were trimmed
+	// from the table's stream after its retention (the tunnel is Expired,
+	// or reads are refused with OTSTrimmedDataAccess). What can still be
+	// read keeps being delivered; error_detail says how to recover (delete
+	// and recreate the task). It stays until the task is recreated.
+	ErrStreamExpired ErrorCode = "StreamExpired"
 )
 
 // ErrorCodes lists every runtime error code, the empty one included.
 var ErrorCodes = []ErrorCode{ErrNone, ErrUnauthorized, ErrInvalidOssBucket, ErrSourceTableMissing,
-	ErrSchemaResolution, ErrInternal}
+	ErrSchemaResolution, ErrInternal, ErrStreamExpired}
 
 // Messages for the reference's two user-facing runtime errors.
 const (
