@@ -262,6 +262,12 @@ func readOptions(columns []string, tr *otsprotocol.TimeRange, maxVersions *int32
 	if tr == nil && maxVersions == nil {
 		return opts, errParam("No version condition is specified while querying row.")
 	}
+	if maxVersions != nil && tr != nil && tr.SpecificTime != nil {
+		// The SDK's TestGetRange (api_test.go:1619-1629) expects the real
+		// service to refuse max_versions together with a specific time,
+		// while max_versions with a start/end range is accepted.
+		return opts, errParam("max_versions and time_range.specific_time cannot be set together.")
+	}
 	if maxVersions != nil {
 		if *maxVersions <= 0 {
 			return opts, errParam("The max versions must be greater than 0, got %d.", *maxVersions)
@@ -409,8 +415,8 @@ func (s *Server) batchWriteRow(req *request) (protoadapt.MessageV1, *Error) {
 	if e := decode(req, &in); e != nil {
 		return nil, e
 	}
-	if in.GetIsAtomic() || in.TransactionId != nil {
-		return nil, errParam("Atomic batches and transactions are not supported by the local Tablestore endpoint.")
+	if in.TransactionId != nil {
+		return nil, errParam("Local transactions are not supported by the local Tablestore endpoint.")
 	}
 	seen := map[string]bool{}
 	total := 0
@@ -427,55 +433,172 @@ func (s *Server) batchWriteRow(req *request) (protoadapt.MessageV1, *Error) {
 	if total > maxBatchWriteRows {
 		return nil, errParam("Rows count exceeds the upper limit: %d.", maxBatchWriteRows)
 	}
-	// Decode every row; rows that fail to decode get their error in place,
-	// the others are written together in one transaction.
-	type slot struct {
-		e   *Error
-		mut int // index into muts, -1 if e != nil
-		rc  *otsprotocol.ReturnContent
-	}
-	var muts []storage.Mutation
-	slots := make([][]slot, len(in.GetTables()))
+	batches := make([]*tableBatch, len(in.GetTables()))
 	for i, t := range in.GetTables() {
-		for _, r := range t.GetRows() {
-			sl := slot{mut: -1, rc: r.GetReturnContent()}
-			ct, ok := operationTypes[r.GetType()]
-			if !ok {
-				sl.e = errParam("Invalid operation type %d.", r.GetType())
-			} else if m, e := buildMutation(t.GetTableName(), ct, r.GetRowChange(), r.GetCondition()); e != nil {
-				sl.e = e
-			} else {
-				sl.mut = len(muts)
-				muts = append(muts, m)
-			}
-			slots[i] = append(slots[i], sl)
-		}
+		batches[i] = decodeTableBatch(t)
 	}
-	var results []storage.MutationResult
-	if len(muts) > 0 {
-		var err error
-		if results, err = s.store.Write(req.instance, muts); err != nil {
-			return nil, storageError(err)
+	if in.GetIsAtomic() {
+		for _, b := range batches {
+			if e := s.writeAtomic(req, b); e != nil {
+				return nil, e
+			}
 		}
+	} else if e := s.writeBatches(req, batches); e != nil {
+		return nil, e
 	}
 	out := &otsprotocol.BatchWriteRowResponse{}
-	for i, t := range in.GetTables() {
-		tr := &otsprotocol.TableInBatchWriteRowResponse{TableName: proto.String(t.GetTableName())}
-		for _, sl := range slots[i] {
-			e := sl.e
-			if e == nil && results[sl.mut].Err != nil {
-				e = storageError(results[sl.mut].Err)
-			}
-			if e != nil {
-				tr.Rows = append(tr.Rows, &otsprotocol.RowInBatchWriteRowResponse{IsOk: proto.Bool(false), Error: rowError(e)})
-				continue
-			}
-			res := &results[sl.mut]
-			tr.Rows = append(tr.Rows, &otsprotocol.RowInBatchWriteRowResponse{IsOk: proto.Bool(true), Consumed: consumed(0, 1), Row: returnRow(sl.rc, res)})
-		}
-		out.Tables = append(out.Tables, tr)
+	for _, b := range batches {
+		out.Tables = append(out.Tables, b.response())
 	}
 	return out, nil
+}
+
+// tableBatch is one table's rows of a BatchWriteRow request: the decoded
+// mutations and, per row, its error or its result.
+type tableBatch struct {
+	table string
+	rows  []batchRow
+}
+
+type batchRow struct {
+	m   storage.Mutation
+	e   *Error // decoding or write error
+	rc  *otsprotocol.ReturnContent
+	res *storage.MutationResult
+}
+
+func decodeTableBatch(t *otsprotocol.TableInBatchWriteRowRequest) *tableBatch {
+	b := &tableBatch{table: t.GetTableName()}
+	for _, r := range t.GetRows() {
+		br := batchRow{rc: r.GetReturnContent()}
+		if ct, ok := operationTypes[r.GetType()]; !ok {
+			br.e = errParam("Invalid operation type %d.", r.GetType())
+		} else {
+			br.m, br.e = buildMutation(t.GetTableName(), ct, r.GetRowChange(), r.GetCondition())
+		}
+		b.rows = append(b.rows, br)
+	}
+	return b
+}
+
+// pending returns the indexes and mutations of the rows not yet failed.
+func (b *tableBatch) pending() ([]int, []storage.Mutation) {
+	var idx []int
+	var muts []storage.Mutation
+	for i := range b.rows {
+		if b.rows[i].e == nil {
+			idx = append(idx, i)
+			muts = append(muts, b.rows[i].m)
+		}
+	}
+	return idx, muts
+}
+
+// record stores the storage results of the rows at idx.
+func (b *tableBatch) record(idx []int, results []storage.MutationResult) {
+	for j, i := range idx {
+		if err := results[j].Err; err != nil {
+			b.rows[i].e = storageError(err)
+		} else {
+			b.rows[i].res = &results[j]
+		}
+	}
+}
+
+// failAll fails every row that has no error yet with e.
+func (b *tableBatch) failAll(e *Error) {
+	for i := range b.rows {
+		if b.rows[i].e == nil {
+			b.rows[i].e, b.rows[i].res = e, nil
+		}
+	}
+}
+
+func (b *tableBatch) response() *otsprotocol.TableInBatchWriteRowResponse {
+	tr := &otsprotocol.TableInBatchWriteRowResponse{TableName: proto.String(b.table)}
+	for _, r := range b.rows {
+		if r.e != nil {
+			tr.Rows = append(tr.Rows, &otsprotocol.RowInBatchWriteRowResponse{IsOk: proto.Bool(false), Error: rowError(r.e)})
+			continue
+		}
+		tr.Rows = append(tr.Rows, &otsprotocol.RowInBatchWriteRowResponse{IsOk: proto.Bool(true), Consumed: consumed(0, 1), Row: returnRow(r.rc, r.res)})
+	}
+	return tr
+}
+
+// writeBatches applies every decodable row of every table in one storage
+// call; each row succeeds or fails on its own.
+func (s *Server) writeBatches(req *request, batches []*tableBatch) *Error {
+	var all []storage.Mutation
+	idx := make([][]int, len(batches))
+	for i, b := range batches {
+		var muts []storage.Mutation
+		idx[i], muts = b.pending()
+		all = append(all, muts...)
+	}
+	if len(all) == 0 {
+		return nil
+	}
+	results, err := s.store.Write(req.instance, all)
+	if err != nil {
+		return storageError(err)
+	}
+	for i, b := range batches {
+		b.record(idx[i], results[:len(idx[i])])
+		results = results[len(idx[i]):]
+	}
+	return nil
+}
+
+// writeAtomic applies one table's rows of an atomic BatchWriteRow: all of
+// them or none. The real service accepts an atomic batch only when the rows
+// of a table share the partition key (the first primary-key column) and
+// fails each row otherwise (aliyun-tablestore-go-sdk v1.8.0
+// tablestore/api_test.go:1387-1463).
+func (s *Server) writeAtomic(req *request, b *tableBatch) *Error {
+	for _, r := range b.rows {
+		if r.e != nil {
+			b.failAll(&Error{Status: r.e.Status, Code: r.e.Code, Message: "The atomic batch was not applied because another row of it is invalid: " + r.e.Message})
+			return nil
+		}
+	}
+	if !samePartitionKey(b.rows) {
+		b.failAll(errParam("The rows of an atomic batch write must share the partition key (the first primary-key column) within table %s.", b.table))
+		return nil
+	}
+	idx, muts := b.pending()
+	results, err := s.store.WriteAtomic(req.instance, muts)
+	if err != nil {
+		return storageError(err)
+	}
+	b.record(idx, results)
+	var first *Error
+	for _, r := range b.rows {
+		if r.e != nil {
+			first = r.e
+			break
+		}
+	}
+	if first != nil {
+		b.failAll(&Error{Status: first.Status, Code: first.Code, Message: "The atomic batch was not applied because another row of it failed: " + first.Message})
+	}
+	return nil
+}
+
+func samePartitionKey(rows []batchRow) bool {
+	var first *pb.Value
+	for _, r := range rows {
+		if len(r.m.PrimaryKey) == 0 || r.m.PrimaryKey[0].Value == nil {
+			return false
+		}
+		v := r.m.PrimaryKey[0].Value
+		if first == nil {
+			first = v
+		} else if !first.Equal(v) {
+			return false
+		}
+	}
+	return true
 }
 
 func (s *Server) getRange(req *request) (protoadapt.MessageV1, *Error) {
@@ -511,7 +634,11 @@ func (s *Server) getRange(req *request) (protoadapt.MessageV1, *Error) {
 		DataBlockType: otsprotocol.DataBlockType_DBT_PLAIN_BUFFER.Enum(),
 		CompressType:  otsprotocol.CompressType_CPT_NONE.Enum(),
 	}
-	if len(rr.Rows) > 0 {
+	switch {
+	case in.GetDataBlockTypeHint() == otsprotocol.DataBlockType_DBT_SIMPLE_ROW_MATRIX:
+		out.DataBlockType = otsprotocol.DataBlockType_DBT_SIMPLE_ROW_MATRIX.Enum()
+		out.Rows = encodeMatrix(rr.Rows, in.GetColumnsToGet())
+	case len(rr.Rows) > 0:
 		out.Rows = pb.EncodeRows(rr.Rows)
 	}
 	if rr.NextStart != nil {

@@ -140,6 +140,10 @@ func New(cfg Config) (*Server, error) {
 		"/BatchGetRow":         s.batchGetRow,
 		"/BatchWriteRow":       s.batchWriteRow,
 		"/GetRange":            s.getRange,
+		"/ListStream":          s.listStream,
+		"/DescribeStream":      s.describeStream,
+		"/GetShardIterator":    s.getShardIterator,
+		"/GetStreamRecord":     s.getStreamRecord,
 	}
 	return s, nil
 }

@@ -236,7 +236,9 @@ func (s *Server) updateTable(req *request) (protoadapt.MessageV1, *Error) {
 	m, err := s.store.UpdateTable(req.instance, in.GetTableName(), func(m *storage.TableMeta) error {
 		if opts := in.GetTableOptions(); opts != nil {
 			if opts.UpdateFullRow != nil {
-				perr = errParam("update_full_row cannot be changed after the table is created.")
+				// The SDK's TestUpdateAndDescribeTable (api_test.go:571-582)
+				// expects the real message to say "contain updateFullRow".
+				perr = errParam("UpdateTableRequest should not contain updateFullRow: update_full_row cannot be changed after the table is created.")
 				return perr
 			}
 			if perr = applyTableOptions(m, opts); perr != nil {

@@ -355,6 +355,9 @@ func (s *Store) applyMutation(tx *bolt.Tx, tc *tableCtx, m *Mutation, nowMs, now
 	if err := validateCells(meta, m); err != nil {
 		return res, err
 	}
+	if err := checkAutoIncrementValue(meta, m); err != nil {
+		return res, err
+	}
 	pk := make([]plainbuffer.Cell, len(m.PrimaryKey))
 	copy(pk, m.PrimaryKey)
 	for i := range pk {
