@@ -1,0 +1,402 @@
+package tablestore
+
+import (
+	"io"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aliyun/aliyun-tablestore-go-sdk/tablestore"
+	"github.com/aliyun/aliyun-tablestore-go-sdk/tablestore/otsprotocol"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/protoadapt"
+
+	pb "github.com/tablestore-delivery/terraform-provider-tablestore/executor/localcloud/tablestore/plainbuffer"
+)
+
+// Behaviours of the real service that Alibaba's own clients and tests rely
+// on (see the ledger in doc.go).
+
+// postRaw sends a signed protobuf request and returns the status and body.
+func postRaw(t *testing.T, e *env, op string, m protoadapt.MessageV1) (int, []byte) {
+	t.Helper()
+	body, err := marshal(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp := signedRequest(t, e.http.URL, op, body, nil)
+	defer resp.Body.Close()
+	out, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, out
+}
+
+// The Node.js SDK sizes buffers by an estimate that over-counts INF_MIN /
+// INF_MAX / PK_AUTO_INCR values and cell timestamps, and sends the
+// zero-filled spare tail: full-table GetRange and PutRow must work.
+func TestZeroPaddedPlainBuffers(t *testing.T) {
+	e := newEnv(t)
+	e.createTable("t", 3)
+	row := pb.EncodeRow(&pb.Row{
+		PrimaryKey: []pb.Cell{{Name: "id", Value: pb.String("a")}, {Name: "n", Value: pb.Int(1)}},
+		Cells:      []pb.Cell{{Name: "c", Value: pb.String("v"), HasTimestamp: true, Timestamp: 1700000000000}},
+	})
+	code, body := postRaw(t, e, "/PutRow", (&otsprotocol.PutRowRequest{
+		TableName: proto.String("t"), Row: append(row, make([]byte, 9)...),
+		Condition: &otsprotocol.Condition{RowExistence: otsprotocol.RowExistenceExpectation_IGNORE.Enum()},
+	}))
+	if code != http.StatusOK {
+		t.Fatalf("padded PutRow: %d %q", code, body)
+	}
+	bound := func(v *pb.Value) []byte {
+		b := pb.EncodeRow(&pb.Row{PrimaryKey: []pb.Cell{{Name: "id", Value: v}, {Name: "n", Value: v}}})
+		return append(b, 0, 0) // one spare byte per INF value, as npm tablestore 5.6.5 sends
+	}
+	code, body = postRaw(t, e, "/GetRange", (&otsprotocol.GetRangeRequest{
+		TableName: proto.String("t"), Direction: otsprotocol.Direction_FORWARD.Enum(), MaxVersions: proto.Int32(1),
+		InclusiveStartPrimaryKey: bound(pb.InfMin()), ExclusiveEndPrimaryKey: bound(pb.InfMax()),
+	}))
+	if code != http.StatusOK {
+		t.Fatalf("padded full-table GetRange: %d %q", code, body)
+	}
+	var out otsprotocol.GetRangeResponse
+	if err := unmarshal(body, &out); err != nil {
+		t.Fatal(err)
+	}
+	rows, err := pb.DecodeRows(out.GetRows())
+	if err != nil || len(rows) != 1 || string(rows[0].Cells[0].Value.Bytes) != "v" || rows[0].Cells[0].Timestamp != 1700000000000 {
+		t.Fatalf("GetRange rows %+v, %v", rows, err)
+	}
+	// Anything but zeros after the row is still refused.
+	code, _ = postRaw(t, e, "/PutRow", (&otsprotocol.PutRowRequest{
+		TableName: proto.String("t"), Row: append(append([]byte{}, row...), 0, 7),
+		Condition: &otsprotocol.Condition{RowExistence: otsprotocol.RowExistenceExpectation_IGNORE.Enum()},
+	}))
+	if code != http.StatusBadRequest {
+		t.Fatalf("garbage after the row: status %d, want 400", code)
+	}
+}
+
+func atomicPut(table, id string, n int64, cond tablestore.RowExistenceExpectation) *tablestore.PutRowChange {
+	ch := &tablestore.PutRowChange{TableName: table, PrimaryKey: pk(id, n)}
+	ch.AddColumn("c", n)
+	ch.SetCondition(cond)
+	return ch
+}
+
+func TestAtomicBatchWriteRow(t *testing.T) {
+	e := newEnv(t)
+	e.createTable("t", 1)
+	write := func(changes ...tablestore.RowChange) []tablestore.RowResult {
+		t.Helper()
+		req := &tablestore.BatchWriteRowRequest{IsAtomic: true}
+		for _, c := range changes {
+			req.AddRowChange(c)
+		}
+		resp, err := e.client.BatchWriteRow(req)
+		if err != nil {
+			t.Fatalf("atomic BatchWriteRow: %v", err)
+		}
+		return resp.TableToRowsResult["t"]
+	}
+	exists := func(id string, n int64) bool { return len(e.get("t", id, n, 1).Columns) > 0 }
+
+	// One partition key: applied, every row.
+	res := write(atomicPut("t", "p", 1, tablestore.RowExistenceExpectation_IGNORE), atomicPut("t", "p", 2, tablestore.RowExistenceExpectation_IGNORE))
+	if len(res) != 2 || !res[0].IsSucceed || !res[1].IsSucceed || !exists("p", 1) || !exists("p", 2) {
+		t.Fatalf("same partition key: %+v", res)
+	}
+	// Two partition keys: every row fails, nothing written.
+	res = write(atomicPut("t", "q", 1, tablestore.RowExistenceExpectation_IGNORE), atomicPut("t", "r", 1, tablestore.RowExistenceExpectation_IGNORE))
+	for _, r := range res {
+		if r.IsSucceed || r.Error.Code != "OTSParameterInvalid" || !strings.Contains(r.Error.Message, "partition key") {
+			t.Fatalf("different partition keys: %+v", r)
+		}
+	}
+	if exists("q", 1) || exists("r", 1) {
+		t.Fatal("a refused atomic batch wrote rows")
+	}
+	// One row fails its condition: none is applied, each row says why.
+	res = write(atomicPut("t", "p", 3, tablestore.RowExistenceExpectation_IGNORE), atomicPut("t", "p", 1, tablestore.RowExistenceExpectation_EXPECT_NOT_EXIST))
+	if len(res) != 2 || res[0].IsSucceed || res[1].IsSucceed || res[1].Error.Code != "OTSConditionCheckFail" || res[0].Error.Code != "OTSConditionCheckFail" {
+		t.Fatalf("failed row in an atomic batch: %+v", res)
+	}
+	if exists("p", 3) {
+		t.Fatal("an atomic batch with a failed row applied another row")
+	}
+	// The same batch without is_atomic applies the good row.
+	req := &tablestore.BatchWriteRowRequest{}
+	req.AddRowChange(atomicPut("t", "p", 3, tablestore.RowExistenceExpectation_IGNORE))
+	req.AddRowChange(atomicPut("t", "p", 1, tablestore.RowExistenceExpectation_EXPECT_NOT_EXIST))
+	if resp, err := e.client.BatchWriteRow(req); err != nil || !resp.TableToRowsResult["t"][0].IsSucceed || resp.TableToRowsResult["t"][1].IsSucceed {
+		t.Fatalf("non-atomic batch: %+v %v", resp, err)
+	}
+	if !exists("p", 3) {
+		t.Fatal("non-atomic batch did not write its good row")
+	}
+}
+
+func TestAutoIncrementExplicitValueNeedsExpectExist(t *testing.T) {
+	e := newEnv(t)
+	meta := &tablestore.TableMeta{TableName: "auto"}
+	meta.AddPrimaryKeyColumn("id", tablestore.PrimaryKeyType_STRING)
+	meta.AddPrimaryKeyColumnOption("seq", tablestore.PrimaryKeyType_INTEGER, tablestore.AUTO_INCREMENT)
+	if _, err := e.client.CreateTable(&tablestore.CreateTableRequest{TableMeta: meta, TableOption: &tablestore.TableOption{TimeToAlive: -1, MaxVersion: 1}, ReservedThroughput: &tablestore.ReservedThroughput{}}); err != nil {
+		t.Fatal(err)
+	}
+	put := func(seq any, cond tablestore.RowExistenceExpectation) (*tablestore.PutRowResponse, error) {
+		p := new(tablestore.PrimaryKey)
+		p.AddPrimaryKeyColumn("id", "a")
+		if seq == nil {
+			p.AddPrimaryKeyColumnWithAutoIncrement("seq")
+		} else {
+			p.AddPrimaryKeyColumn("seq", seq)
+		}
+		ch := &tablestore.PutRowChange{TableName: "auto", PrimaryKey: p, ReturnType: tablestore.ReturnType_RT_PK}
+		ch.AddColumn("c", "v")
+		ch.SetCondition(cond)
+		return e.client.PutRow(&tablestore.PutRowRequest{PutRowChange: ch})
+	}
+	_, err := put(int64(5), tablestore.RowExistenceExpectation_IGNORE)
+	otsErr(t, err, "OTSConditionCheckFail")
+	resp, err := put(nil, tablestore.RowExistenceExpectation_IGNORE)
+	if err != nil {
+		t.Fatalf("placeholder put: %v", err)
+	}
+	seq := resp.PrimaryKey.PrimaryKeys[1].Value.(int64)
+	if _, err := put(seq, tablestore.RowExistenceExpectation_EXPECT_EXIST); err != nil {
+		t.Fatalf("explicit value with EXPECT_EXIST on an existing row: %v", err)
+	}
+	_, err = put(seq, tablestore.RowExistenceExpectation_EXPECT_NOT_EXIST)
+	otsErr(t, err, "OTSConditionCheckFail")
+}
+
+func TestMaxVersionsWithSpecificTimeRefused(t *testing.T) {
+	e := newEnv(t)
+	e.createTable("t", 3)
+	e.put("t", "a", 1, map[string]any{"c": "v"})
+	now := time.Now().UnixMilli()
+	_, err := e.client.GetRow(&tablestore.GetRowRequest{SingleRowQueryCriteria: &tablestore.SingleRowQueryCriteria{
+		TableName: "t", PrimaryKey: pk("a", 1), MaxVersion: 1, TimeRange: &tablestore.TimeRange{Specific: now},
+	}})
+	oe := otsErr(t, err, "OTSParameterInvalid")
+	if !strings.Contains(oe.Message, "specific_time") {
+		t.Fatalf("message %q does not name the field", oe.Message)
+	}
+	_, err = e.client.GetRange(&tablestore.GetRangeRequest{RangeRowQueryCriteria: &tablestore.RangeRowQueryCriteria{
+		TableName: "t", StartPrimaryKey: infPK(true), EndPrimaryKey: infPK(false), MaxVersion: 1, TimeRange: &tablestore.TimeRange{Specific: now},
+	}})
+	otsErr(t, err, "OTSParameterInvalid")
+	// max_versions with a start/end range, and a specific time alone, are fine.
+	if _, err := e.client.GetRow(&tablestore.GetRowRequest{SingleRowQueryCriteria: &tablestore.SingleRowQueryCriteria{
+		TableName: "t", PrimaryKey: pk("a", 1), MaxVersion: 1, TimeRange: &tablestore.TimeRange{Start: 0, End: now + 60000},
+	}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.client.GetRow(&tablestore.GetRowRequest{SingleRowQueryCriteria: &tablestore.SingleRowQueryCriteria{
+		TableName: "t", PrimaryKey: pk("a", 1), TimeRange: &tablestore.TimeRange{Specific: now},
+	}}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestUpdateTableRefusesUpdateFullRow(t *testing.T) {
+	e := newEnv(t)
+	e.createTable("t", 1)
+	_, err := e.client.UpdateTable(&tablestore.UpdateTableRequest{TableName: "t", TableOption: &tablestore.TableOption{
+		TimeToAlive: -1, MaxVersion: 1, UpdateFullRow: proto.Bool(true),
+	}})
+	if oe := otsErr(t, err, "OTSParameterInvalid"); !strings.Contains(oe.Message, "contain updateFullRow") {
+		t.Fatalf("message %q", oe.Message)
+	}
+}
+
+func TestGetRangeSimpleRowMatrix(t *testing.T) {
+	e := newEnv(t)
+	e.createTable("t", 3)
+	e.put("t", "a", 1, map[string]any{"s": "x", "i": int64(7), "d": 1.5, "b": true, "bin": []byte{0, 1}})
+	e.put("t", "a", 1, map[string]any{"s": "newer"}) // replaces the row; the matrix holds the newest version of s
+	e.put("t", "b", 2, map[string]any{"i": int64(-3)})
+	e.put("t", "c", 3, nil)
+	q := tablestore.RangeRowQueryCriteria{TableName: "t", StartPrimaryKey: infPK(true), EndPrimaryKey: infPK(false), MaxVersion: 1}
+	plain, err := e.client.GetRange(&tablestore.GetRangeRequest{RangeRowQueryCriteria: &q})
+	if err != nil {
+		t.Fatal(err)
+	}
+	q.DataBlockType = tablestore.SimpleRowMatrix
+	matrix, err := e.client.GetRange(&tablestore.GetRangeRequest{RangeRowQueryCriteria: &q})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if matrix.DataBlockType != tablestore.SimpleRowMatrix || plain.DataBlockType != tablestore.PlainBuffer {
+		t.Fatalf("block types: matrix answer %v, plain answer %v", matrix.DataBlockType, plain.DataBlockType)
+	}
+	if len(matrix.Rows) != 3 || len(plain.Rows) != 3 {
+		t.Fatalf("rows: matrix %d, plain %d", len(matrix.Rows), len(plain.Rows))
+	}
+	for i := range plain.Rows {
+		p, m := plain.Rows[i], matrix.Rows[i]
+		if p.PrimaryKey.PrimaryKeys[0].Value != m.PrimaryKey.PrimaryKeys[0].Value || p.PrimaryKey.PrimaryKeys[1].Value != m.PrimaryKey.PrimaryKeys[1].Value {
+			t.Fatalf("row %d keys differ", i)
+		}
+		if len(p.Columns) != len(m.Columns) {
+			t.Fatalf("row %d: plain %d columns, matrix %d", i, len(p.Columns), len(m.Columns))
+		}
+		for j := range p.Columns {
+			pv, mv := p.Columns[j].Value, m.Columns[j].Value
+			if pb, ok := pv.([]byte); ok {
+				pv, mv = string(pb), string(mv.([]byte))
+			}
+			if p.Columns[j].ColumnName != m.Columns[j].ColumnName || pv != mv {
+				t.Fatalf("row %d column %d: plain %s=%v, matrix %s=%v", i, j, p.Columns[j].ColumnName, pv, m.Columns[j].ColumnName, mv)
+			}
+		}
+	}
+	if got := colValues(matrix.Rows[0].Columns)["s"]; len(got) != 1 || got[0] != "newer" {
+		t.Fatalf("matrix s = %v, want the newest version only", got)
+	}
+	// columns_to_get names the fields.
+	q.ColumnsToGet = []string{"i"}
+	only, err := e.client.GetRange(&tablestore.GetRangeRequest{RangeRowQueryCriteria: &q})
+	q.DataBlockType = tablestore.PlainBuffer
+	onlyPlain, err2 := e.client.GetRange(&tablestore.GetRangeRequest{RangeRowQueryCriteria: &q})
+	if err != nil || err2 != nil || len(only.Rows) != len(onlyPlain.Rows) || len(only.Rows[0].Columns) != 1 {
+		t.Fatalf("matrix with columns_to_get: %+v %v; plain %+v %v", only, err, onlyPlain, err2)
+	}
+	if len(only.Rows) != 1 || only.Rows[0].Columns[0].Value != int64(-3) {
+		t.Fatalf("matrix with columns_to_get [i]: %d rows, want only row b (a PutRow replaced row a)", len(only.Rows))
+	}
+}
+
+// clock is a settable data clock for Config.Now.
+type clock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
+func (c *clock) add(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
+}
+
+func readStream(t *testing.T, e *env, iter *tablestore.ShardIterator) (*tablestore.ShardIterator, []*tablestore.StreamRecord) {
+	t.Helper()
+	var all []*tablestore.StreamRecord
+	for {
+		resp, err := e.client.GetStreamRecord(&tablestore.GetStreamRecordRequest{ShardIterator: iter})
+		if err != nil {
+			t.Fatalf("GetStreamRecord: %v", err)
+		}
+		all = append(all, resp.Records...)
+		if resp.NextShardIterator == nil || *resp.NextShardIterator == *iter {
+			return iter, all
+		}
+		iter = resp.NextShardIterator
+	}
+}
+
+func TestStreamAPI(t *testing.T) {
+	clk := &clock{now: time.Now()}
+	e := newEnv(t, func(c *Config) { c.Shards = 2; c.Now = clk.Now })
+	e.createTable("plain", 1)
+	e.put("plain", "before", 1, map[string]any{"c": "not in the stream"})
+	if resp, err := e.client.ListStream(&tablestore.ListStreamRequest{TableName: proto.String("plain")}); err != nil || len(resp.Streams) != 0 {
+		t.Fatalf("ListStream of a table without stream: %+v %v", resp, err)
+	}
+	clk.add(time.Millisecond)
+	if _, err := e.client.UpdateTable(&tablestore.UpdateTableRequest{TableName: "plain", StreamSpec: &tablestore.StreamSpecification{EnableStream: true, ExpirationTime: 24}}); err != nil {
+		t.Fatal(err)
+	}
+	clk.add(time.Millisecond)
+	ls, err := e.client.ListStream(&tablestore.ListStreamRequest{})
+	if err != nil || len(ls.Streams) != 1 || *ls.Streams[0].TableName != "plain" || ls.Streams[0].CreationTime <= 0 {
+		t.Fatalf("ListStream: %+v %v", ls, err)
+	}
+	ds, err := e.client.DescribeStream(&tablestore.DescribeStreamRequest{StreamId: ls.Streams[0].Id})
+	if err != nil || *ds.TableName != "plain" || ds.ExpirationTime != 24 || ds.Status != tablestore.SS_Active || len(ds.Shards) != 2 {
+		t.Fatalf("DescribeStream: %+v %v", ds, err)
+	}
+	limit := int32(1)
+	page, err := e.client.DescribeStream(&tablestore.DescribeStreamRequest{StreamId: ls.Streams[0].Id, ShardLimit: &limit})
+	if err != nil || len(page.Shards) != 1 || page.NextShardId == nil || *page.NextShardId != *ds.Shards[1].SelfShard {
+		t.Fatalf("DescribeStream page: %+v %v", page, err)
+	}
+	iters := map[string]*tablestore.ShardIterator{}
+	for _, sh := range ds.Shards {
+		it, err := e.client.GetShardIterator(&tablestore.GetShardIteratorRequest{StreamId: ls.Streams[0].Id, ShardId: sh.SelfShard})
+		if err != nil {
+			t.Fatal(err)
+		}
+		iters[string(*sh.SelfShard)] = it.ShardIterator
+	}
+	readAll := func() []*tablestore.StreamRecord {
+		var out []*tablestore.StreamRecord
+		for id, it := range iters {
+			var recs []*tablestore.StreamRecord
+			iters[id], recs = readStream(t, e, it)
+			out = append(out, recs...)
+		}
+		return out
+	}
+	if recs := readAll(); len(recs) != 0 {
+		t.Fatalf("records written before the stream was enabled: %v", recs)
+	}
+	e.put("plain", "row", 1, map[string]any{"del": "x", "delall": true, "upd": int64(1)})
+	recs := readAll()
+	if len(recs) != 1 || recs[0].Type != tablestore.AT_Put || recs[0].Info == nil || len(recs[0].Columns) != 3 || recs[0].Columns[0].Timestamp == nil {
+		t.Fatalf("put record: %v", recs)
+	}
+	ts := *recs[0].Columns[0].Timestamp
+	upd := &tablestore.UpdateRowChange{TableName: "plain", PrimaryKey: pk("row", 1)}
+	upd.DeleteColumnWithTimestamp("del", ts)
+	upd.DeleteColumn("delall")
+	upd.PutColumn("upd", 2.5)
+	upd.SetCondition(tablestore.RowExistenceExpectation_IGNORE)
+	if _, err := e.client.UpdateRow(&tablestore.UpdateRowRequest{UpdateRowChange: upd}); err != nil {
+		t.Fatal(err)
+	}
+	recs = readAll()
+	if len(recs) != 1 || recs[0].Type != tablestore.AT_Update || len(recs[0].Columns) != 3 {
+		t.Fatalf("update record: %v", recs)
+	}
+	cols := recs[0].Columns
+	if cols[0].Type != tablestore.RCT_DeleteOneVersion || *cols[0].Timestamp != ts || cols[1].Type != tablestore.RCT_DeleteAllVersions || cols[1].Timestamp != nil || cols[2].Value != 2.5 {
+		t.Fatalf("update record columns: %v", recs[0])
+	}
+	del := &tablestore.DeleteRowChange{TableName: "plain", PrimaryKey: pk("row", 1)}
+	del.SetCondition(tablestore.RowExistenceExpectation_IGNORE)
+	if _, err := e.client.DeleteRow(&tablestore.DeleteRowRequest{DeleteRowChange: del}); err != nil {
+		t.Fatal(err)
+	}
+	if recs = readAll(); len(recs) != 1 || recs[0].Type != tablestore.AT_Delete || len(recs[0].Columns) != 0 || recs[0].Info == nil {
+		t.Fatalf("delete record: %v", recs)
+	}
+
+	// Past the stream's expiration time the data is trimmed.
+	e.put("plain", "late", 1, map[string]any{"c": "v"})
+	clk.add(25 * time.Hour)
+	trimmed := 0
+	for _, it := range iters {
+		_, err := e.client.GetStreamRecord(&tablestore.GetStreamRecordRequest{ShardIterator: it})
+		if err != nil {
+			if oe := otsErr(t, err, "OTSTrimmedDataAccess"); oe.HttpStatusCode != http.StatusNotFound {
+				t.Fatalf("trimmed status %d", oe.HttpStatusCode)
+			}
+			trimmed++
+		}
+	}
+	if trimmed != 1 {
+		t.Fatalf("%d shards answered OTSTrimmedDataAccess, want the one holding the expired record", trimmed)
+	}
+	_, err = e.client.GetStreamRecord(&tablestore.GetStreamRecordRequest{ShardIterator: (*tablestore.ShardIterator)(proto.String("not-an-iterator"))})
+	otsErr(t, err, "OTSParameterInvalid")
+	// A disabled stream is gone.
+	if _, err := e.client.UpdateTable(&tablestore.UpdateTableRequest{TableName: "plain", StreamSpec: &tablestore.StreamSpecification{EnableStream: false}}); err != nil {
+		t.Fatal(err)
+	}
+	_, err = e.client.DescribeStream(&tablestore.DescribeStreamRequest{StreamId: ls.Streams[0].Id})
+	otsErr(t, err, "OTSObjectNotExist")
+}
