@@ -1,39 +1,3 @@
-// Package tablestore is the local cloud's Tablestore-compatible endpoint: an
-// http.Handler that the unmodified official Go SDK
-// (github.com/aliyun/aliyun-tablestore-go-sdk) talks to as if it were Alibaba
-// Cloud Tablestore. It verifies request signatures (the default V2 signing
-// and the V4 signing of SDK v1.8.0) and x-ots-contentmd5, and serves the
-// table operations (CreateTable, ListTable, DescribeTable, UpdateTable,
-// DeleteTable, AddDefinedColumn, DeleteDefinedColumn) and row operations
-// (PutRow, UpdateRow, DeleteRow, GetRow, BatchGetRow, BatchWriteRow,
-// GetRange) with row and column conditions, versions, max versions and TTL.
-// Data lives in the kv store through package storage, which also keeps the
-// per-shard change log and snapshots the Tunnel service reads.
-//
-// Requests under /tunnel/ are verified the same way and then handed to
-// Config.Tunnel. GET /healthz answers 200 (a readiness probe for the embedding
-// process; not part of the protocol).
-//
-// # Using the local Tablestore endpoint from your own code
-//
-// Start the local cloud (`delivery-executor local`), then point the official
-// SDK at it like at any Tablestore instance:
-//
-//	import "github.com/aliyun/aliyun-tablestore-go-sdk/tablestore"
-//
-//	client := tablestore.NewClient("http://127.0.0.1:8471", "local", "local-dev-key", "local-dev-secret")
-//	meta := &tablestore.TableMeta{TableName: "orders"}
-//	meta.AddPrimaryKeyColumn("id", tablestore.PrimaryKeyType_STRING)
-//	_, err := client.CreateTable(&tablestore.CreateTableRequest{
-//		TableMeta:          meta,
-//		TableOption:        &tablestore.TableOption{TimeToAlive: -1, MaxVersion: 1},
-//		ReservedThroughput: &tablestore.ReservedThroughput{},
-//	})
-//
-// V4 signing works too:
-//
-//	cred := common.CreateByCredentials(&common.DefaultCredentials{AccessKeyID: "local-dev-key", AccessKeySecret: "local-dev-secret"}, "cn-hangzhou")
-//	client := tablestore.NewClientWithCredentialsProvider("http://127.0.0.1:8471", "local", cred, nil)
 package tablestore
 
 import (

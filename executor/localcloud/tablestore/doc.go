@@ -1,0 +1,91 @@
+// Package tablestore is the local cloud's Tablestore-compatible endpoint: an
+// http.Handler that the unmodified official Go SDK
+// (github.com/aliyun/aliyun-tablestore-go-sdk) talks to as if it were Alibaba
+// Cloud Tablestore. It verifies request signatures (the default V2 signing
+// and the V4 signing of SDK v1.8.0) and x-ots-contentmd5, and serves the
+// table operations (CreateTable, ListTable, DescribeTable, UpdateTable,
+// DeleteTable, AddDefinedColumn, DeleteDefinedColumn), row operations
+// (PutRow, UpdateRow, DeleteRow, GetRow, BatchGetRow, BatchWriteRow incl.
+// atomic batches, GetRange incl. the SimpleRowMatrix block type) with row and
+// column conditions, versions, max versions and TTL, and the Stream API
+// (ListStream, DescribeStream, GetShardIterator, GetStreamRecord).
+// Data lives in the kv store through package storage, which also keeps the
+// per-shard change log and snapshots the Tunnel service reads.
+//
+// Requests under /tunnel/ are verified the same way and then handed to
+// Config.Tunnel. GET /healthz answers 200 (a readiness probe for the embedding
+// process; not part of the protocol).
+//
+// # Ledger: behaviours of the real service and their evidence
+//
+// SDK paths are in github.com/aliyun/aliyun-tablestore-go-sdk v1.8.0 unless
+// named otherwise. `make conformance-tablestore` runs that SDK's own suites
+// and the npm tablestore checks against a fresh local cloud.
+//
+//   - Zero bytes after the last PlainBuffer row are padding. npm tablestore
+//     5.6.5 sizes its buffers by an estimate (lib/protocol/plian_buffer_builder.js
+//     computePrimaryKeyValueSize, computeColumnSize, computeUpdateColumnSize)
+//     that over-counts INF_MIN/INF_MAX/PK_AUTO_INCR values, cell timestamps and
+//     delete-one-version cells, zero-fills it and sends it whole
+//     (plain_buffer_stream.js PlainBufferOutputStream.getBuffer); its own
+//     samples (samples/getRange.js, AutoIncrement.js) work against the real
+//     service. Anything but zero bytes after the rows is still refused.
+//   - BatchWriteRow with is_atomic: a table's rows are applied all or none
+//     when they share the partition key (the first primary-key column);
+//     otherwise every row of that table fails (tablestore/api_test.go:1387-1463
+//     TestAtomicBatchWriteRowWithSamePartitionKey and ...DiffPartitionKey;
+//     ex_aliyun_ots batch_write docs: "keep the partition key of each table ...
+//     or the corresponding write operation of the table will fail"). The SDK
+//     tests check only IsSucceed: the code of those row errors
+//     (OTSParameterInvalid), and that rows failed because another row failed
+//     carry that row's code, are our conservative choices.
+//   - An explicit value for an auto-increment primary-key column needs the
+//     EXPECT_EXIST condition; with IGNORE (or EXPECT_NOT_EXIST) the write fails
+//     with 403 OTSConditionCheckFail (tunnel/restore/record_restore_test.go:1182-1225;
+//     ex_aliyun_ots ExAliyunOts.DSL.condition docs). See storage/atomic.go.
+//   - max_versions together with time_range.specific_time is refused with
+//     OTSParameterInvalid; max_versions with start and end times is accepted
+//     (tablestore/api_test.go:1612-1640, TestGetRange).
+//   - UpdateTable with update_full_row is refused with a message containing
+//     "contain updateFullRow" (tablestore/api_test.go:571-582).
+//   - GetRange answers in the SimpleRowMatrix block type when
+//     data_block_type_hint asks for it (tablestore/api_test.go:1465-1490,
+//     TestFuzzyGetRangeMatrix; layout from tablestore/matrix.go). The checksum
+//     byte at its end is undocumented and skipped by the SDK; we write a
+//     CRC-32 byte of the data section (unverified).
+//   - Stream API: each record carries the sequence-info extension ("extension
+//     in a stream record is required", tablestore/api.go GetStreamRecord); a
+//     read that finds nothing new returns the same iterator, which the SDK's
+//     exhaustStreamRecords (api_test.go:2457-2484) takes as the end; a stream
+//     has one shard per partition, one for a new table (TestStream).
+//     Trimmed or expired data, and iterators of a disabled stream, answer
+//     404 OTSTrimmedDataAccess "Requested stream data is already trimmed or
+//     does not exist." (Alibaba DataX otsstreamreader MockOTS.java; the
+//     Tablestore error-code reference lists the code). Records live for the
+//     stream's expiration time, bounded by the change log's retention
+//     (Config.ChangeRetention, 24 h by default).
+//   - Unknown, conservative choices: the GetShardIterator timestamp is read
+//     as milliseconds and its token is refused; GetStreamRecord returns 100
+//     records by default and at most 1000; shard ids are opaque strings.
+//
+// # Using the local Tablestore endpoint from your own code
+//
+// Start the local cloud (`delivery-executor local`), then point the official
+// SDK at it like at any Tablestore instance:
+//
+//	import "github.com/aliyun/aliyun-tablestore-go-sdk/tablestore"
+//
+//	client := tablestore.NewClient("http://127.0.0.1:8471", "local", "local-dev-key", "local-dev-secret")
+//	meta := &tablestore.TableMeta{TableName: "orders"}
+//	meta.AddPrimaryKeyColumn("id", tablestore.PrimaryKeyType_STRING)
+//	_, err := client.CreateTable(&tablestore.CreateTableRequest{
+//		TableMeta:          meta,
+//		TableOption:        &tablestore.TableOption{TimeToAlive: -1, MaxVersion: 1},
+//		ReservedThroughput: &tablestore.ReservedThroughput{},
+//	})
+//
+// V4 signing works too:
+//
+//	cred := common.CreateByCredentials(&common.DefaultCredentials{AccessKeyID: "local-dev-key", AccessKeySecret: "local-dev-secret"}, "cn-hangzhou")
+//	client := tablestore.NewClientWithCredentialsProvider("http://127.0.0.1:8471", "local", cred, nil)
+package tablestore
