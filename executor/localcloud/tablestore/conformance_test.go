@@ -400,3 +400,69 @@ func TestStreamAPI(t *testing.T) {
 	_, err = e.client.DescribeStream(&tablestore.DescribeStreamRequest{StreamId: ls.Streams[0].Id})
 	otsErr(t, err, "OTSObjectNotExist")
 }
+
+// The real service's exact messages, as the Python SDK's tests against it
+// compare them (aliyun-tablestore-python-sdk tests/row_op_test.py).
+func TestRealServiceMessages(t *testing.T) {
+	e := newEnv(t)
+	e.createTable("t", 1)
+	message := func(err error, code, want string) {
+		t.Helper()
+		if oe := otsErr(t, err, code); oe.Message != want {
+			t.Fatalf("%s message %q, want %q", code, oe.Message, want)
+		}
+	}
+	upd := &tablestore.UpdateRowChange{TableName: "t", PrimaryKey: pk("a", 1)}
+	upd.PutColumn("c", "v")
+	upd.SetCondition(tablestore.RowExistenceExpectation_EXPECT_EXIST)
+	_, err := e.client.UpdateRow(&tablestore.UpdateRowRequest{UpdateRowChange: upd})
+	message(err, "OTSConditionCheckFail", "Condition check failed.")
+
+	short := new(tablestore.PrimaryKey)
+	short.AddPrimaryKeyColumn("id", "a")
+	_, err = e.client.GetRow(&tablestore.GetRowRequest{SingleRowQueryCriteria: &tablestore.SingleRowQueryCriteria{TableName: "t", PrimaryKey: short, MaxVersion: 1}})
+	message(err, "OTSInvalidPK", "Validate PK size fail. Input: 1, Meta: 2.")
+	renamed := new(tablestore.PrimaryKey)
+	renamed.AddPrimaryKeyColumn("other", "a")
+	renamed.AddPrimaryKeyColumn("n", int64(1))
+	_, err = e.client.GetRow(&tablestore.GetRowRequest{SingleRowQueryCriteria: &tablestore.SingleRowQueryCriteria{TableName: "t", PrimaryKey: renamed, MaxVersion: 1}})
+	message(err, "OTSInvalidPK", "Validate PK name fail. Input: other, Meta: id.")
+
+	rangeErr := func(start, end *tablestore.PrimaryKey, dir tablestore.Direction) error {
+		_, err := e.client.GetRange(&tablestore.GetRangeRequest{RangeRowQueryCriteria: &tablestore.RangeRowQueryCriteria{
+			TableName: "t", StartPrimaryKey: start, EndPrimaryKey: end, Direction: dir, MaxVersion: 1,
+		}})
+		return err
+	}
+	message(rangeErr(pk("b", 1), pk("a", 1), tablestore.FORWARD), "OTSParameterInvalid", "Begin key must less than end key in FORWARD")
+	message(rangeErr(pk("a", 1), pk("a", 1), tablestore.FORWARD), "OTSParameterInvalid", "Begin key must less than end key in FORWARD")
+	message(rangeErr(pk("a", 1), pk("b", 1), tablestore.BACKWARD), "OTSParameterInvalid", "Begin key must more than end key in BACKWARD")
+	if err := rangeErr(infPK(false), infPK(true), tablestore.BACKWARD); err != nil {
+		t.Fatalf("backward full-table GetRange: %v", err)
+	}
+
+	// Batches: no table, and a table without rows.
+	readErr := func(op string, m protoadapt.MessageV1) (int, string) {
+		t.Helper()
+		code, body := postRaw(t, e, op, m)
+		var pe otsprotocol.Error
+		if code != http.StatusOK {
+			if err := unmarshal(body, &pe); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return code, pe.GetMessage()
+	}
+	if code, msg := readErr("/BatchWriteRow", &otsprotocol.BatchWriteRowRequest{}); code != 400 || msg != "No row is specified in BatchWriteRow." {
+		t.Fatalf("empty BatchWriteRow: %d %q", code, msg)
+	}
+	if code, msg := readErr("/BatchWriteRow", &otsprotocol.BatchWriteRowRequest{Tables: []*otsprotocol.TableInBatchWriteRowRequest{{TableName: proto.String("t")}}}); code != 400 || msg != "No operation is specified for table: 't'." {
+		t.Fatalf("BatchWriteRow with a table without rows: %d %q", code, msg)
+	}
+	if code, msg := readErr("/BatchGetRow", &otsprotocol.BatchGetRowRequest{}); code != 400 || msg != "No row specified in the request of BatchGetRow." {
+		t.Fatalf("empty BatchGetRow: %d %q", code, msg)
+	}
+	if code, msg := readErr("/BatchGetRow", &otsprotocol.BatchGetRowRequest{Tables: []*otsprotocol.TableInBatchGetRowRequest{{TableName: proto.String("t"), MaxVersions: proto.Int32(1)}}}); code != 200 {
+		t.Fatalf("BatchGetRow with a table without rows: %d %q, want 200", code, msg)
+	}
+}

@@ -64,6 +64,17 @@
 //     Tablestore error-code reference lists the code). Records live for the
 //     stream's expiration time, bounded by the change log's retention
 //     (Config.ChangeRetention, 24 h by default).
+//   - Exact messages the Python SDK's tests compare against the real service
+//     (aliyun-tablestore-python-sdk tests/row_op_test.py,
+//     tests/filter_and_condition_update_unitttest.py): "Condition check
+//     failed." for every OTSConditionCheckFail; "Validate PK size fail. Input:
+//     1, Meta: 2." and "Validate PK name fail. Input: PK2, Meta: PK1." for
+//     OTSInvalidPK; "Begin key must less than end key in FORWARD" / "Begin
+//     key must more than end key in BACKWARD" for a GetRange whose start does
+//     not come before its end (an empty range included); "No row is specified
+//     in BatchWriteRow." and "No operation is specified for table: 't'." for
+//     empty batch writes; a BatchGetRow table without rows is accepted, a
+//     BatchGetRow without tables is not.
 //   - Unknown, conservative choices: the GetShardIterator timestamp is read
 //     as milliseconds and its token is refused; GetStreamRecord returns 100
 //     records by default and at most 1000; shard ids are opaque strings.

@@ -1,6 +1,7 @@
 package tablestore
 
 import (
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"math"
@@ -363,7 +364,9 @@ func (s *Server) batchGetRow(req *request) (protoadapt.MessageV1, *Error) {
 		seen[t.GetTableName()] = true
 		total += len(t.GetPrimaryKey())
 	}
-	if total == 0 {
+	if len(in.GetTables()) == 0 {
+		// A table with no rows is fine (tests/row_op_test.py:893-898 of
+		// aliyun-tablestore-python-sdk); no table at all is not (:915-922).
 		return nil, errParam("No row specified in the request of BatchGetRow.")
 	}
 	if total > maxBatchGetRows {
@@ -425,10 +428,15 @@ func (s *Server) batchWriteRow(req *request) (protoadapt.MessageV1, *Error) {
 			return nil, errParam("Duplicated table name: %s.", t.GetTableName())
 		}
 		seen[t.GetTableName()] = true
+		if len(t.GetRows()) == 0 {
+			// The real messages (aliyun-tablestore-python-sdk
+			// tests/row_op_test.py:877-922).
+			return nil, errParam("No operation is specified for table: '%s'.", t.GetTableName())
+		}
 		total += len(t.GetRows())
 	}
 	if total == 0 {
-		return nil, errParam("No row specified in the request of BatchWriteRow.")
+		return nil, errParam("No row is specified in BatchWriteRow.")
 	}
 	if total > maxBatchWriteRows {
 		return nil, errParam("Rows count exceeds the upper limit: %d.", maxBatchWriteRows)
@@ -621,6 +629,9 @@ func (s *Server) getRange(req *request) (protoadapt.MessageV1, *Error) {
 	if e != nil {
 		return nil, e
 	}
+	if e := checkRangeOrder(start.PrimaryKey, end.PrimaryKey, in.GetDirection() == otsprotocol.Direction_BACKWARD); e != nil {
+		return nil, e
+	}
 	rr, err := s.store.GetRange(req.instance, storage.RangeRequest{
 		Table: in.GetTableName(), Start: start.PrimaryKey, End: end.PrimaryKey,
 		Backward: in.GetDirection() == otsprotocol.Direction_BACKWARD, Limit: int(in.GetLimit()), ReadOptions: opts,
@@ -645,4 +656,28 @@ func (s *Server) getRange(req *request) (protoadapt.MessageV1, *Error) {
 		out.NextStartPrimaryKey = pb.EncodeRow(&pb.Row{PrimaryKey: rr.NextStart})
 	}
 	return out, nil
+}
+
+// checkRangeOrder refuses a GetRange whose start does not come before its end
+// in the direction of reading (an empty range included), with the real
+// service's messages (aliyun-tablestore-python-sdk tests/row_op_test.py:
+// test_get_range_when_direction_is_wrong_for_1_PK, test_all_the_ranges_for_2_PK).
+// Keys that differ in shape are left to the storage's schema check.
+func checkRangeOrder(start, end []pb.Cell, backward bool) *Error {
+	if len(start) != len(end) {
+		return nil
+	}
+	for i := range start {
+		if start[i].Name != end[i].Name || start[i].Value == nil || end[i].Value == nil {
+			return nil
+		}
+	}
+	c := bytes.Compare(storage.EncodeKey(start), storage.EncodeKey(end))
+	switch {
+	case !backward && c >= 0:
+		return errParam("Begin key must less than end key in FORWARD")
+	case backward && c <= 0:
+		return errParam("Begin key must more than end key in BACKWARD")
+	}
+	return nil
 }

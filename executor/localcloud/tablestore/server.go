@@ -293,9 +293,19 @@ func storageError(err error) *Error {
 	case errors.Is(err, storage.ErrTableExists):
 		return &Error{Status: http.StatusConflict, Code: "OTSObjectAlreadyExist", Message: "Requested table already exists."}
 	case errors.Is(err, storage.ErrInvalidPK):
+		// "Validate PK size fail. Input: 1, Meta: 2." and "Validate PK name
+		// fail. Input: PK2, Meta: PK1." are the real messages
+		// (aliyun-tablestore-python-sdk tests/row_op_test.py:190-223); the
+		// storage writes them after its sentinel.
+		if _, real, ok := strings.Cut(msg, storage.ErrInvalidPK.Error()+": Validate PK"); ok {
+			return &Error{Status: http.StatusBadRequest, Code: "OTSInvalidPK", Message: "Validate PK" + real}
+		}
 		return &Error{Status: http.StatusBadRequest, Code: "OTSInvalidPK", Message: "Primary key schema mismatch: " + msg + "."}
 	case errors.Is(err, storage.ErrConditionFailed):
-		return &Error{Status: http.StatusForbidden, Code: "OTSConditionCheckFail", Message: "Condition check failed: " + strings.TrimPrefix(msg, storage.ErrConditionFailed.Error()+": ") + "."}
+		// Always exactly this message, whatever failed (the Python SDK's
+		// tests against the real service compare it:
+		// tests/filter_and_condition_update_unitttest.py, row_op_test.py:614).
+		return &Error{Status: http.StatusForbidden, Code: "OTSConditionCheckFail", Message: "Condition check failed."}
 	case errors.Is(err, storage.ErrInvalidArgument), errors.Is(err, storage.ErrIncrementNotInt64),
 		errors.Is(err, storage.ErrColumnExists), errors.Is(err, storage.ErrColumnNotFound):
 		return errParam("%s.", msg)

@@ -128,12 +128,12 @@ func decodeRow(b []byte) (*row, error) {
 // placeholders are accepted in auto-increment columns.
 func validatePK(meta *TableMeta, pk []plainbuffer.Cell, allowInf, allowAuto bool) error {
 	if len(pk) != len(meta.PrimaryKey) {
-		return fmt.Errorf("%w: the table has %d primary-key columns, the request gives %d", ErrInvalidPK, len(meta.PrimaryKey), len(pk))
+		return fmt.Errorf("%w: Validate PK size fail. Input: %d, Meta: %d.", ErrInvalidPK, len(pk), len(meta.PrimaryKey))
 	}
 	for i, col := range meta.PrimaryKey {
 		c := pk[i]
 		if c.Name != col.Name {
-			return fmt.Errorf("%w: primary-key column %d is %q, the request gives %q", ErrInvalidPK, i, col.Name, c.Name)
+			return fmt.Errorf("%w: Validate PK name fail. Input: %s, Meta: %s.", ErrInvalidPK, c.Name, col.Name)
 		}
 		if c.Value == nil {
 			return fmt.Errorf("%w: primary-key column %q has no value", ErrInvalidPK, col.Name)
