@@ -176,6 +176,15 @@ test('rows: versions, explicit timestamps, deleting one version, time ranges', a
   assert.deepEqual(attrs(got.row).col, ['v2', 'v1', 'v0']);
   assert.equal(num(got.row.attributes[0].timestamp), base + 2);
 
+  // PutRow with an explicit cell timestamp (an over-sized buffer from the client).
+  await call('putRow', {
+    tableName: T.versions, condition: ignore(), primaryKey: [{ pk: 'stamped' }],
+    attributeColumns: [{ col: 'old', timestamp: Long.fromNumber(base) }],
+  });
+  const stamped = await call('getRow', { tableName: T.versions, primaryKey: [{ pk: 'stamped' }], maxVersions: 1 });
+  assert.equal(num(stamped.row.attributes[0].timestamp), base);
+  assert.equal(stamped.row.attributes[0].columnValue, 'old');
+
   await call('updateRow', {
     tableName: T.versions, condition: ignore(), primaryKey,
     updateOfAttributeColumns: [{ DELETE: [{ col: Long.fromNumber(base + 1) }] }],
