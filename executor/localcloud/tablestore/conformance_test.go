@@ -459,6 +459,17 @@ func TestRealServiceMessages(t *testing.T) {
 	if code, msg := readErr("/BatchWriteRow", &otsprotocol.BatchWriteRowRequest{Tables: []*otsprotocol.TableInBatchWriteRowRequest{{TableName: proto.String("t")}}}); code != 400 || msg != "No operation is specified for table: 't'." {
 		t.Fatalf("BatchWriteRow with a table without rows: %d %q", code, msg)
 	}
+	dupMeta := &tablestore.TableMeta{TableName: "dup"}
+	dupMeta.AddPrimaryKeyColumn("PK0", tablestore.PrimaryKeyType_STRING)
+	dupMeta.AddPrimaryKeyColumn("PK0", tablestore.PrimaryKeyType_INTEGER)
+	_, err = e.client.CreateTable(&tablestore.CreateTableRequest{TableMeta: dupMeta, TableOption: &tablestore.TableOption{TimeToAlive: -1, MaxVersion: 1}, ReservedThroughput: &tablestore.ReservedThroughput{}})
+	message(err, "OTSParameterInvalid", "Duplicated primary key name: 'PK0'.")
+
+	twice := &tablestore.BatchWriteRowRequest{}
+	twice.AddRowChange(atomicPut("t", "same", 1, tablestore.RowExistenceExpectation_IGNORE))
+	twice.AddRowChange(atomicPut("t", "same", 1, tablestore.RowExistenceExpectation_IGNORE))
+	_, err = e.client.BatchWriteRow(twice)
+	otsErr(t, err, "OTSParameterInvalid")
 	if code, msg := readErr("/BatchGetRow", &otsprotocol.BatchGetRowRequest{}); code != 400 || msg != "No row specified in the request of BatchGetRow." {
 		t.Fatalf("empty BatchGetRow: %d %q", code, msg)
 	}

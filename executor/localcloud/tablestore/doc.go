@@ -73,8 +73,17 @@
 //     key must more than end key in BACKWARD" for a GetRange whose start does
 //     not come before its end (an empty range included); "No row is specified
 //     in BatchWriteRow." and "No operation is specified for table: 't'." for
-//     empty batch writes; a BatchGetRow table without rows is accepted, a
-//     BatchGetRow without tables is not.
+//     empty batch writes; "Duplicated primary key name: 'PK0'." for a
+//     CreateTable repeating a key column (tests/table_operation_test.py:59-69);
+//     a BatchGetRow table without rows is accepted, a BatchGetRow without
+//     tables is not.
+//   - A BatchWriteRow repeating a primary key within a table fails as a whole
+//     (BatchWriteRow API reference, help.aliyun.com/document_detail/27311;
+//     tunnel/restore/util.go:12-15 splits same-key records into separate
+//     batches for this reason); the message is ours. The same reference says
+//     a batch naming a table that does not exist fails as a whole too; we
+//     still fail only that table's rows (OTSObjectNotExist), as before, until
+//     an SDK test confirms it.
 //   - Unknown, conservative choices: the GetShardIterator timestamp is read
 //     as milliseconds and its token is refused; GetStreamRecord returns 100
 //     records by default and at most 1000; shard ids are opaque strings.

@@ -69,10 +69,17 @@ func (s *Server) createTable(req *request) (protoadapt.MessageV1, *Error) {
 	if n := len(tm.GetPrimaryKey()); n < 1 || n > 4 {
 		return nil, errParam("The number of primary key columns must be in range: [1, 4], got %d.", n)
 	}
+	seen := map[string]bool{}
 	for i, pk := range tm.GetPrimaryKey() {
 		if e := checkColumnName(pk.GetName()); e != nil {
 			return nil, e
 		}
+		if seen[pk.GetName()] {
+			// The real message (aliyun-tablestore-python-sdk
+			// tests/table_operation_test.py:59-69).
+			return nil, errParam("Duplicated primary key name: '%s'.", pk.GetName())
+		}
+		seen[pk.GetName()] = true
 		t, ok := pkTypes[pk.GetType()]
 		if !ok {
 			return nil, errParam("Invalid type of primary key column '%s': %v.", pk.GetName(), pk.GetType())
