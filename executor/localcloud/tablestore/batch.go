@@ -48,9 +48,6 @@ func (s *Server) batchWriteRow(req *request) (protoadapt.MessageV1, *Error) {
 	batches := make([]*tableBatch, len(in.GetTables()))
 	for i, t := range in.GetTables() {
 		batches[i] = decodeTableBatch(t)
-		if e := batches[i].checkDistinctKeys(); e != nil {
-			return nil, e
-		}
 	}
 	if in.GetIsAtomic() {
 		for _, b := range batches {
@@ -94,26 +91,6 @@ func decodeTableBatch(t *otsprotocol.TableInBatchWriteRowRequest) *tableBatch {
 		b.rows = append(b.rows, br)
 	}
 	return b
-}
-
-// checkDistinctKeys refuses a table whose rows repeat a primary key: the
-// real service fails the whole request then (BatchWriteRow API reference,
-// help.aliyun.com/document_detail/27311; the Go SDK's tunnel/restore splits
-// same-key records into separate batches for this reason, util.go:12-15).
-// The message is ours.
-func (b *tableBatch) checkDistinctKeys() *Error {
-	seen := map[string]bool{}
-	for _, r := range b.rows {
-		if r.e != nil {
-			continue
-		}
-		k := string(storage.EncodeKey(r.m.PrimaryKey))
-		if seen[k] {
-			return errParam("Duplicated primary key in the rows of table: '%s'.", b.table)
-		}
-		seen[k] = true
-	}
-	return nil
 }
 
 // pending returns the indexes and mutations of the rows not yet failed.

@@ -465,11 +465,6 @@ func TestRealServiceMessages(t *testing.T) {
 	_, err = e.client.CreateTable(&tablestore.CreateTableRequest{TableMeta: dupMeta, TableOption: &tablestore.TableOption{TimeToAlive: -1, MaxVersion: 1}, ReservedThroughput: &tablestore.ReservedThroughput{}})
 	message(err, "OTSParameterInvalid", "Duplicated primary key name: 'PK0'.")
 
-	twice := &tablestore.BatchWriteRowRequest{}
-	twice.AddRowChange(atomicPut("t", "same", 1, tablestore.RowExistenceExpectation_IGNORE))
-	twice.AddRowChange(atomicPut("t", "same", 1, tablestore.RowExistenceExpectation_IGNORE))
-	_, err = e.client.BatchWriteRow(twice)
-	otsErr(t, err, "OTSParameterInvalid")
 	if code, msg := readErr("/BatchGetRow", &otsprotocol.BatchGetRowRequest{}); code != 400 || msg != "No row specified in the request of BatchGetRow." {
 		t.Fatalf("empty BatchGetRow: %d %q", code, msg)
 	}

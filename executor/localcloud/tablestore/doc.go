@@ -77,13 +77,14 @@
 //     CreateTable repeating a key column (tests/table_operation_test.py:59-69);
 //     a BatchGetRow table without rows is accepted, a BatchGetRow without
 //     tables is not.
-//   - A BatchWriteRow repeating a primary key within a table fails as a whole
-//     (BatchWriteRow API reference, help.aliyun.com/document_detail/27311;
-//     tunnel/restore/util.go:12-15 splits same-key records into separate
-//     batches for this reason); the message is ours. The same reference says
-//     a batch naming a table that does not exist fails as a whole too; we
-//     still fail only that table's rows (OTSObjectNotExist), as before, until
-//     an SDK test confirms it.
+//   - A BatchWriteRow may repeat a primary key within a table (the rows apply
+//     in order): Alibaba's own tests do it against the real service
+//     (tablestore/api_test.go:1387-1434 updates and deletes rows put earlier in
+//     the same atomic batch; timeline/writer/writer_test.go), although the
+//     BatchWriteRow API reference (help.aliyun.com/document_detail/27311)
+//     lists repeated keys as a request error. The same reference says a batch
+//     naming a missing table fails as a whole; we fail only that table's rows
+//     (OTSObjectNotExist) until an SDK test shows which is right.
 //   - Unknown, conservative choices: the GetShardIterator timestamp is read
 //     as milliseconds and its token is refused; GetStreamRecord returns 100
 //     records by default and at most 1000; shard ids are opaque strings.
