@@ -472,3 +472,69 @@ func TestRealServiceMessages(t *testing.T) {
 		t.Fatalf("BatchGetRow with a table without rows: %d %q, want 200", code, msg)
 	}
 }
+
+// The Java SDK's stream function tests against the real service
+// (functiontest/APITest.java testStreamWithMayMoreRecord and
+// testStreamWithLongTableName).
+func TestStreamPagingAndLongTableNames(t *testing.T) {
+	e := newEnv(t, func(c *Config) { c.Shards = 1 })
+	enable := func(name string) *tablestore.ShardIterator {
+		t.Helper()
+		// The Go SDK refuses table names over 100 characters before sending
+		// (util.go maxTableNameLength); the service allows 255.
+		code, body := postRaw(t, e, "/CreateTable", &otsprotocol.CreateTableRequest{
+			TableMeta: &otsprotocol.TableMeta{TableName: proto.String(name), PrimaryKey: []*otsprotocol.PrimaryKeySchema{
+				{Name: proto.String("id"), Type: otsprotocol.PrimaryKeyType_STRING.Enum()},
+				{Name: proto.String("n"), Type: otsprotocol.PrimaryKeyType_INTEGER.Enum()},
+			}},
+			ReservedThroughput: &otsprotocol.ReservedThroughput{CapacityUnit: &otsprotocol.CapacityUnit{Read: proto.Int32(0), Write: proto.Int32(0)}},
+			TableOptions:       &otsprotocol.TableOptions{TimeToLive: proto.Int32(-1), MaxVersions: proto.Int32(1)},
+		})
+		if code != http.StatusOK {
+			t.Fatalf("CreateTable %s: %d %q", name, code, body)
+		}
+		if _, err := e.client.UpdateTable(&tablestore.UpdateTableRequest{TableName: name, StreamSpec: &tablestore.StreamSpecification{EnableStream: true, ExpirationTime: 168}}); err != nil {
+			t.Fatal(err)
+		}
+		ls, err := e.client.ListStream(&tablestore.ListStreamRequest{TableName: proto.String(name)})
+		if err != nil || len(ls.Streams) != 1 {
+			t.Fatalf("ListStream %s: %+v %v", name, ls, err)
+		}
+		ds, err := e.client.DescribeStream(&tablestore.DescribeStreamRequest{StreamId: ls.Streams[0].Id})
+		if err != nil {
+			t.Fatal(err)
+		}
+		it, err := e.client.GetShardIterator(&tablestore.GetShardIteratorRequest{StreamId: ls.Streams[0].Id, ShardId: ds.Shards[0].SelfShard})
+		if err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(time.Millisecond) // writes come after the enabling
+		for i := range 10 {
+			e.put(name, "r", int64(i), map[string]any{"col": int64(i)})
+		}
+		return it.ShardIterator
+	}
+	iter := enable("paged")
+	limit := int32(1)
+	for i := range 10 {
+		resp, err := e.client.GetStreamRecord(&tablestore.GetStreamRecordRequest{ShardIterator: iter, Limit: &limit})
+		if err != nil || len(resp.Records) != 1 || resp.MayMoreRecord == nil || !*resp.MayMoreRecord {
+			t.Fatalf("read %d: %+v %v", i, resp, err)
+		}
+		iter = resp.NextShardIterator
+	}
+	resp, err := e.client.GetStreamRecord(&tablestore.GetStreamRecordRequest{ShardIterator: iter, Limit: &limit})
+	if err != nil || len(resp.Records) != 0 || resp.MayMoreRecord == nil || *resp.MayMoreRecord {
+		t.Fatalf("read past the end: %+v %v", resp, err)
+	}
+
+	long := strings.Repeat("a", maxStreamTableName+1)
+	_, err = e.client.GetStreamRecord(&tablestore.GetStreamRecordRequest{ShardIterator: enable(long)})
+	if oe := otsErr(t, err, "OTSParameterInvalid"); !strings.HasPrefix(oe.Message, "Invalid stream id") {
+		t.Fatalf("message %q", oe.Message)
+	}
+	fits := strings.Repeat("b", maxStreamTableName)
+	if _, recs := readStream(t, e, enable(fits)); len(recs) != 10 {
+		t.Fatalf("table name of %d characters: %d records, want 10", len(fits), len(recs))
+	}
+}

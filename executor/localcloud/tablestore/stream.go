@@ -27,6 +27,11 @@ import (
 const (
 	defaultStreamRecordLimit = 100
 	maxStreamRecordLimit     = 1000
+	// maxStreamTableName is the longest table name whose stream records the
+	// real service returns: longer ones fail GetStreamRecord with
+	// OTSParameterInvalid "Invalid stream id..." (aliyun-tablestore-java-sdk
+	// functiontest/APITest.java testStreamWithLongTableName).
+	maxStreamTableName = 238
 )
 
 func errTrimmed() *Error {
@@ -259,6 +264,9 @@ func (s *Server) getStreamRecord(req *request) (protoadapt.MessageV1, *Error) {
 	if e != nil {
 		return nil, errTrimmed() // the stream was disabled or its table deleted
 	}
+	if len(m.Name) > maxStreamTableName {
+		return nil, errParam("Invalid stream id: %s, the table name is longer than %d characters.", it.Stream, maxStreamTableName)
+	}
 	sh, ok := findStreamShard(m, it.Shard)
 	if !ok {
 		return nil, errTrimmed()
@@ -271,7 +279,10 @@ func (s *Server) getStreamRecord(req *request) (protoadapt.MessageV1, *Error) {
 		return nil, storageError(err)
 	}
 	oldest := s.retentionStart(m)
-	out := &otsprotocol.GetStreamRecordResponse{Consumed: consumed(1, 0), MayMoreRecord: proto.Bool(more)}
+	// A full page says "may be more" without looking ahead, as the real
+	// service does (APITest.java testStreamWithMayMoreRecord: ten reads of
+	// one record each all say true, the eleventh, empty, says false).
+	out := &otsprotocol.GetStreamRecordResponse{Consumed: consumed(1, 0), MayMoreRecord: proto.Bool(more || len(changes) >= limit)}
 	for i := range changes {
 		c := &changes[i]
 		if c.TimeMicros < it.MinMicros {
