@@ -63,7 +63,12 @@
 //     does not exist." (Alibaba DataX otsstreamreader MockOTS.java; the
 //     Tablestore error-code reference lists the code). Records live for the
 //     stream's expiration time, bounded by the change log's retention
-//     (Config.ChangeRetention, 24 h by default).
+//     (Config.ChangeRetention, 24 h by default). A full page of records says
+//     may_more_record = true without looking ahead, and GetStreamRecord of a
+//     table whose name is longer than 238 characters fails with
+//     OTSParameterInvalid "Invalid stream id..." (aliyun-tablestore-java-sdk
+//     functiontest/APITest.java testStreamWithMayMoreRecord,
+//     testStreamWithLongTableName).
 //   - Exact messages the Python SDK's tests compare against the real service
 //     (aliyun-tablestore-python-sdk tests/row_op_test.py,
 //     tests/filter_and_condition_update_unitttest.py): "Condition check
