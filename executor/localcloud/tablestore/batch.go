@@ -48,6 +48,13 @@ func (s *Server) batchWriteRow(req *request) (protoadapt.MessageV1, *Error) {
 	batches := make([]*tableBatch, len(in.GetTables()))
 	for i, t := range in.GetTables() {
 		batches[i] = decodeTableBatch(t)
+		for _, r := range batches[i].rows {
+			if r.e == nil {
+				if fatal := checkRowKey(r.m.PrimaryKey); fatal != nil {
+					return nil, fatal
+				}
+			}
+		}
 	}
 	if in.GetIsAtomic() {
 		for _, b := range batches {

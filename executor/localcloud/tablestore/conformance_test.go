@@ -428,6 +428,64 @@ func TestRealServiceMessages(t *testing.T) {
 	_, err = e.client.GetRow(&tablestore.GetRowRequest{SingleRowQueryCriteria: &tablestore.SingleRowQueryCriteria{TableName: "t", PrimaryKey: renamed, MaxVersion: 1}})
 	message(err, "OTSInvalidPK", "Validate PK name fail. Input: other, Meta: id.")
 
+	readErr := func(op string, m protoadapt.MessageV1) (int, string) {
+		t.Helper()
+		code, body := postRaw(t, e, op, m)
+		var pe otsprotocol.Error
+		if code != http.StatusOK {
+			if err := unmarshal(body, &pe); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return code, pe.GetMessage()
+	}
+	wrongType := new(tablestore.PrimaryKey)
+	wrongType.AddPrimaryKeyColumn("id", int64(1))
+	wrongType.AddPrimaryKeyColumn("n", int64(1))
+	_, err = e.client.GetRow(&tablestore.GetRowRequest{SingleRowQueryCriteria: &tablestore.SingleRowQueryCriteria{TableName: "t", PrimaryKey: wrongType, MaxVersion: 1}})
+	message(err, "OTSInvalidPK", "Validate PK type fail. Input: VT_INTEGER, Meta: VT_STRING.")
+
+	// INF_MIN / INF_MAX name no row: refused for the whole request
+	// (aliyun-tablestore-java-sdk functiontest/ParameterLegalityTest.java).
+	infRow := new(tablestore.PrimaryKey)
+	infRow.AddPrimaryKeyColumnWithMinValue("id")
+	infRow.AddPrimaryKeyColumn("n", int64(1))
+	_, err = e.client.GetRow(&tablestore.GetRowRequest{SingleRowQueryCriteria: &tablestore.SingleRowQueryCriteria{TableName: "t", PrimaryKey: infRow, MaxVersion: 1}})
+	message(err, "OTSParameterInvalid", "VT_INF_MIN is an invalid type for the primary key.")
+	// The Go SDK encodes an INF value in a written row as AUTO_INCREMENT, so
+	// the writes go as raw protobuf.
+	infPut := pb.EncodeRow(&pb.Row{PrimaryKey: []pb.Cell{{Name: "id", Value: pb.InfMin()}, {Name: "n", Value: pb.Int(1)}}, Cells: []pb.Cell{{Name: "c", Value: pb.String("v")}}})
+	fine := pb.EncodeRow(&pb.Row{PrimaryKey: []pb.Cell{{Name: "id", Value: pb.String("fine")}, {Name: "n", Value: pb.Int(1)}}, Cells: []pb.Cell{{Name: "c", Value: pb.String("v")}}})
+	ign := &otsprotocol.Condition{RowExistence: otsprotocol.RowExistenceExpectation_IGNORE.Enum()}
+	if code, msg := readErr("/PutRow", &otsprotocol.PutRowRequest{TableName: proto.String("t"), Row: infPut, Condition: ign}); code != 400 || msg != "VT_INF_MIN is an invalid type for the primary key." {
+		t.Fatalf("PutRow with INF_MIN: %d %q", code, msg)
+	}
+	if code, msg := readErr("/BatchWriteRow", &otsprotocol.BatchWriteRowRequest{Tables: []*otsprotocol.TableInBatchWriteRowRequest{{TableName: proto.String("t"), Rows: []*otsprotocol.RowInBatchWriteRowRequest{
+		{Type: otsprotocol.OperationType_PUT.Enum(), RowChange: fine, Condition: ign},
+		{Type: otsprotocol.OperationType_PUT.Enum(), RowChange: infPut, Condition: ign},
+	}}}}); code != 400 || msg != "VT_INF_MIN is an invalid type for the primary key." {
+		t.Fatalf("BatchWriteRow with INF_MIN: %d %q", code, msg)
+	}
+	if len(e.get("t", "fine", 1, 1).Columns) != 0 {
+		t.Fatal("a refused batch wrote its other row")
+	}
+	crit := &tablestore.MultiRowQueryCriteria{TableName: "t", MaxVersion: 1}
+	crit.AddRow(pk("fine", 1))
+	crit.AddRow(infRow)
+	_, err = e.client.BatchGetRow(&tablestore.BatchGetRowRequest{MultiRowQueryCriteria: []*tablestore.MultiRowQueryCriteria{crit}})
+	message(err, "OTSParameterInvalid", "VT_INF_MIN is an invalid type for the primary key.")
+
+	// No version condition: the GetRow/GetRange and the BatchGetRow wording.
+	code, body := postRaw(t, e, "/GetRow", &otsprotocol.GetRowRequest{TableName: proto.String("t"), PrimaryKey: pk("a", 1).Build(false)})
+	var pe otsprotocol.Error
+	if err := unmarshal(body, &pe); err != nil || code != 400 || pe.GetMessage() != "No version condition is specified." {
+		t.Fatalf("GetRow without a version condition: %d %q %v", code, pe.GetMessage(), err)
+	}
+	code, body = postRaw(t, e, "/BatchGetRow", &otsprotocol.BatchGetRowRequest{Tables: []*otsprotocol.TableInBatchGetRowRequest{{TableName: proto.String("t"), PrimaryKey: [][]byte{pk("a", 1).Build(false)}}}})
+	if err := unmarshal(body, &pe); err != nil || code != 400 || pe.GetMessage() != "No version condition is specified while querying row." {
+		t.Fatalf("BatchGetRow without a version condition: %d %q %v", code, pe.GetMessage(), err)
+	}
+
 	rangeErr := func(start, end *tablestore.PrimaryKey, dir tablestore.Direction) error {
 		_, err := e.client.GetRange(&tablestore.GetRangeRequest{RangeRowQueryCriteria: &tablestore.RangeRowQueryCriteria{
 			TableName: "t", StartPrimaryKey: start, EndPrimaryKey: end, Direction: dir, MaxVersion: 1,
@@ -442,17 +500,6 @@ func TestRealServiceMessages(t *testing.T) {
 	}
 
 	// Batches: no table, and a table without rows.
-	readErr := func(op string, m protoadapt.MessageV1) (int, string) {
-		t.Helper()
-		code, body := postRaw(t, e, op, m)
-		var pe otsprotocol.Error
-		if code != http.StatusOK {
-			if err := unmarshal(body, &pe); err != nil {
-				t.Fatal(err)
-			}
-		}
-		return code, pe.GetMessage()
-	}
 	if code, msg := readErr("/BatchWriteRow", &otsprotocol.BatchWriteRowRequest{}); code != 400 || msg != "No row is specified in BatchWriteRow." {
 		t.Fatalf("empty BatchWriteRow: %d %q", code, msg)
 	}

@@ -74,7 +74,13 @@
 //     tests/filter_and_condition_update_unitttest.py): "Condition check
 //     failed." for every OTSConditionCheckFail; "Validate PK size fail. Input:
 //     1, Meta: 2." and "Validate PK name fail. Input: PK2, Meta: PK1." for
-//     OTSInvalidPK; "Begin key must less than end key in FORWARD" / "Begin
+//     OTSInvalidPK, and "Validate PK type fail. Input: VT_INTEGER, Meta:
+//     VT_STRING." (aliyun-tablestore-java-sdk functiontest/DataOperationTest.java);
+//     "VT_INF_MIN is an invalid type for the primary key." (OTSParameterInvalid,
+//     for the whole request, batches included) when INF_MIN/INF_MAX is given
+//     for a single row, and "No version condition is specified." (GetRow,
+//     GetRange) / "... while querying row." (BatchGetRow)
+//     (functiontest/ParameterLegalityTest.java); "Begin key must less than end key in FORWARD" / "Begin
 //     key must more than end key in BACKWARD" for a GetRange whose start does
 //     not come before its end (an empty range included); "No row is specified
 //     in BatchWriteRow." and "No operation is specified for table: 't'." for

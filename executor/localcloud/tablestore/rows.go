@@ -151,6 +151,33 @@ func decodeCondition(c *otsprotocol.Condition) (storage.Condition, *Error) {
 	return out, nil
 }
 
+// checkRowKey refuses INF_MIN / INF_MAX in the primary key of one row, as
+// the real service does, with OTSParameterInvalid for the whole request, in
+// batches too (aliyun-tablestore-java-sdk functiontest/ParameterLegalityTest.java,
+// "VT_INF_MIN is an invalid type for the primary key.").
+func checkRowKey(pk []pb.Cell) *Error {
+	for _, c := range pk {
+		if c.Value != nil && (c.Value.Type == pb.TypeInfMin || c.Value.Type == pb.TypeInfMax) {
+			return errParam("VT_%s is an invalid type for the primary key.", c.Value.Type)
+		}
+	}
+	return nil
+}
+
+// noVersionCondition answers a read without max_versions or time_range,
+// with the real messages (ParameterLegalityTest.java
+// testNotSetVersionOptionsInGetOperations: GetRow and GetRange say the
+// first, BatchGetRow the second).
+func noVersionCondition(tr *otsprotocol.TimeRange, maxVersions *int32, batch bool) *Error {
+	if tr != nil || maxVersions != nil {
+		return nil
+	}
+	if batch {
+		return errParam("No version condition is specified while querying row.")
+	}
+	return errParam("No version condition is specified.")
+}
+
 // buildMutation decodes a row change of the given type.
 func buildMutation(table string, t storage.ChangeType, rowBuf []byte, cond *otsprotocol.Condition) (storage.Mutation, *Error) {
 	m := storage.Mutation{Table: table, Type: t}
@@ -182,6 +209,9 @@ func buildMutation(table string, t storage.ChangeType, rowBuf []byte, cond *otsp
 func (s *Server) writeOne(req *request, table string, t storage.ChangeType, rowBuf []byte, cond *otsprotocol.Condition, rc *otsprotocol.ReturnContent) ([]byte, *Error) {
 	m, e := buildMutation(table, t, rowBuf, cond)
 	if e != nil {
+		return nil, e
+	}
+	if e := checkRowKey(m.PrimaryKey); e != nil {
 		return nil, e
 	}
 	res, err := s.store.Write(req.instance, []storage.Mutation{m})
@@ -260,8 +290,8 @@ func (s *Server) deleteRow(req *request) (protoadapt.MessageV1, *Error) {
 // readOptions decodes the read parameters shared by GetRow, BatchGetRow and GetRange.
 func readOptions(columns []string, tr *otsprotocol.TimeRange, maxVersions *int32, filter []byte, startCol, endCol *string) (storage.ReadOptions, *Error) {
 	opts := storage.ReadOptions{Columns: columns, StartColumn: stringOrEmpty(startCol), EndColumn: stringOrEmpty(endCol)}
-	if tr == nil && maxVersions == nil {
-		return opts, errParam("No version condition is specified while querying row.")
+	if e := noVersionCondition(tr, maxVersions, true); e != nil {
+		return opts, e
 	}
 	if maxVersions != nil && tr != nil && tr.SpecificTime != nil {
 		// The SDK's TestGetRange (api_test.go:1619-1629) expects the real
@@ -327,12 +357,18 @@ func (s *Server) getRow(req *request) (protoadapt.MessageV1, *Error) {
 	if e := decode(req, &in); e != nil {
 		return nil, e
 	}
+	if e := noVersionCondition(in.GetTimeRange(), in.MaxVersions, false); e != nil {
+		return nil, e
+	}
 	opts, e := readOptions(in.GetColumnsToGet(), in.GetTimeRange(), in.MaxVersions, in.GetFilter(), in.StartColumn, in.EndColumn)
 	if e != nil {
 		return nil, e
 	}
 	key, e := decodeOneRow("primary_key", in.GetPrimaryKey())
 	if e != nil {
+		return nil, e
+	}
+	if e := checkRowKey(key.PrimaryKey); e != nil {
 		return nil, e
 	}
 	row, err := s.store.GetRow(req.instance, in.GetTableName(), key.PrimaryKey, opts)
@@ -382,6 +418,11 @@ func (s *Server) batchGetRow(req *request) (protoadapt.MessageV1, *Error) {
 		for _, pkBuf := range t.GetPrimaryKey() {
 			rr := &otsprotocol.RowInBatchGetRowResponse{}
 			key, e := decodeOneRow("primary_key", pkBuf)
+			if e == nil {
+				if fatal := checkRowKey(key.PrimaryKey); fatal != nil {
+					return nil, fatal
+				}
+			}
 			var row *pb.Row
 			if e == nil {
 				var err error
@@ -410,6 +451,9 @@ func (s *Server) batchGetRow(req *request) (protoadapt.MessageV1, *Error) {
 func (s *Server) getRange(req *request) (protoadapt.MessageV1, *Error) {
 	var in otsprotocol.GetRangeRequest
 	if e := decode(req, &in); e != nil {
+		return nil, e
+	}
+	if e := noVersionCondition(in.GetTimeRange(), in.MaxVersions, false); e != nil {
 		return nil, e
 	}
 	opts, e := readOptions(in.GetColumnsToGet(), in.GetTimeRange(), in.MaxVersions, in.GetFilter(), in.StartColumn, in.EndColumn)

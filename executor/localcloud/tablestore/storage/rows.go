@@ -149,10 +149,22 @@ func validatePK(meta *TableMeta, pk []plainbuffer.Cell, allowInf, allowAuto bool
 			col.Type == PKString && t == plainbuffer.TypeString,
 			col.Type == PKBinary && t == plainbuffer.TypeBlob:
 		default:
-			return fmt.Errorf("%w: primary-key column %q is %s, the request gives %s", ErrInvalidPK, col.Name, col.Type, t)
+			// The real message (aliyun-tablestore-java-sdk
+			// functiontest/DataOperationTest.java:189-200).
+			return fmt.Errorf("%w: Validate PK type fail. Input: %s, Meta: %s.", ErrInvalidPK, vtName(t), vtName(pkValueType[col.Type]))
 		}
 	}
 	return nil
+}
+
+var pkValueType = map[PKType]plainbuffer.ValueType{PKInteger: plainbuffer.TypeInteger, PKString: plainbuffer.TypeString, PKBinary: plainbuffer.TypeBlob}
+
+// vtName names a value type as the service's messages do (VT_INTEGER, ...).
+func vtName(t plainbuffer.ValueType) string {
+	if t == plainbuffer.TypeBlob {
+		return "VT_BLOB"
+	}
+	return "VT_" + t.String()
 }
 
 // ChangeType is the kind of a row change.
