@@ -50,7 +50,7 @@ func (s *Server) batchWriteRow(req *request) (protoadapt.MessageV1, *Error) {
 		batches[i] = decodeTableBatch(t)
 		for _, r := range batches[i].rows {
 			if r.e == nil {
-				if fatal := checkRowKey(r.m.PrimaryKey); fatal != nil {
+				if fatal := checkWrittenRow(&r.m); fatal != nil {
 					return nil, fatal
 				}
 			}

@@ -585,3 +585,61 @@ func TestStreamPagingAndLongTableNames(t *testing.T) {
 		t.Fatalf("table name of %d characters: %d records, want 10", len(fits), len(recs))
 	}
 }
+
+// Limits of the real service with its messages
+// (aliyun-tablestore-java-sdk functiontest/RestrictedItemTest.java).
+func TestRealServiceLimits(t *testing.T) {
+	e := newEnv(t)
+	e.createTable("t", 1)
+	message := func(err error, want string) {
+		t.Helper()
+		if oe := otsErr(t, err, "OTSParameterInvalid"); oe.Message != want {
+			t.Fatalf("message %q, want %q", oe.Message, want)
+		}
+	}
+	longKey := pk(strings.Repeat("k", 1025), 1)
+	put := &tablestore.PutRowChange{TableName: "t", PrimaryKey: longKey}
+	put.AddColumn("c", "v")
+	put.SetCondition(tablestore.RowExistenceExpectation_IGNORE)
+	_, err := e.client.PutRow(&tablestore.PutRowRequest{PutRowChange: put})
+	message(err, "The length of primary key column: 'id' exceeds the MaxLength:1024 with CurrentLength:1025.")
+	crit := &tablestore.MultiRowQueryCriteria{TableName: "t", MaxVersion: 1}
+	crit.AddRow(pk("short", 1))
+	crit.AddRow(longKey)
+	_, err = e.client.BatchGetRow(&tablestore.BatchGetRowRequest{MultiRowQueryCriteria: []*tablestore.MultiRowQueryCriteria{crit}})
+	message(err, "The length of primary key column: 'id' exceeds the MaxLength:1024 with CurrentLength:1025.")
+	if _, err := e.client.PutRow(&tablestore.PutRowRequest{PutRowChange: atomicPut("t", strings.Repeat("k", 1024), 1, tablestore.RowExistenceExpectation_IGNORE)}); err != nil {
+		t.Fatalf("a key of 1024 bytes: %v", err)
+	}
+
+	big := &tablestore.PutRowChange{TableName: "t", PrimaryKey: pk("big", 1)}
+	big.AddColumn("attr", strings.Repeat("x", 2<<20+1))
+	big.SetCondition(tablestore.RowExistenceExpectation_IGNORE)
+	batch := &tablestore.BatchWriteRowRequest{}
+	batch.AddRowChange(atomicPut("t", "fine", 1, tablestore.RowExistenceExpectation_IGNORE))
+	batch.AddRowChange(big)
+	_, err = e.client.BatchWriteRow(batch)
+	message(err, "The length of attribute column: 'attr' exceeds the MaxLength:2097152 with CurrentLength:2097153.")
+
+	wide := &tablestore.PutRowChange{TableName: "t", PrimaryKey: pk("wide", 1)}
+	for i := range 1025 {
+		wide.AddColumn("c"+itoa(int64(i)), int64(i))
+	}
+	wide.SetCondition(tablestore.RowExistenceExpectation_IGNORE)
+	_, err = e.client.PutRow(&tablestore.PutRowRequest{PutRowChange: wide})
+	message(err, "The number of attribute columns exceeds the limit, limit count: 1024, column count: 1025.")
+
+	q := &tablestore.SingleRowQueryCriteria{TableName: "t", PrimaryKey: pk("wide", 1), MaxVersion: 1}
+	for i := range 1025 {
+		q.AddColumnToGet("c" + itoa(int64(i)))
+	}
+	_, err = e.client.GetRow(&tablestore.GetRowRequest{SingleRowQueryCriteria: q})
+	message(err, "The number of columns from the request exceeds the limit, limit count: 1024, column count: 1025.")
+
+	meta := &tablestore.TableMeta{TableName: "five"}
+	for i := range 5 {
+		meta.AddPrimaryKeyColumn("pk"+itoa(int64(i)), tablestore.PrimaryKeyType_STRING)
+	}
+	_, err = e.client.CreateTable(&tablestore.CreateTableRequest{TableMeta: meta, TableOption: &tablestore.TableOption{TimeToAlive: -1, MaxVersion: 1}, ReservedThroughput: &tablestore.ReservedThroughput{}})
+	message(err, "The number of primary key columns must be in range: [1, 4].")
+}

@@ -88,6 +88,13 @@
 //     CreateTable repeating a key column (tests/table_operation_test.py:59-69);
 //     a BatchGetRow table without rows is accepted, a BatchGetRow without
 //     tables is not.
+//   - Limits, with the real messages, each failing the whole request
+//     (aliyun-tablestore-java-sdk functiontest/RestrictedItemTest.java): a
+//     string or binary key value of at most 1024 bytes, an attribute value
+//     of at most 2 MiB, at most 1024 attribute columns per written row and
+//     1024 columns_to_get, 1 to 4 primary-key columns ("The number of
+//     primary key columns must be in range: [1, 4]."), 100 rows per
+//     BatchGetRow and 200 per BatchWriteRow. See limits.go.
 //   - A BatchWriteRow may repeat a primary key within a table (the rows apply
 //     in order): Alibaba's own tests do it against the real service
 //     (tablestore/api_test.go:1387-1434 updates and deletes rows put earlier in

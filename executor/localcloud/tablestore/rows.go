@@ -161,7 +161,15 @@ func checkRowKey(pk []pb.Cell) *Error {
 			return errParam("VT_%s is an invalid type for the primary key.", c.Value.Type)
 		}
 	}
-	return nil
+	return checkKeyLimits(pk)
+}
+
+// checkWrittenRow is checkRowKey plus the limits of a written row.
+func checkWrittenRow(m *storage.Mutation) *Error {
+	if e := checkRowKey(m.PrimaryKey); e != nil {
+		return e
+	}
+	return checkRowLimits(m.PrimaryKey, m.Cells)
 }
 
 // noVersionCondition answers a read without max_versions or time_range,
@@ -211,7 +219,7 @@ func (s *Server) writeOne(req *request, table string, t storage.ChangeType, rowB
 	if e != nil {
 		return nil, e
 	}
-	if e := checkRowKey(m.PrimaryKey); e != nil {
+	if e := checkWrittenRow(&m); e != nil {
 		return nil, e
 	}
 	res, err := s.store.Write(req.instance, []storage.Mutation{m})
@@ -291,6 +299,9 @@ func (s *Server) deleteRow(req *request) (protoadapt.MessageV1, *Error) {
 func readOptions(columns []string, tr *otsprotocol.TimeRange, maxVersions *int32, filter []byte, startCol, endCol *string) (storage.ReadOptions, *Error) {
 	opts := storage.ReadOptions{Columns: columns, StartColumn: stringOrEmpty(startCol), EndColumn: stringOrEmpty(endCol)}
 	if e := noVersionCondition(tr, maxVersions, true); e != nil {
+		return opts, e
+	}
+	if e := checkColumnsToGet(columns); e != nil {
 		return opts, e
 	}
 	if maxVersions != nil && tr != nil && tr.SpecificTime != nil {
@@ -469,6 +480,12 @@ func (s *Server) getRange(req *request) (protoadapt.MessageV1, *Error) {
 	}
 	end, e := decodeOneRow("exclusive_end_primary_key", in.GetExclusiveEndPrimaryKey())
 	if e != nil {
+		return nil, e
+	}
+	if e := checkKeyLimits(start.PrimaryKey); e != nil {
+		return nil, e
+	}
+	if e := checkKeyLimits(end.PrimaryKey); e != nil {
 		return nil, e
 	}
 	if e := checkRangeOrder(start.PrimaryKey, end.PrimaryKey, in.GetDirection() == otsprotocol.Direction_BACKWARD); e != nil {

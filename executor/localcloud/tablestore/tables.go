@@ -67,7 +67,8 @@ func (s *Server) createTable(req *request) (protoadapt.MessageV1, *Error) {
 	}
 	meta := storage.TableMeta{Name: tm.GetTableName(), MaxVersions: 1, TimeToLive: -1, DeviationSec: 86400}
 	if n := len(tm.GetPrimaryKey()); n < 1 || n > 4 {
-		return nil, errParam("The number of primary key columns must be in range: [1, 4], got %d.", n)
+		// The real message (RestrictedItemTest.java:1911-1987).
+		return nil, errParam("The number of primary key columns must be in range: [1, 4].")
 	}
 	seen := map[string]bool{}
 	for i, pk := range tm.GetPrimaryKey() {
