@@ -103,6 +103,22 @@ func FuzzOperations(f *testing.F) {
 	for op, m := range seeds {
 		f.Add(opIndex[op], mustMarshal(m))
 	}
+	// The Stream API, atomic batches and the SimpleRowMatrix block type.
+	more := map[string]protoadapt.MessageV1{
+		"/ListStream":       &otsprotocol.ListStreamRequest{TableName: proto.String("t")},
+		"/DescribeStream":   &otsprotocol.DescribeStreamRequest{StreamId: proto.String("t_1"), ShardLimit: proto.Int32(1)},
+		"/GetShardIterator": &otsprotocol.GetShardIteratorRequest{StreamId: proto.String("t_1"), ShardId: proto.String("0")},
+		"/GetStreamRecord":  &otsprotocol.GetStreamRecordRequest{ShardIterator: proto.String(shardIterator{Stream: "t_1", Shard: "0"}.encode()), Limit: proto.Int32(10)},
+		"/BatchWriteRow": &otsprotocol.BatchWriteRowRequest{IsAtomic: proto.Bool(true), Tables: []*otsprotocol.TableInBatchWriteRowRequest{{TableName: proto.String("t"), Rows: []*otsprotocol.RowInBatchWriteRowRequest{
+			{Type: otsprotocol.OperationType_PUT.Enum(), RowChange: put.Serialize(), Condition: ignore},
+			{Type: otsprotocol.OperationType_UPDATE.Enum(), RowChange: upd.Serialize(), Condition: ignore},
+		}}}},
+		"/GetRange": &otsprotocol.GetRangeRequest{TableName: proto.String("t"), Direction: otsprotocol.Direction_FORWARD.Enum(), MaxVersions: proto.Int32(1),
+			InclusiveStartPrimaryKey: lo.Build(false), ExclusiveEndPrimaryKey: hi.Build(false), DataBlockTypeHint: otsprotocol.DataBlockType_DBT_SIMPLE_ROW_MATRIX.Enum()},
+	}
+	for op, m := range more {
+		f.Add(opIndex[op], mustMarshal(m))
+	}
 	f.Fuzz(func(t *testing.T, opByte uint8, body []byte) {
 		op := ops[int(opByte)%len(ops)]
 		resp, e := srv.ops[op](&request{op: op, instance: "local", body: body})

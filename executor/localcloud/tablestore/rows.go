@@ -1,6 +1,7 @@
 package tablestore
 
 import (
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"math"
@@ -150,6 +151,41 @@ func decodeCondition(c *otsprotocol.Condition) (storage.Condition, *Error) {
 	return out, nil
 }
 
+// checkRowKey refuses INF_MIN / INF_MAX in the primary key of one row, as
+// the real service does, with OTSParameterInvalid for the whole request, in
+// batches too (aliyun-tablestore-java-sdk functiontest/ParameterLegalityTest.java,
+// "VT_INF_MIN is an invalid type for the primary key.").
+func checkRowKey(pk []pb.Cell) *Error {
+	for _, c := range pk {
+		if c.Value != nil && (c.Value.Type == pb.TypeInfMin || c.Value.Type == pb.TypeInfMax) {
+			return errParam("VT_%s is an invalid type for the primary key.", c.Value.Type)
+		}
+	}
+	return checkKeyLimits(pk)
+}
+
+// checkWrittenRow is checkRowKey plus the limits of a written row.
+func checkWrittenRow(m *storage.Mutation) *Error {
+	if e := checkRowKey(m.PrimaryKey); e != nil {
+		return e
+	}
+	return checkRowLimits(m.PrimaryKey, m.Cells)
+}
+
+// noVersionCondition answers a read without max_versions or time_range,
+// with the real messages (ParameterLegalityTest.java
+// testNotSetVersionOptionsInGetOperations: GetRow and GetRange say the
+// first, BatchGetRow the second).
+func noVersionCondition(tr *otsprotocol.TimeRange, maxVersions *int32, batch bool) *Error {
+	if tr != nil || maxVersions != nil {
+		return nil
+	}
+	if batch {
+		return errParam("No version condition is specified while querying row.")
+	}
+	return errParam("No version condition is specified.")
+}
+
 // buildMutation decodes a row change of the given type.
 func buildMutation(table string, t storage.ChangeType, rowBuf []byte, cond *otsprotocol.Condition) (storage.Mutation, *Error) {
 	m := storage.Mutation{Table: table, Type: t}
@@ -181,6 +217,9 @@ func buildMutation(table string, t storage.ChangeType, rowBuf []byte, cond *otsp
 func (s *Server) writeOne(req *request, table string, t storage.ChangeType, rowBuf []byte, cond *otsprotocol.Condition, rc *otsprotocol.ReturnContent) ([]byte, *Error) {
 	m, e := buildMutation(table, t, rowBuf, cond)
 	if e != nil {
+		return nil, e
+	}
+	if e := checkWrittenRow(&m); e != nil {
 		return nil, e
 	}
 	res, err := s.store.Write(req.instance, []storage.Mutation{m})
@@ -259,8 +298,17 @@ func (s *Server) deleteRow(req *request) (protoadapt.MessageV1, *Error) {
 // readOptions decodes the read parameters shared by GetRow, BatchGetRow and GetRange.
 func readOptions(columns []string, tr *otsprotocol.TimeRange, maxVersions *int32, filter []byte, startCol, endCol *string) (storage.ReadOptions, *Error) {
 	opts := storage.ReadOptions{Columns: columns, StartColumn: stringOrEmpty(startCol), EndColumn: stringOrEmpty(endCol)}
-	if tr == nil && maxVersions == nil {
-		return opts, errParam("No version condition is specified while querying row.")
+	if e := noVersionCondition(tr, maxVersions, true); e != nil {
+		return opts, e
+	}
+	if e := checkColumnsToGet(columns); e != nil {
+		return opts, e
+	}
+	if maxVersions != nil && tr != nil && tr.SpecificTime != nil {
+		// The SDK's TestGetRange (api_test.go:1619-1629) expects the real
+		// service to refuse max_versions together with a specific time,
+		// while max_versions with a start/end range is accepted.
+		return opts, errParam("max_versions and time_range.specific_time cannot be set together.")
 	}
 	if maxVersions != nil {
 		if *maxVersions <= 0 {
@@ -320,12 +368,18 @@ func (s *Server) getRow(req *request) (protoadapt.MessageV1, *Error) {
 	if e := decode(req, &in); e != nil {
 		return nil, e
 	}
+	if e := noVersionCondition(in.GetTimeRange(), in.MaxVersions, false); e != nil {
+		return nil, e
+	}
 	opts, e := readOptions(in.GetColumnsToGet(), in.GetTimeRange(), in.MaxVersions, in.GetFilter(), in.StartColumn, in.EndColumn)
 	if e != nil {
 		return nil, e
 	}
 	key, e := decodeOneRow("primary_key", in.GetPrimaryKey())
 	if e != nil {
+		return nil, e
+	}
+	if e := checkRowKey(key.PrimaryKey); e != nil {
 		return nil, e
 	}
 	row, err := s.store.GetRow(req.instance, in.GetTableName(), key.PrimaryKey, opts)
@@ -357,7 +411,9 @@ func (s *Server) batchGetRow(req *request) (protoadapt.MessageV1, *Error) {
 		seen[t.GetTableName()] = true
 		total += len(t.GetPrimaryKey())
 	}
-	if total == 0 {
+	if len(in.GetTables()) == 0 {
+		// A table with no rows is fine (tests/row_op_test.py:893-898 of
+		// aliyun-tablestore-python-sdk); no table at all is not (:915-922).
 		return nil, errParam("No row specified in the request of BatchGetRow.")
 	}
 	if total > maxBatchGetRows {
@@ -373,6 +429,11 @@ func (s *Server) batchGetRow(req *request) (protoadapt.MessageV1, *Error) {
 		for _, pkBuf := range t.GetPrimaryKey() {
 			rr := &otsprotocol.RowInBatchGetRowResponse{}
 			key, e := decodeOneRow("primary_key", pkBuf)
+			if e == nil {
+				if fatal := checkRowKey(key.PrimaryKey); fatal != nil {
+					return nil, fatal
+				}
+			}
 			var row *pb.Row
 			if e == nil {
 				var err error
@@ -398,89 +459,12 @@ func (s *Server) batchGetRow(req *request) (protoadapt.MessageV1, *Error) {
 	return out, nil
 }
 
-var operationTypes = map[otsprotocol.OperationType]storage.ChangeType{
-	otsprotocol.OperationType_PUT:    storage.ChangePut,
-	otsprotocol.OperationType_UPDATE: storage.ChangeUpdate,
-	otsprotocol.OperationType_DELETE: storage.ChangeDelete,
-}
-
-func (s *Server) batchWriteRow(req *request) (protoadapt.MessageV1, *Error) {
-	var in otsprotocol.BatchWriteRowRequest
-	if e := decode(req, &in); e != nil {
-		return nil, e
-	}
-	if in.GetIsAtomic() || in.TransactionId != nil {
-		return nil, errParam("Atomic batches and transactions are not supported by the local Tablestore endpoint.")
-	}
-	seen := map[string]bool{}
-	total := 0
-	for _, t := range in.GetTables() {
-		if seen[t.GetTableName()] {
-			return nil, errParam("Duplicated table name: %s.", t.GetTableName())
-		}
-		seen[t.GetTableName()] = true
-		total += len(t.GetRows())
-	}
-	if total == 0 {
-		return nil, errParam("No row specified in the request of BatchWriteRow.")
-	}
-	if total > maxBatchWriteRows {
-		return nil, errParam("Rows count exceeds the upper limit: %d.", maxBatchWriteRows)
-	}
-	// Decode every row; rows that fail to decode get their error in place,
-	// the others are written together in one transaction.
-	type slot struct {
-		e   *Error
-		mut int // index into muts, -1 if e != nil
-		rc  *otsprotocol.ReturnContent
-	}
-	var muts []storage.Mutation
-	slots := make([][]slot, len(in.GetTables()))
-	for i, t := range in.GetTables() {
-		for _, r := range t.GetRows() {
-			sl := slot{mut: -1, rc: r.GetReturnContent()}
-			ct, ok := operationTypes[r.GetType()]
-			if !ok {
-				sl.e = errParam("Invalid operation type %d.", r.GetType())
-			} else if m, e := buildMutation(t.GetTableName(), ct, r.GetRowChange(), r.GetCondition()); e != nil {
-				sl.e = e
-			} else {
-				sl.mut = len(muts)
-				muts = append(muts, m)
-			}
-			slots[i] = append(slots[i], sl)
-		}
-	}
-	var results []storage.MutationResult
-	if len(muts) > 0 {
-		var err error
-		if results, err = s.store.Write(req.instance, muts); err != nil {
-			return nil, storageError(err)
-		}
-	}
-	out := &otsprotocol.BatchWriteRowResponse{}
-	for i, t := range in.GetTables() {
-		tr := &otsprotocol.TableInBatchWriteRowResponse{TableName: proto.String(t.GetTableName())}
-		for _, sl := range slots[i] {
-			e := sl.e
-			if e == nil && results[sl.mut].Err != nil {
-				e = storageError(results[sl.mut].Err)
-			}
-			if e != nil {
-				tr.Rows = append(tr.Rows, &otsprotocol.RowInBatchWriteRowResponse{IsOk: proto.Bool(false), Error: rowError(e)})
-				continue
-			}
-			res := &results[sl.mut]
-			tr.Rows = append(tr.Rows, &otsprotocol.RowInBatchWriteRowResponse{IsOk: proto.Bool(true), Consumed: consumed(0, 1), Row: returnRow(sl.rc, res)})
-		}
-		out.Tables = append(out.Tables, tr)
-	}
-	return out, nil
-}
-
 func (s *Server) getRange(req *request) (protoadapt.MessageV1, *Error) {
 	var in otsprotocol.GetRangeRequest
 	if e := decode(req, &in); e != nil {
+		return nil, e
+	}
+	if e := noVersionCondition(in.GetTimeRange(), in.MaxVersions, false); e != nil {
 		return nil, e
 	}
 	opts, e := readOptions(in.GetColumnsToGet(), in.GetTimeRange(), in.MaxVersions, in.GetFilter(), in.StartColumn, in.EndColumn)
@@ -498,6 +482,15 @@ func (s *Server) getRange(req *request) (protoadapt.MessageV1, *Error) {
 	if e != nil {
 		return nil, e
 	}
+	if e := checkKeyLimits(start.PrimaryKey); e != nil {
+		return nil, e
+	}
+	if e := checkKeyLimits(end.PrimaryKey); e != nil {
+		return nil, e
+	}
+	if e := checkRangeOrder(start.PrimaryKey, end.PrimaryKey, in.GetDirection() == otsprotocol.Direction_BACKWARD); e != nil {
+		return nil, e
+	}
 	rr, err := s.store.GetRange(req.instance, storage.RangeRequest{
 		Table: in.GetTableName(), Start: start.PrimaryKey, End: end.PrimaryKey,
 		Backward: in.GetDirection() == otsprotocol.Direction_BACKWARD, Limit: int(in.GetLimit()), ReadOptions: opts,
@@ -511,11 +504,39 @@ func (s *Server) getRange(req *request) (protoadapt.MessageV1, *Error) {
 		DataBlockType: otsprotocol.DataBlockType_DBT_PLAIN_BUFFER.Enum(),
 		CompressType:  otsprotocol.CompressType_CPT_NONE.Enum(),
 	}
-	if len(rr.Rows) > 0 {
+	switch {
+	case in.GetDataBlockTypeHint() == otsprotocol.DataBlockType_DBT_SIMPLE_ROW_MATRIX:
+		out.DataBlockType = otsprotocol.DataBlockType_DBT_SIMPLE_ROW_MATRIX.Enum()
+		out.Rows = encodeMatrix(rr.Rows, in.GetColumnsToGet())
+	case len(rr.Rows) > 0:
 		out.Rows = pb.EncodeRows(rr.Rows)
 	}
 	if rr.NextStart != nil {
 		out.NextStartPrimaryKey = pb.EncodeRow(&pb.Row{PrimaryKey: rr.NextStart})
 	}
 	return out, nil
+}
+
+// checkRangeOrder refuses a GetRange whose start does not come before its end
+// in the direction of reading (an empty range included), with the real
+// service's messages (aliyun-tablestore-python-sdk tests/row_op_test.py:
+// test_get_range_when_direction_is_wrong_for_1_PK, test_all_the_ranges_for_2_PK).
+// Keys that differ in shape are left to the storage's schema check.
+func checkRangeOrder(start, end []pb.Cell, backward bool) *Error {
+	if len(start) != len(end) {
+		return nil
+	}
+	for i := range start {
+		if start[i].Name != end[i].Name || start[i].Value == nil || end[i].Value == nil {
+			return nil
+		}
+	}
+	c := bytes.Compare(storage.EncodeKey(start), storage.EncodeKey(end))
+	switch {
+	case !backward && c >= 0:
+		return errParam("Begin key must less than end key in FORWARD")
+	case backward && c <= 0:
+		return errParam("Begin key must more than end key in BACKWARD")
+	}
+	return nil
 }

@@ -1,79 +1,3 @@
-// Package tablestore is the local cloud's Tablestore-compatible endpoint: an
-// http.Handler that the unmodified official Go SDK
-// (github.com/aliyun/aliyun-tablestore-go-sdk) talks to as if it were Alibaba
-// Cloud Tablestore. It verifies request signatures (the default V2 signing
-// and the V4 signing of SDK v1.8.0) and x-ots-contentmd5, and serves the
-// table operations (CreateTable, ListTable, DescribeTable, UpdateTable,
-// DeleteTable, AddDefinedColumn, DeleteDefinedColumn) and row operations
-// (PutRow, UpdateRow, DeleteRow, GetRow, BatchGetRow, BatchWriteRow,
-// GetRange) with row and column conditions, versions, max versions and TTL.
-// Data lives in the kv store through package storage, which also keeps the
-// tables' partitions, their change logs and the snapshots the Tunnel service
-// reads.
-//
-// Requests under /tunnel/ are verified the same way and then handed to
-// Config.Tunnel. GET /healthz answers 200 (a readiness probe for the embedding
-// process; not part of the protocol). POST /_admin/tables/{table}/split
-// splits a partition, from loopback clients only (see AdminTablesPath): the
-// real service splits partitions by itself as tables grow, and tests need to
-// make that happen.
-//
-// # Delivery task API
-//
-// /CreateDeliveryTask, /DescribeDeliveryTask, /ListDeliveryTask,
-// /DeleteDeliveryTask and /UpdateDeliveryTask are verified like every
-// request and answered by a DeliveryBackend bound with SetDeliveryBackend
-// (`delivery-executor serve --embedded` binds its control plane; without
-// one they answer "Unsupported operation", as `delivery-executor local`
-// does). Ledger of the behaviour and its evidence (SDK paths relative to
-// aliyun-tablestore-go-sdk@v1.8.0/tablestore):
-//
-//   - URIs and messages: api.go:60-64, otsprotocol/delivery.proto. Every
-//     field is proto2 optional; UpdateDeliveryTaskRequest names its table
-//     field "table" and has no client method.
-//   - Describe always carries taskConfig: the client calls
-//     toOSSTaskConfig(pbResp.TaskConfig) (api.go:2817), which reads
-//     pbConf.Schema without a nil check (delivery_mode.go:179) and panics
-//     on a nil config. The endpoint refuses to send such an answer.
-//     task_sync_stat may be absent (delivery_mode.go:207-210 makes a zero
-//     struct); the backend always sends it.
-//   - current_sync_timestamp is passed through unconverted
-//     (delivery_mode.go:212); its unit is nanoseconds since the epoch, as
-//     the reference documentation of the managed service states
-//     (shared/reference/delivery-reference.md).
-//   - Error codes for delivery tasks are documented nowhere (SDKs or
-//     docs). Chosen, as for tables: an unknown table or task
-//     OTSObjectNotExist (404), a taken name OTSObjectAlreadyExist (409), a
-//     rejected field or a refusal in the task's current state (deleting it
-//     during INIT; the reference says only "returns an error, delete it
-//     later") OTSParameterInvalid (400). None of them is retried by the SDK
-//     (api.go:635-667 retries only busy/unavailable codes, and 5xx codes
-//     only for idempotent reads), so a refusal reaches the caller at once.
-//   - The SDK's generated enums are open: a value outside the enum (a
-//     taskType of 7, an event time format of 0) arrives in the field, not
-//     as an unknown field. The backend refuses such values naming the
-//     field (conservative: the real service's answer is unknown).
-//
-// # Using the local Tablestore endpoint from your own code
-//
-// Start the local cloud (`delivery-executor local`), then point the official
-// SDK at it like at any Tablestore instance:
-//
-//	import "github.com/aliyun/aliyun-tablestore-go-sdk/tablestore"
-//
-//	client := tablestore.NewClient("http://127.0.0.1:8471", "local", "local-dev-key", "local-dev-secret")
-//	meta := &tablestore.TableMeta{TableName: "orders"}
-//	meta.AddPrimaryKeyColumn("id", tablestore.PrimaryKeyType_STRING)
-//	_, err := client.CreateTable(&tablestore.CreateTableRequest{
-//		TableMeta:          meta,
-//		TableOption:        &tablestore.TableOption{TimeToAlive: -1, MaxVersion: 1},
-//		ReservedThroughput: &tablestore.ReservedThroughput{},
-//	})
-//
-// V4 signing works too:
-//
-//	cred := common.CreateByCredentials(&common.DefaultCredentials{AccessKeyID: "local-dev-key", AccessKeySecret: "local-dev-secret"}, "cn-hangzhou")
-//	client := tablestore.NewClientWithCredentialsProvider("http://127.0.0.1:8471", "local", cred, nil)
 package tablestore
 
 import (
@@ -184,6 +108,10 @@ func New(cfg Config) (*Server, error) {
 		"/BatchGetRow":         s.batchGetRow,
 		"/BatchWriteRow":       s.batchWriteRow,
 		"/GetRange":            s.getRange,
+		"/ListStream":          s.listStream,
+		"/DescribeStream":      s.describeStream,
+		"/GetShardIterator":    s.getShardIterator,
+		"/GetStreamRecord":     s.getStreamRecord,
 	}
 	for uri, op := range s.deliveryOps() {
 		s.ops[uri] = op
@@ -378,9 +306,19 @@ func storageError(err error) *Error {
 	case errors.Is(err, storage.ErrTableExists):
 		return &Error{Status: http.StatusConflict, Code: "OTSObjectAlreadyExist", Message: "Requested table already exists."}
 	case errors.Is(err, storage.ErrInvalidPK):
+		// "Validate PK size fail. Input: 1, Meta: 2." and "Validate PK name
+		// fail. Input: PK2, Meta: PK1." are the real messages
+		// (aliyun-tablestore-python-sdk tests/row_op_test.py:190-223); the
+		// storage writes them after its sentinel.
+		if _, real, ok := strings.Cut(msg, storage.ErrInvalidPK.Error()+": Validate PK"); ok {
+			return &Error{Status: http.StatusBadRequest, Code: "OTSInvalidPK", Message: "Validate PK" + real}
+		}
 		return &Error{Status: http.StatusBadRequest, Code: "OTSInvalidPK", Message: "Primary key schema mismatch: " + msg + "."}
 	case errors.Is(err, storage.ErrConditionFailed):
-		return &Error{Status: http.StatusForbidden, Code: "OTSConditionCheckFail", Message: "Condition check failed: " + strings.TrimPrefix(msg, storage.ErrConditionFailed.Error()+": ") + "."}
+		// Always exactly this message, whatever failed (the Python SDK's
+		// tests against the real service compare it:
+		// tests/filter_and_condition_update_unitttest.py, row_op_test.py:614).
+		return &Error{Status: http.StatusForbidden, Code: "OTSConditionCheckFail", Message: "Condition check failed."}
 	case errors.Is(err, storage.ErrInvalidArgument), errors.Is(err, storage.ErrIncrementNotInt64),
 		errors.Is(err, storage.ErrColumnExists), errors.Is(err, storage.ErrColumnNotFound):
 		return errParam("%s.", msg)

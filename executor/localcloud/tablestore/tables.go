@@ -67,12 +67,20 @@ func (s *Server) createTable(req *request) (protoadapt.MessageV1, *Error) {
 	}
 	meta := storage.TableMeta{Name: tm.GetTableName(), MaxVersions: 1, TimeToLive: -1, DeviationSec: 86400}
 	if n := len(tm.GetPrimaryKey()); n < 1 || n > 4 {
-		return nil, errParam("The number of primary key columns must be in range: [1, 4], got %d.", n)
+		// The real message (RestrictedItemTest.java:1911-1987).
+		return nil, errParam("The number of primary key columns must be in range: [1, 4].")
 	}
+	seen := map[string]bool{}
 	for i, pk := range tm.GetPrimaryKey() {
 		if e := checkColumnName(pk.GetName()); e != nil {
 			return nil, e
 		}
+		if seen[pk.GetName()] {
+			// The real message (aliyun-tablestore-python-sdk
+			// tests/table_operation_test.py:59-69).
+			return nil, errParam("Duplicated primary key name: '%s'.", pk.GetName())
+		}
+		seen[pk.GetName()] = true
 		t, ok := pkTypes[pk.GetType()]
 		if !ok {
 			return nil, errParam("Invalid type of primary key column '%s': %v.", pk.GetName(), pk.GetType())
@@ -236,7 +244,9 @@ func (s *Server) updateTable(req *request) (protoadapt.MessageV1, *Error) {
 	m, err := s.store.UpdateTable(req.instance, in.GetTableName(), func(m *storage.TableMeta) error {
 		if opts := in.GetTableOptions(); opts != nil {
 			if opts.UpdateFullRow != nil {
-				perr = errParam("update_full_row cannot be changed after the table is created.")
+				// The SDK's TestUpdateAndDescribeTable (api_test.go:571-582)
+				// expects the real message to say "contain updateFullRow".
+				perr = errParam("UpdateTableRequest should not contain updateFullRow: update_full_row cannot be changed after the table is created.")
 				return perr
 			}
 			if perr = applyTableOptions(m, opts); perr != nil {

@@ -668,7 +668,8 @@ func (d *decoder) row() (Row, error) {
 }
 
 // DecodeRows decodes a buffer (header and zero or more rows), verifying all
-// checksums. An empty input decodes to no rows.
+// checksums. An empty input decodes to no rows. Zero bytes after the last row
+// are padding and ignored (see zeroPadding).
 func DecodeRows(buf []byte) ([]Row, error) {
 	if len(buf) == 0 {
 		return nil, nil
@@ -682,7 +683,7 @@ func DecodeRows(buf []byte) ([]Row, error) {
 		return nil, fmt.Errorf("plainbuffer: invalid header 0x%x (want 0x%x)", h, Header)
 	}
 	var rows []Row
-	for d.pos < len(d.buf) {
+	for d.pos < len(d.buf) && !zeroPadding(d.buf[d.pos:]) {
 		r, err := d.row()
 		if err != nil {
 			return nil, fmt.Errorf("row %d: %w", len(rows), err)
@@ -690,6 +691,21 @@ func DecodeRows(buf []byte) ([]Row, error) {
 		rows = append(rows, r)
 	}
 	return rows, nil
+}
+
+// zeroPadding reports whether the rest of a buffer is zero bytes only. The
+// Node.js SDK (npm tablestore 5.6.5, lib/protocol/plian_buffer_builder.js)
+// allocates its buffer from a size estimate that over-counts some cells
+// (INF_MIN/INF_MAX/PK_AUTO_INCR values, cell timestamps, delete-one-version
+// cells), zero-fills it and sends it whole; the real service accepts such
+// requests. A row starts with tag 0x01, so zero bytes can never be a row.
+func zeroPadding(rest []byte) bool {
+	for _, b := range rest {
+		if b != 0 {
+			return false
+		}
+	}
+	return true
 }
 
 // DecodeRow decodes a buffer that must hold exactly one row.

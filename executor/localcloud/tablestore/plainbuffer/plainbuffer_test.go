@@ -218,6 +218,30 @@ func TestMalformedInputs(t *testing.T) {
 	}
 }
 
+// The Node.js SDK sends buffers sized by an estimate that over-counts some
+// cells, zero-filled to the estimate: the rows decode and the zero tail is
+// ignored; anything else after the rows is still an error.
+func TestZeroPaddingAfterRows(t *testing.T) {
+	good := sdkPK().Build(true)
+	for _, pad := range []int{1, 2, 9, 64} {
+		row, err := DecodeRow(append(bytes.Clone(good), make([]byte, pad)...))
+		if err != nil {
+			t.Fatalf("%d zero bytes of padding: %v", pad, err)
+		}
+		assertRow(t, row, Row{PrimaryKey: wantPK(), Deleted: true}) // Build(true) adds the delete marker
+	}
+	two := EncodeRows([]Row{{PrimaryKey: wantPK()}, {PrimaryKey: wantPK(), Deleted: true}})
+	if rows, err := DecodeRows(append(two, 0, 0, 0)); err != nil || len(rows) != 2 {
+		t.Fatalf("two rows with padding: %d rows, %v", len(rows), err)
+	}
+	if _, err := DecodeRows(append(bytes.Clone(good), 0, 0, 0x42)); err == nil {
+		t.Fatal("padding followed by a non-zero byte decoded")
+	}
+	if _, err := DecodeRows(append(AppendHeader(nil), 0, 0)); err != nil {
+		t.Fatalf("a header with padding only: %v", err)
+	}
+}
+
 // FuzzDecodeRows checks that arbitrary input never panics, and that whatever
 // decodes re-encodes to something that decodes to the same rows.
 func FuzzDecodeRows(f *testing.F) {

@@ -128,12 +128,12 @@ func decodeRow(b []byte) (*row, error) {
 // placeholders are accepted in auto-increment columns.
 func validatePK(meta *TableMeta, pk []plainbuffer.Cell, allowInf, allowAuto bool) error {
 	if len(pk) != len(meta.PrimaryKey) {
-		return fmt.Errorf("%w: the table has %d primary-key columns, the request gives %d", ErrInvalidPK, len(meta.PrimaryKey), len(pk))
+		return fmt.Errorf("%w: Validate PK size fail. Input: %d, Meta: %d.", ErrInvalidPK, len(pk), len(meta.PrimaryKey))
 	}
 	for i, col := range meta.PrimaryKey {
 		c := pk[i]
 		if c.Name != col.Name {
-			return fmt.Errorf("%w: primary-key column %d is %q, the request gives %q", ErrInvalidPK, i, col.Name, c.Name)
+			return fmt.Errorf("%w: Validate PK name fail. Input: %s, Meta: %s.", ErrInvalidPK, c.Name, col.Name)
 		}
 		if c.Value == nil {
 			return fmt.Errorf("%w: primary-key column %q has no value", ErrInvalidPK, col.Name)
@@ -149,10 +149,22 @@ func validatePK(meta *TableMeta, pk []plainbuffer.Cell, allowInf, allowAuto bool
 			col.Type == PKString && t == plainbuffer.TypeString,
 			col.Type == PKBinary && t == plainbuffer.TypeBlob:
 		default:
-			return fmt.Errorf("%w: primary-key column %q is %s, the request gives %s", ErrInvalidPK, col.Name, col.Type, t)
+			// The real message (aliyun-tablestore-java-sdk
+			// functiontest/DataOperationTest.java:189-200).
+			return fmt.Errorf("%w: Validate PK type fail. Input: %s, Meta: %s.", ErrInvalidPK, vtName(t), vtName(pkValueType[col.Type]))
 		}
 	}
 	return nil
+}
+
+var pkValueType = map[PKType]plainbuffer.ValueType{PKInteger: plainbuffer.TypeInteger, PKString: plainbuffer.TypeString, PKBinary: plainbuffer.TypeBlob}
+
+// vtName names a value type as the service's messages do (VT_INTEGER, ...).
+func vtName(t plainbuffer.ValueType) string {
+	if t == plainbuffer.TypeBlob {
+		return "VT_BLOB"
+	}
+	return "VT_" + t.String()
 }
 
 // ChangeType is the kind of a row change.
@@ -357,6 +369,9 @@ func (s *Store) applyMutation(tx *bolt.Tx, tc *tableCtx, m *Mutation, nowMs, now
 		return res, err
 	}
 	if err := validateCells(meta, m); err != nil {
+		return res, err
+	}
+	if err := checkAutoIncrementValue(meta, m); err != nil {
 		return res, err
 	}
 	pk := make([]plainbuffer.Cell, len(m.PrimaryKey))
