@@ -173,8 +173,20 @@ func (a *authenticator) verifyV1Header(r *http.Request, t target, query url.Valu
 	if !ok {
 		return principal{}, errInvalidArgument("Authorization header is invalid: expected OSS <AccessKeyId>:<Signature>.")
 	}
-	stringToSign := v1StringToSign(r, r.Header.Get("Date"), v1Resource(t, query))
+	stringToSign := v1StringToSign(r, v1DateLine(r), v1Resource(t, query))
 	return a.verifyHeaderSignature(r, accessKeyID, provided, stringToSign, v1Sign)
+}
+
+// v1DateLine is what a V1 header signature signs on its date line: the Date
+// header, or x-oss-date when the request carries no Date. The Node.js client
+// ali-oss 6.23.0 sends only x-oss-date and signs it there
+// (lib/common/signUtils.js buildCanonicalString: `expires ||
+// headers['x-oss-date']`); the Go SDK sends Date.
+func v1DateLine(r *http.Request) string {
+	if date := r.Header.Get("Date"); date != "" {
+		return date
+	}
+	return r.Header.Get("x-oss-date")
 }
 
 func (a *authenticator) verifyV1Query(r *http.Request, t target, query url.Values) (principal, *apiError) {

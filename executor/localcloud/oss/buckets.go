@@ -107,13 +107,19 @@ func (s *Server) allowAnonymous(rc *requestContext) *apiError {
 	if apiErr != nil {
 		return apiErr
 	}
+	// An object's own ACL, when it has one, takes precedence over the
+	// bucket's (OSS "Object ACL": default means inherit the bucket ACL).
+	acl := rec.ACL
+	if obj, apiErr := s.lookupObject(rc.target.Bucket, rc.target.Key); apiErr == nil && obj.ACL != "" {
+		acl = obj.ACL
+	}
 	switch rc.r.Method {
 	case http.MethodGet, http.MethodHead:
-		if rec.ACL == "public-read" || rec.ACL == "public-read-write" {
+		if acl == "public-read" || acl == "public-read-write" {
 			return nil
 		}
 	case http.MethodPut, http.MethodDelete:
-		if rec.ACL == "public-read-write" && len(rc.query) == 0 {
+		if acl == "public-read-write" && len(rc.query) == 0 {
 			return nil
 		}
 	}
@@ -272,8 +278,8 @@ func (s *Server) getBucketInfo(rc *requestContext) *apiError {
 		Location:               locationOf(rec.Region),
 		Region:                 rec.Region,
 		CreationDate:           xmlTime(rec.CreationDate),
-		ExtranetEndpoint:       rc.r.Host,
-		IntranetEndpoint:       rc.r.Host,
+		ExtranetEndpoint:       extranetEndpoint(rec.Region),
+		IntranetEndpoint:       intranetEndpoint(rec.Region),
 		ACL:                    rec.ACL,
 		DataRedundancyType:     rec.Redundancy,
 		Owner:                  theOwner,
@@ -349,8 +355,34 @@ func parseMaxKeys(rc *requestContext, name string, def, limit int) (int, *apiErr
 	return n, nil
 }
 
+// extranetEndpoint and intranetEndpoint are the endpoint names the real
+// service reports for a bucket's region in GetBucketInfo and ListBuckets (the
+// Go SDK's TestGetBucketInfo checks they end in ".com"). They name Alibaba's
+// domains, not this server: a client must keep using the endpoint it was
+// configured with.
+func extranetEndpoint(region string) string { return locationOf(region) + ".aliyuncs.com" }
+func intranetEndpoint(region string) string { return locationOf(region) + "-internal.aliyuncs.com" }
+
+// validBucketPrefix reports whether a ListBuckets prefix could start a
+// bucket name (lower-case letters, digits and '-').
+func validBucketPrefix(prefix string) bool {
+	for i := 0; i < len(prefix); i++ {
+		c := prefix[i]
+		if (c < 'a' || c > 'z') && (c < '0' || c > '9') && c != '-' {
+			return false
+		}
+	}
+	return true
+}
+
 func (s *Server) listBuckets(rc *requestContext) *apiError {
 	prefix := rc.query.Get("prefix")
+	if !validBucketPrefix(prefix) {
+		// The Go SDK's TestIsBucketExist expects IsBucketExist("BucketNameInvalid")
+		// (a ListBuckets with that prefix) to fail; the code is undocumented,
+		// InvalidArgument is the conservative reading.
+		return errInvalidArgument("prefix %q cannot start a bucket name (lower-case letters, digits and '-').", prefix)
+	}
 	marker := rc.query.Get("marker")
 	maxKeys, apiErr := parseMaxKeys(rc, "max-keys", 100, 1000)
 	if apiErr != nil {
@@ -396,7 +428,7 @@ func (s *Server) listBuckets(rc *requestContext) *apiError {
 			}
 			out.Buckets = append(out.Buckets, bucketEntry{
 				Name: rec.Name, CreationDate: xmlTime(rec.CreationDate), Location: locationOf(rec.Region),
-				ExtranetEP: rc.r.Host, IntranetEP: rc.r.Host, Region: rec.Region, StorageClass: rec.StorageClass,
+				ExtranetEP: extranetEndpoint(rec.Region), IntranetEP: intranetEndpoint(rec.Region), Region: rec.Region, StorageClass: rec.StorageClass,
 			})
 		}
 		return nil

@@ -58,7 +58,11 @@ type objectRecord struct {
 	ETag         string    `json:"etag"` // without quotes
 	CRC64        uint64    `json:"crc64"`
 	LastModified time.Time `json:"last_modified"`
-	Type         string    `json:"type"` // Normal or Multipart
+	Type         string    `json:"type"` // Normal, Multipart, Appendable or Symlink
+	// SymlinkTarget is the target key of a Symlink (which has no blob).
+	SymlinkTarget string `json:"symlink_target,omitempty"`
+	// Tags are the object's tags in the order they were set.
+	Tags []objectTag `json:"tags,omitempty"`
 	objectHeaders
 }
 

@@ -208,6 +208,9 @@ func (s *Server) copyPartSource(rc *requestContext, header string) (*pendingBlob
 		return nil, apiErr
 	}
 	defer f.Close()
+	if apiErr := copySourceConditions(rc.r, rec); apiErr != nil {
+		return nil, apiErr
+	}
 	start, length := int64(0), rec.Size
 	if rangeHeader := rc.r.Header.Get("x-oss-copy-source-range"); rangeHeader != "" {
 		br, ok := parseRange(rangeHeader, rec.Size)
@@ -303,6 +306,20 @@ type completeRequest struct {
 	} `xml:"Part"`
 }
 
+// multipartETag is the ETag of an object completed from parts: the MD5 of
+// the part ETags as upper-case hex text, concatenated in part order, in
+// upper-case hex, suffixed "-<number of parts>" (issue 18's observation of
+// the real service; not the S3 way, which hashes the binary part digests).
+// The documentation says only that it is not the MD5 of the content
+// (alibabacloud.com/help/en/oss/oss-reports-an-invalidpart-error-when-using-the-multipart-upload-method-to-upload-files).
+func multipartETag(partETags []string) string {
+	h := newMD5()
+	for _, etag := range partETags {
+		h.Write([]byte(strings.ToUpper(etag)))
+	}
+	return fmt.Sprintf("%s-%d", strings.ToUpper(hex.EncodeToString(h.Sum(nil))), len(partETags))
+}
+
 func (s *Server) completeMultipartUpload(rc *requestContext) *apiError {
 	t := rc.target
 	uploadID := rc.query.Get("uploadId")
@@ -385,19 +402,15 @@ func (s *Server) completeMultipartUpload(rc *requestContext) *apiError {
 		}
 	}
 
-	// Whole-object digest from the parts: CRCs combine, ETag is
-	// MD5(concatenated part MD5s)-N as on OSS.
-	etagHash := newMD5()
+	// Whole-object digest from the parts: CRCs combine; the ETag is
+	// multipartETag's.
+	partETags := make([]string, 0, len(chosen))
 	var crc uint64
 	var size int64
 	blobIDs := make([]string, 0, len(chosen))
 	for _, n := range chosen {
 		p := uploaded[n]
-		raw, err := hex.DecodeString(p.ETag)
-		if err != nil {
-			return errInternal(fmt.Errorf("part %d has a corrupt ETag in the index: %w", n, err))
-		}
-		etagHash.Write(raw)
+		partETags = append(partETags, p.ETag)
 		crc = crc64Combine(crc, p.CRC64, p.Size)
 		size += p.Size
 		blobIDs = append(blobIDs, p.Blob)
@@ -417,7 +430,7 @@ func (s *Server) completeMultipartUpload(rc *requestContext) *apiError {
 	}
 	rec := &objectRecord{
 		Blob: blob, Size: size, CRC64: crc, LastModified: time.Now().UTC(), Type: "Multipart",
-		ETag:          fmt.Sprintf("%s-%d", strings.ToUpper(hex.EncodeToString(etagHash.Sum(nil))), len(chosen)),
+		ETag:          multipartETag(partETags),
 		objectHeaders: upload.objectHeaders,
 	}
 
