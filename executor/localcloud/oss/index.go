@@ -63,12 +63,18 @@ type objectRecord struct {
 	SymlinkTarget string `json:"symlink_target,omitempty"`
 	// Tags are the object's tags in the order they were set.
 	Tags []objectTag `json:"tags,omitempty"`
+	// ContentMD5 is the base64 MD5 of the whole object where the service
+	// knows it (PutObject, sequential multipart uploads); HEAD answers it.
+	ContentMD5 string `json:"content_md5,omitempty"`
 	objectHeaders
 }
 
 type uploadRecord struct {
 	Key       string    `json:"key"`
 	Initiated time.Time `json:"initiated"`
+	// Sequential uploads (InitiateMultipartUpload ?sequential) get the
+	// whole object's Content-MD5 on completion.
+	Sequential bool `json:"sequential,omitempty"`
 	objectHeaders
 }
 

@@ -230,10 +230,10 @@ func TestSymlink(t *testing.T) {
 func TestObjectTagging(t *testing.T) {
 	ts := startServer(t, t.TempDir())
 	b := mustBucket(t, newClient(t, ts.endpoint), "tags")
-	putBytes(t, b, "k", []byte("v"), sdk.SetTagging(sdk.Tagging{Tags: []sdk.Tag{{Key: "a b", Value: "1&2"}}}))
+	putBytes(t, b, "k", []byte("v"), sdk.SetTagging(sdk.Tagging{Tags: []sdk.Tag{{Key: "a b", Value: "1+2"}}}))
 
 	got, err := b.GetObjectTagging("k")
-	if err != nil || len(got.Tags) != 1 || got.Tags[0].Key != "a b" || got.Tags[0].Value != "1&2" {
+	if err != nil || len(got.Tags) != 1 || got.Tags[0].Key != "a b" || got.Tags[0].Value != "1+2" {
 		t.Fatalf("tags set at put: %+v, %v", got, err)
 	}
 	want := sdk.Tagging{Tags: []sdk.Tag{{Key: "k1", Value: "v1"}, {Key: "k2", Value: ""}}}
@@ -251,6 +251,21 @@ func TestObjectTagging(t *testing.T) {
 		eleven = append(eleven, sdk.Tag{Key: fmt.Sprint("t", i), Value: "v"})
 	}
 	wantCode(t, b.PutObjectTagging("k", sdk.Tagging{Tags: eleven}), http.StatusBadRequest, "InvalidTag")
+	wantCode(t, b.PutObjectTagging("k", sdk.Tagging{Tags: []sdk.Tag{{Key: "a&b", Value: "v"}}}), http.StatusBadRequest, "InvalidTag")
+
+	// CopyObject keeps the source's tags unless x-oss-tagging-directive: Replace.
+	if _, err := b.CopyObject("k", "copied", sdk.SetTagging(sdk.Tagging{Tags: []sdk.Tag{{Key: "new", Value: "1"}}})); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ = b.GetObjectTagging("copied"); len(got.Tags) != 2 || got.Tags[0].Key != "k1" {
+		t.Fatalf("copied tags %+v, want the source's", got)
+	}
+	if _, err := b.CopyObject("k", "replaced", sdk.SetTagging(sdk.Tagging{Tags: []sdk.Tag{{Key: "new", Value: "1"}}}), sdk.TaggingDirective(sdk.TaggingReplace)); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ = b.GetObjectTagging("replaced"); len(got.Tags) != 1 || got.Tags[0].Key != "new" {
+		t.Fatalf("replaced tags %+v", got)
+	}
 	if err := b.DeleteObjectTagging("k"); err != nil {
 		t.Fatalf("DeleteObjectTagging: %v", err)
 	}
@@ -450,5 +465,54 @@ func TestBucketEndpointsAndListPrefix(t *testing.T) {
 	wantCode(t, err, http.StatusBadRequest, "InvalidArgument")
 	if ok, err := c.IsBucketExist("endpoints"); err != nil || !ok {
 		t.Fatalf("IsBucketExist: %v %v", ok, err)
+	}
+}
+
+func TestInvalidServerSideEncryptionValue(t *testing.T) {
+	ts := startServer(t, t.TempDir())
+	b := mustBucket(t, newClient(t, ts.endpoint), "sse")
+	putBytes(t, b, "k", []byte("v"))
+	wantCode(t, b.SetObjectMeta("k", sdk.ServerSideEncryption("invalid")), http.StatusBadRequest, "InvalidEncryptionAlgorithmError")
+	wantCode(t, b.PutObject("k2", strings.NewReader("v"), sdk.ServerSideEncryption("rot13")), http.StatusBadRequest, "InvalidEncryptionAlgorithmError")
+}
+
+func TestContentMD5OnHead(t *testing.T) {
+	ts := startServer(t, t.TempDir())
+	b := mustBucket(t, newClient(t, ts.endpoint), "md5s")
+	data := randomBytes(3, minPartSize+10)
+	sum := md5.Sum(data)
+	want := base64.StdEncoding.EncodeToString(sum[:])
+	putBytes(t, b, "put", data)
+	if meta, _ := b.GetObjectDetailedMeta("put"); meta.Get("Content-MD5") != want {
+		t.Fatalf("Content-MD5 of a put object = %q, want %q", meta.Get("Content-MD5"), want)
+	}
+	for _, sequential := range []bool{true, false} {
+		key := fmt.Sprint("mpu-", sequential)
+		var opts []sdk.Option
+		if sequential {
+			opts = append(opts, sdk.Sequential())
+		}
+		imur, err := b.InitiateMultipartUpload(key, opts...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p1, err := b.UploadPart(imur, bytes.NewReader(data[:minPartSize]), minPartSize, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p2, err := b.UploadPart(imur, bytes.NewReader(data[minPartSize:]), 10, 2)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := b.CompleteMultipartUpload(imur, []sdk.UploadPart{p1, p2}); err != nil {
+			t.Fatal(err)
+		}
+		got := ""
+		if meta, _ := b.GetObjectDetailedMeta(key); meta != nil {
+			got = meta.Get("Content-MD5")
+		}
+		if sequential && got != want || !sequential && got != "" {
+			t.Fatalf("sequential=%v: Content-MD5 %q", sequential, got)
+		}
 	}
 }

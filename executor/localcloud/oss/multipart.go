@@ -2,6 +2,7 @@ package oss
 
 import (
 	"bytes"
+	"encoding/base64"
 	"encoding/hex"
 	"encoding/xml"
 	"errors"
@@ -56,7 +57,7 @@ func (s *Server) initiateMultipartUpload(rc *requestContext) *apiError {
 		return apiErr
 	}
 	uploadID := newUploadID()
-	rec := uploadRecord{Key: t.Key, Initiated: time.Now().UTC(), objectHeaders: headers}
+	rec := uploadRecord{Key: t.Key, Initiated: time.Now().UTC(), Sequential: rc.query.Has("sequential"), objectHeaders: headers}
 	err := s.index.store.Update(func(tx *bolt.Tx) error {
 		b, err := bucketOf(tx, t.Bucket)
 		if err != nil {
@@ -423,6 +424,17 @@ func (s *Server) completeMultipartUpload(rc *requestContext) *apiError {
 		s.blobs.discard(pending)
 		return errInternal(fmt.Errorf("assembled %d bytes, parts say %d", pending.digest.Size, size))
 	}
+	var contentMD5 string
+	if upload.Sequential {
+		// The real service answers Content-MD5 for objects of sequential
+		// uploads (the Go SDK's TestUploadFileWithSequential).
+		sum, err := fileMD5(pending.tmpPath)
+		if err != nil {
+			s.blobs.discard(pending)
+			return errInternal(err)
+		}
+		contentMD5 = base64.StdEncoding.EncodeToString(sum)
+	}
 	blob, err := s.blobs.commit(pending)
 	if err != nil {
 		s.blobs.discard(pending)
@@ -431,6 +443,7 @@ func (s *Server) completeMultipartUpload(rc *requestContext) *apiError {
 	rec := &objectRecord{
 		Blob: blob, Size: size, CRC64: crc, LastModified: time.Now().UTC(), Type: "Multipart",
 		ETag:          multipartETag(partETags),
+		ContentMD5:    contentMD5,
 		objectHeaders: upload.objectHeaders,
 	}
 
@@ -704,4 +717,18 @@ func (s *Server) listMultipartUploads(rc *requestContext) *apiError {
 		count++
 	}
 	return writeXML(rc, http.StatusOK, out)
+}
+
+// fileMD5 hashes a file's bytes.
+func fileMD5(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("oss: open assembled object: %w", err)
+	}
+	defer f.Close()
+	h := newMD5()
+	if _, err := io.Copy(h, f); err != nil {
+		return nil, fmt.Errorf("oss: hash assembled object: %w", err)
+	}
+	return h.Sum(nil), nil
 }

@@ -43,6 +43,11 @@ func objectHeadersFrom(r *http.Request) (objectHeaders, *apiError) {
 	if h.ContentType == "" {
 		h.ContentType = "application/octet-stream"
 	}
+	if sse := r.Header.Get("x-oss-server-side-encryption"); sse != "" && sse != "AES256" && sse != "KMS" && sse != "SM4" {
+		// Encryption itself is out of scope; an invalid value is refused as
+		// the real service does (the Go SDK's TestSetObjectMeta).
+		return h, newError(http.StatusBadRequest, "InvalidEncryptionAlgorithmError", "The Encryption request you specified is not valid. Supported value: AES256/KMS/SM4.")
+	}
 	if h.ACL != "" && h.ACL != "default" && !validACL(h.ACL) {
 		return h, errInvalidArgument("no such object access control exists: %q", h.ACL)
 	}
@@ -225,6 +230,7 @@ func (s *Server) putObject(rc *requestContext) *apiError {
 		CRC64:         pending.digest.CRC64,
 		LastModified:  time.Now().UTC(),
 		Type:          "Normal",
+		ContentMD5:    base64.StdEncoding.EncodeToString(pending.digest.MD5[:]),
 		Tags:          tags,
 		objectHeaders: headers,
 	}
@@ -408,6 +414,9 @@ func setObjectHeaders(h http.Header, rec *objectRecord) {
 	}
 	if len(rec.Tags) > 0 {
 		h.Set("x-oss-tagging-count", strconv.Itoa(len(rec.Tags)))
+	}
+	if rec.ContentMD5 != "" {
+		h.Set("Content-MD5", rec.ContentMD5)
 	}
 	if rec.Type == objectTypeAppendable {
 		h.Set("x-oss-next-append-position", formatPosition(rec.Size))
@@ -669,6 +678,17 @@ func (s *Server) copyObject(rc *requestContext) *apiError {
 		rec.objectHeaders = headers
 	default:
 		return errInvalidArgument("invalid x-oss-metadata-directive %q", directive)
+	}
+	switch directive := strings.ToUpper(rc.r.Header.Get("x-oss-tagging-directive")); directive {
+	case "", "COPY":
+	case "REPLACE":
+		tags, apiErr := tagsFromHeader(rc.r)
+		if apiErr != nil {
+			return apiErr
+		}
+		rec.Tags = tags
+	default:
+		return errInvalidArgument("invalid x-oss-tagging-directive %q (Copy or Replace)", directive)
 	}
 	rec.Blob = blob
 	rec.LastModified = time.Now().UTC()

@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
 
 	bolt "go.etcd.io/bbolt"
@@ -131,12 +132,27 @@ func validateTags(tags []objectTag) *apiError {
 		if utf8.RuneCountInString(t.Value) > maxTagValLength {
 			return errInvalidTag("A tag value must have at most %d characters (key %q).", maxTagValLength, t.Key)
 		}
+		if !validTagText(t.Key) || !validTagText(t.Value) {
+			return errInvalidTag("Tag keys and values may hold letters, digits, spaces and + - = . _ : / only (key %q).", t.Key)
+		}
 		if seen[t.Key] {
 			return errInvalidTag("The tag key %q appears more than once.", t.Key)
 		}
 		seen[t.Key] = true
 	}
 	return nil
+}
+
+// validTagText applies the documented tag character set (help.aliyun.com
+// "Object tagging": letters, digits, spaces and + - = . _ : /); the Go SDK's
+// TestPutObjectTagging expects a key with "&" to be refused.
+func validTagText(s string) bool {
+	for _, r := range s {
+		if !unicode.IsLetter(r) && !unicode.IsDigit(r) && !strings.ContainsRune(" +-=._:/", r) {
+			return false
+		}
+	}
+	return true
 }
 
 func errInvalidTag(format string, args ...any) *apiError {
