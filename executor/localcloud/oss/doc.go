@@ -96,11 +96,12 @@
 //     else 400 InvalidTag (help.aliyun.com PutObjectTagging); HEAD answers
 //     x-oss-tagging-count.
 //   - Multipart ETag: MD5 over the part ETags as concatenated upper-case hex
-//     text, upper-case hex, suffixed -<parts> (issue 18's observation of the
-//     real service). The docs say only that it is not the content's MD5; no
-//     SDK code computes it (the Go SDK's download/copy checkpoints in
-//     oss/download.go and oss/multicopy.go compare the ETag the service
-//     reports, they do not compute one).
+//     text, upper-case hex, suffixed -<parts>. Evidence: the Go SDK's
+//     oss/download_test.go:206 (TestDownloadRoutineWithRecovery) and
+//     oss/multicopy_test.go:316 (TestCopyRoutineWithRecovery) record the real
+//     service's ETag of sample/BingWallpaper-2015-11-07.jpg uploaded in five
+//     parts, "2351E662233817A7AE974D8C5B0876DD-5"; this rule reproduces it,
+//     the S3 rule (MD5 of the binary part digests) gives 6F52A710...-5.
 //   - x-oss-copy-source-if-match / -if-unmodified-since failing: 412
 //     PreconditionFailed; -if-none-match / -if-modified-since failing: 304
 //     (help.aliyun.com CopyObject; Go SDK TestCopyObject,
