@@ -11,6 +11,9 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -514,5 +517,31 @@ func TestContentMD5OnHead(t *testing.T) {
 		if sequential && got != want || !sequential && got != "" {
 			t.Fatalf("sequential=%v: Content-MD5 %q", sequential, got)
 		}
+	}
+}
+
+// TestMultipartETagMatchesRealService uploads the SDK's sample picture in
+// 100 KiB parts, as the SDK's TestDownloadRoutineWithRecovery does, and
+// expects the ETag the real service gave it there (oss/download_test.go:206).
+func TestMultipartETagMatchesRealService(t *testing.T) {
+	out, err := exec.Command("go", "list", "-m", "-f", "{{.Dir}}", "github.com/aliyun/aliyun-oss-go-sdk").Output()
+	if err != nil {
+		t.Skipf("cannot locate the OSS SDK module: %v", err)
+	}
+	sample := filepath.Join(strings.TrimSpace(string(out)), "sample", "BingWallpaper-2015-11-07.jpg")
+	if _, err := os.Stat(sample); err != nil {
+		t.Skipf("no SDK sample file: %v", err)
+	}
+	ts := startServer(t, t.TempDir())
+	b := mustBucket(t, newClient(t, ts.endpoint), "sample")
+	if err := b.UploadFile("picture", sample, 100*1024, sdk.Routines(3)); err != nil {
+		t.Fatalf("UploadFile: %v", err)
+	}
+	meta, err := b.GetObjectDetailedMeta("picture")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := meta.Get("ETag"); got != `"2351E662233817A7AE974D8C5B0876DD-5"` {
+		t.Fatalf("ETag = %s, the real service's is \"2351E662233817A7AE974D8C5B0876DD-5\"", got)
 	}
 }
