@@ -29,7 +29,7 @@ import (
 const objectTypeAppendable = "Appendable"
 
 func errPositionNotEqualToLength() *apiError {
-	return newError(http.StatusConflict, "PositionNotEqualToLength", "Position is not equal to file length.")
+	return errorFor(codePositionNotEqualToLength, "Position is not equal to file length.")
 }
 
 func (s *Server) appendObject(rc *requestContext) *apiError {
@@ -61,19 +61,19 @@ func (s *Server) appendObject(rc *requestContext) *apiError {
 	}
 	defer s.blobs.discard(pending)
 	if wantMD5 != nil && !bytes.Equal(wantMD5, pending.digest.MD5[:]) {
-		return newError(http.StatusBadRequest, "InvalidDigest", "The Content-MD5 you specified did not match what we received.")
+		return errorFor(codeInvalidDigest, "The Content-MD5 you specified did not match what we received.")
 	}
 
 	s.appendMu.Lock()
 	defer s.appendMu.Unlock()
 	old, apiErr := s.lookupObject(t.Bucket, t.Key)
 	switch {
-	case apiErr != nil && apiErr.Code != "NoSuchKey":
+	case apiErr != nil && apiErr.Code != string(codeNoSuchKey):
 		return apiErr
 	case apiErr != nil: // a new object
 		old = nil
 	case old.Type != objectTypeAppendable:
-		return newError(http.StatusConflict, "ObjectNotAppendable", "The object is not appendable.")
+		return errorFor(codeObjectNotAppendable, "The object is not appendable.")
 	}
 	length := int64(0)
 	if old != nil {

@@ -107,7 +107,7 @@ func (a *authenticator) authenticate(r *http.Request, t target, query url.Values
 func (a *authenticator) secretFor(accessKeyID string) (string, *apiError) {
 	secret, ok := a.credentials[accessKeyID]
 	if !ok || accessKeyID == "" {
-		e := newError(http.StatusForbidden, "InvalidAccessKeyId", "The OSS Access Key Id you provided does not exist in our records.")
+		e := errorFor(codeInvalidAccessKeyId, "The OSS Access Key Id you provided does not exist in our records.")
 		e.Extra = []xmlElement{{"OSSAccessKeyId", accessKeyID}}
 		return "", e
 	}
@@ -115,7 +115,7 @@ func (a *authenticator) secretFor(accessKeyID string) (string, *apiError) {
 }
 
 func signatureMismatch(accessKeyID, provided, stringToSign string) *apiError {
-	e := newError(http.StatusForbidden, "SignatureDoesNotMatch", "The request signature we calculated does not match the signature you provided. Check your key and signing method.")
+	e := errorFor(codeSignatureDoesNotMatch, "The request signature we calculated does not match the signature you provided. Check your key and signing method.")
 	e.Extra = []xmlElement{
 		{"OSSAccessKeyId", accessKeyID},
 		{"SignatureProvided", provided},
@@ -133,7 +133,7 @@ func (a *authenticator) checkSkew(signedAt time.Time) *apiError {
 		diff = -diff
 	}
 	if diff > a.maxSkew {
-		e := newError(http.StatusForbidden, "RequestTimeTooSkewed", "The difference between the request time and the current time is too large.")
+		e := errorFor(codeRequestTimeTooSkewed, "The difference between the request time and the current time is too large.")
 		e.Extra = []xmlElement{{"RequestTime", signedAt.UTC().Format(http.TimeFormat)}, {"ServerTime", a.now().UTC().Format(http.TimeFormat)}}
 		return e
 	}

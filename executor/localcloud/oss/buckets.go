@@ -35,10 +35,10 @@ const maxXMLBody = 4 << 20
 func readXMLBody(r *http.Request, v any) *apiError {
 	body, err := io.ReadAll(io.LimitReader(r.Body, maxXMLBody+1))
 	if err != nil {
-		return newError(http.StatusBadRequest, "IncompleteBody", "Could not read the request body: "+err.Error())
+		return errorFor(codeIncompleteBody, "Could not read the request body: "+err.Error())
 	}
 	if len(body) > maxXMLBody {
-		return newError(http.StatusBadRequest, "EntityTooLarge", "The XML body is too large.")
+		return errorFor(codeEntityTooLarge, "The XML body is too large.")
 	}
 	if len(strings.TrimSpace(string(body))) == 0 {
 		return nil
@@ -146,7 +146,7 @@ func (s *Server) createBucket(rc *requestContext) *apiError {
 		region = regionOfLocation(h)
 	}
 	if !validRegion(region) {
-		return newError(http.StatusBadRequest, "InvalidLocationConstraint", "The specified location-constraint is not valid.")
+		return errorFor(codeInvalidLocationConstraint, "The specified location-constraint is not valid.")
 	}
 	acl := rc.r.Header.Get("x-oss-acl")
 	if acl == "" {
@@ -162,7 +162,7 @@ func (s *Server) createBucket(rc *requestContext) *apiError {
 	switch storageClass {
 	case "Standard", "IA", "Archive", "ColdArchive", "DeepColdArchive":
 	default:
-		return newError(http.StatusBadRequest, "InvalidStorageClass", "The storage class you specified is not valid.")
+		return errorFor(codeInvalidStorageClass, "The storage class you specified is not valid.")
 	}
 	redundancy := conf.DataRedundancyType
 	if redundancy == "" {
@@ -191,7 +191,7 @@ func (s *Server) createBucket(rc *requestContext) *apiError {
 		return errInternal(err)
 	}
 	if conflict {
-		return newError(http.StatusConflict, "BucketAlreadyExists", "The requested bucket name is not available. The bucket namespace is shared by all users of the system. Please select a different name and try again.")
+		return errorFor(codeBucketAlreadyExists, "The requested bucket name is not available. The bucket namespace is shared by all users of the system. Please select a different name and try again.")
 	}
 	rc.w.Header().Set("Location", "/"+name)
 	return writeEmpty(rc, http.StatusOK)
@@ -211,13 +211,13 @@ func (s *Server) deleteBucket(rc *requestContext) *apiError {
 		}
 		if objects := tx.Bucket([]byte(idxObjects)).Bucket([]byte(name)); objects != nil {
 			if k, _ := objects.Cursor().First(); k != nil {
-				apiErr = newError(http.StatusConflict, "BucketNotEmpty", "The bucket you tried to delete is not empty.")
+				apiErr = errorFor(codeBucketNotEmpty, "The bucket you tried to delete is not empty.")
 				return nil
 			}
 		}
 		if uploads := tx.Bucket([]byte(idxUploads)).Bucket([]byte(name)); uploads != nil {
 			if k, _ := uploads.Cursor().First(); k != nil {
-				apiErr = newError(http.StatusConflict, "BucketNotEmpty", "The bucket you tried to delete has unfinished multipart uploads; abort them first.")
+				apiErr = errorFor(codeBucketNotEmpty, "The bucket you tried to delete has unfinished multipart uploads; abort them first.")
 				return nil
 			}
 		}

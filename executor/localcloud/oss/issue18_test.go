@@ -545,3 +545,14 @@ func TestMultipartETagMatchesRealService(t *testing.T) {
 		t.Fatalf("ETag = %s, the real service's is \"2351E662233817A7AE974D8C5B0876DD-5\"", got)
 	}
 }
+
+func TestErrorTable(t *testing.T) {
+	for code, status := range statusOf {
+		if e := errorFor(code, "m"); e.Status != status || e.Code != string(code) || e.Message != "m" {
+			t.Errorf("errorFor(%s) = %+v", code, e)
+		}
+	}
+	if e := errorFor(errorCode("NoSuchThing"), "m"); e.Status != http.StatusInternalServerError || e.Code != "InternalError" {
+		t.Errorf("unregistered code answered %+v", e)
+	}
+}

@@ -137,7 +137,7 @@ func (s *Server) uploadPart(rc *requestContext) *apiError {
 		pending, apiErr = s.readBody(rc.r)
 		if apiErr == nil && wantMD5 != nil && !bytes.Equal(wantMD5, pending.digest.MD5[:]) {
 			s.blobs.discard(pending)
-			apiErr = newError(http.StatusBadRequest, "InvalidDigest", "The Content-MD5 you specified did not match what we received.")
+			apiErr = errorFor(codeInvalidDigest, "The Content-MD5 you specified did not match what we received.")
 		}
 	}
 	if apiErr != nil {
@@ -216,7 +216,7 @@ func (s *Server) copyPartSource(rc *requestContext, header string) (*pendingBlob
 	if rangeHeader := rc.r.Header.Get("x-oss-copy-source-range"); rangeHeader != "" {
 		br, ok := parseRange(rangeHeader, rec.Size)
 		if !ok {
-			return nil, newError(http.StatusRequestedRangeNotSatisfiable, "InvalidRange", "The copy source range is not valid.")
+			return nil, errorFor(codeInvalidRange, "The copy source range is not valid.")
 		}
 		start, length = br.start, br.end-br.start+1
 	}
@@ -333,7 +333,7 @@ func (s *Server) completeMultipartUpload(rc *requestContext) *apiError {
 		return apiErr
 	}
 	if !completeAll && len(req.Parts) == 0 {
-		return newError(http.StatusBadRequest, "MalformedXML", "The request names no parts to complete.")
+		return errorFor(codeMalformedXML, "The request names no parts to complete.")
 	}
 	refuse := forbidOverwrite(rc.r)
 
@@ -372,18 +372,18 @@ func (s *Server) completeMultipartUpload(rc *requestContext) *apiError {
 		}
 		sort.Ints(chosen)
 		if len(chosen) == 0 {
-			return newError(http.StatusBadRequest, "InvalidPart", "The upload has no parts.")
+			return errorFor(codeInvalidPart, "The upload has no parts.")
 		}
 	} else {
 		last := 0
 		for _, p := range req.Parts {
 			if p.PartNumber <= last {
-				return newError(http.StatusBadRequest, "InvalidPartOrder", "The list of parts was not in ascending order. Parts must be ordered by part number.")
+				return errorFor(codeInvalidPartOrder, "The list of parts was not in ascending order. Parts must be ordered by part number.")
 			}
 			last = p.PartNumber
 			got, ok := uploaded[p.PartNumber]
 			if !ok || unquoteETag(p.ETag) != got.ETag {
-				e := newError(http.StatusBadRequest, "InvalidPart", "One or more of the specified parts could not be found or the specified entity tag might not have matched the part's entity tag.")
+				e := errorFor(codeInvalidPart, "One or more of the specified parts could not be found or the specified entity tag might not have matched the part's entity tag.")
 				e.Extra = []xmlElement{{"PartNumber", strconv.Itoa(p.PartNumber)}, {"ETag", p.ETag}}
 				return e
 			}
@@ -392,7 +392,7 @@ func (s *Server) completeMultipartUpload(rc *requestContext) *apiError {
 	}
 	for i, n := range chosen[:len(chosen)-1] {
 		if uploaded[n].Size < minPartSize {
-			e := newError(http.StatusBadRequest, "EntityTooSmall", "Your proposed upload is smaller than the minimum allowed object size.")
+			e := errorFor(codeEntityTooSmall, "Your proposed upload is smaller than the minimum allowed object size.")
 			e.Extra = []xmlElement{{"PartNumber", strconv.Itoa(chosen[i])}, {"MinSizeAllowed", strconv.Itoa(minPartSize)}}
 			return e
 		}
@@ -479,7 +479,7 @@ func (s *Server) completeMultipartUpload(rc *requestContext) *apiError {
 				return err
 			}
 			if before, ok := uploaded[int(bytesToUint32(k))]; ok && before.Blob != p.Blob {
-				apiErr = newError(http.StatusConflict, "ConcurrentUpdate", "A part was uploaded again while the upload was being completed; retry.")
+				apiErr = errorFor(codeConcurrentUpdate, "A part was uploaded again while the upload was being completed; retry.")
 			}
 			garbage = append(garbage, p.Blob)
 			return nil

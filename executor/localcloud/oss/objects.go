@@ -46,7 +46,7 @@ func objectHeadersFrom(r *http.Request) (objectHeaders, *apiError) {
 	if sse := r.Header.Get("x-oss-server-side-encryption"); sse != "" && sse != "AES256" && sse != "KMS" && sse != "SM4" {
 		// Encryption itself is out of scope; an invalid value is refused as
 		// the real service does (the Go SDK's TestSetObjectMeta).
-		return h, newError(http.StatusBadRequest, "InvalidEncryptionAlgorithmError", "The Encryption request you specified is not valid. Supported value: AES256/KMS/SM4.")
+		return h, errorFor(codeInvalidEncryptionAlgorithmError, "The Encryption request you specified is not valid. Supported value: AES256/KMS/SM4.")
 	}
 	if h.ACL != "" && h.ACL != "default" && !validACL(h.ACL) {
 		return h, errInvalidArgument("no such object access control exists: %q", h.ACL)
@@ -65,7 +65,7 @@ func objectHeadersFrom(r *http.Request) (objectHeaders, *apiError) {
 		size += len(metaName) + len(values[0])
 	}
 	if size > maxUserMetadata {
-		return h, newError(http.StatusBadRequest, "MetadataTooLarge", "Your metadata headers exceed the maximum allowed metadata size of 8 KB.")
+		return h, errorFor(codeMetadataTooLarge, "Your metadata headers exceed the maximum allowed metadata size of 8 KB.")
 	}
 	return h, nil
 }
@@ -78,7 +78,7 @@ func contentMD5(r *http.Request) ([]byte, *apiError) {
 	}
 	sum, err := base64.StdEncoding.DecodeString(text)
 	if err != nil || len(sum) != md5.Size {
-		return nil, newError(http.StatusBadRequest, "InvalidDigest", "The Content-MD5 you specified was invalid.")
+		return nil, errorFor(codeInvalidDigest, "The Content-MD5 you specified was invalid.")
 	}
 	return sum, nil
 }
@@ -88,7 +88,7 @@ func forbidOverwrite(r *http.Request) bool {
 }
 
 func errObjectExists() *apiError {
-	return newError(http.StatusConflict, "FileAlreadyExists", "The object you specified already exists and can not be overwritten.")
+	return errorFor(codeFileAlreadyExists, "The object you specified already exists and can not be overwritten.")
 }
 
 // maxObjectSize is OSS's limit for one PutObject or UploadPart body.
@@ -98,7 +98,7 @@ const maxObjectSize = 5 << 30
 // to the client's fault where they are.
 func (s *Server) readBody(r *http.Request) (*pendingBlob, *apiError) {
 	if r.ContentLength > maxObjectSize {
-		return nil, newError(http.StatusBadRequest, "EntityTooLarge", "Your proposed upload exceeds the maximum allowed object size of 5 GiB.")
+		return nil, errorFor(codeEntityTooLarge, "Your proposed upload exceeds the maximum allowed object size of 5 GiB.")
 	}
 	if r.ContentLength < 0 {
 		// A chunked body: stop reading just past the limit.
@@ -107,10 +107,10 @@ func (s *Server) readBody(r *http.Request) (*pendingBlob, *apiError) {
 	p, err := s.blobs.write(r.Body, r.ContentLength)
 	if err != nil {
 		if errors.Is(err, errShortBody) {
-			return nil, newError(http.StatusBadRequest, "IncompleteBody", "You did not provide the number of bytes specified by the Content-Length HTTP header.")
+			return nil, errorFor(codeIncompleteBody, "You did not provide the number of bytes specified by the Content-Length HTTP header.")
 		}
 		if errors.Is(err, errBodyRead) {
-			return nil, newError(http.StatusBadRequest, "IncompleteBody", err.Error())
+			return nil, errorFor(codeIncompleteBody, err.Error())
 		}
 		return nil, errInternal(err)
 	}
@@ -216,7 +216,7 @@ func (s *Server) putObject(rc *requestContext) *apiError {
 	}
 	if wantMD5 != nil && !bytes.Equal(wantMD5, pending.digest.MD5[:]) {
 		s.blobs.discard(pending)
-		return newError(http.StatusBadRequest, "InvalidDigest", "The Content-MD5 you specified did not match what we received.")
+		return errorFor(codeInvalidDigest, "The Content-MD5 you specified did not match what we received.")
 	}
 	blob, err := s.blobs.commit(pending)
 	if err != nil {
@@ -294,7 +294,7 @@ func (s *Server) openObject(bucket, key string) (*objectRecord, *os.File, *apiEr
 		// Reading a symlink reads its target (one level, in the same bucket).
 		target, apiErr := s.lookupObject(bucket, rec.SymlinkTarget)
 		if apiErr != nil {
-			if apiErr.Code == "NoSuchKey" {
+			if apiErr.Code == string(codeNoSuchKey) {
 				return nil, nil, errSymlinkTargetMissing(rec.SymlinkTarget)
 			}
 			return nil, nil, apiErr
@@ -429,26 +429,26 @@ func checkConditions(r *http.Request, rec *objectRecord) *apiError {
 	etag := rec.ETag
 	modified := rec.LastModified.Truncate(time.Second)
 	if v := r.Header.Get("If-Match"); v != "" && unquoteETag(v) != etag {
-		return newError(http.StatusPreconditionFailed, "PreconditionFailed", "At least one of the pre-conditions you specified did not hold.")
+		return errorFor(codePreconditionFailed, "At least one of the pre-conditions you specified did not hold.")
 	}
 	if v := r.Header.Get("If-Unmodified-Since"); v != "" {
 		if t, err := http.ParseTime(v); err == nil && modified.After(t) {
-			return newError(http.StatusPreconditionFailed, "PreconditionFailed", "At least one of the pre-conditions you specified did not hold.")
+			return errorFor(codePreconditionFailed, "At least one of the pre-conditions you specified did not hold.")
 		}
 	}
 	if v := r.Header.Get("If-None-Match"); v != "" && unquoteETag(v) == etag {
-		return newError(http.StatusNotModified, "NotModified", "The object was not modified.")
+		return errorFor(codeNotModified, "The object was not modified.")
 	}
 	if v := r.Header.Get("If-Modified-Since"); v != "" {
 		if t, err := http.ParseTime(v); err == nil && !modified.After(t) {
-			return newError(http.StatusNotModified, "NotModified", "The object was not modified.")
+			return errorFor(codeNotModified, "The object was not modified.")
 		}
 	}
 	return nil
 }
 
 func errPreconditionFailed() *apiError {
-	return newError(http.StatusPreconditionFailed, "PreconditionFailed", "At least one of the pre-conditions you specified did not hold.")
+	return errorFor(codePreconditionFailed, "At least one of the pre-conditions you specified did not hold.")
 }
 
 // copySourceConditions applies the x-oss-copy-source-if-* headers of
@@ -468,11 +468,11 @@ func copySourceConditions(r *http.Request, src *objectRecord) *apiError {
 		}
 	}
 	if v := r.Header.Get("x-oss-copy-source-if-none-match"); v != "" && unquoteETag(v) == src.ETag {
-		return newError(http.StatusNotModified, "NotModified", "The source object was not modified.")
+		return errorFor(codeNotModified, "The source object was not modified.")
 	}
 	if v := r.Header.Get("x-oss-copy-source-if-modified-since"); v != "" {
 		if t, err := http.ParseTime(v); err == nil && !modified.After(t) {
-			return newError(http.StatusNotModified, "NotModified", "The source object was not modified.")
+			return errorFor(codeNotModified, "The source object was not modified.")
 		}
 	}
 	return nil
@@ -498,7 +498,7 @@ func (s *Server) putConditions(r *http.Request, bucket, key string) *apiError {
 	}
 	rec, apiErr := s.lookupObject(bucket, key)
 	if apiErr != nil {
-		if apiErr.Code != "NoSuchKey" {
+		if apiErr.Code != string(codeNoSuchKey) {
 			return apiErr
 		}
 		if r.Header.Get("If-Match") != "" || r.Header.Get("If-Modified-Since") != "" || r.Header.Get("If-Unmodified-Since") != "" {
@@ -551,7 +551,7 @@ func (s *Server) getObject(rc *requestContext, withBody bool) *apiError {
 			h.Set("Content-Range", fmt.Sprintf("bytes %d-%d/%d", br.start, br.end, rec.Size))
 		case strings.EqualFold(rc.r.Header.Get("x-oss-range-behavior"), "standard"):
 			h.Del("ETag")
-			e := newError(http.StatusRequestedRangeNotSatisfiable, "InvalidRange", "The requested range cannot be satisfied.")
+			e := errorFor(codeInvalidRange, "The requested range cannot be satisfied.")
 			e.Extra = []xmlElement{{"RangeRequested", rangeHeader}, {"ActualObjectSize", strconv.FormatInt(rec.Size, 10)}}
 			return e
 		}
@@ -625,10 +625,10 @@ func parseCopySource(header string) (target, *apiError) {
 		return target{}, errInvalidArgument("x-oss-copy-source has a malformed key escape: %v", err)
 	}
 	if !validBucketName(bucket) {
-		return target{}, newError(http.StatusBadRequest, "InvalidBucketName", "The source bucket is not valid.")
+		return target{}, errorFor(codeInvalidBucketName, "The source bucket is not valid.")
 	}
 	if err := validateObjectKey(key); err != nil {
-		return target{}, newError(http.StatusBadRequest, "InvalidObjectName", "The source object is not valid: "+err.Error())
+		return target{}, errorFor(codeInvalidObjectName, "The source object is not valid: "+err.Error())
 	}
 	return target{Bucket: bucket, Key: key}, nil
 }
@@ -720,10 +720,10 @@ func (s *Server) deleteMultipleObjects(rc *requestContext) *apiError {
 	}
 	body, err := io.ReadAll(io.LimitReader(rc.r.Body, maxXMLBody+1))
 	if err != nil {
-		return newError(http.StatusBadRequest, "IncompleteBody", "Could not read the request body: "+err.Error())
+		return errorFor(codeIncompleteBody, "Could not read the request body: "+err.Error())
 	}
 	if len(body) > maxXMLBody {
-		return newError(http.StatusBadRequest, "EntityTooLarge", "The XML body is too large.")
+		return errorFor(codeEntityTooLarge, "The XML body is too large.")
 	}
 	wantMD5, apiErr := contentMD5(rc.r)
 	if apiErr != nil {
@@ -732,7 +732,7 @@ func (s *Server) deleteMultipleObjects(rc *requestContext) *apiError {
 	if wantMD5 != nil {
 		got := md5.Sum(body)
 		if !bytes.Equal(got[:], wantMD5) {
-			return newError(http.StatusBadRequest, "InvalidDigest", "The Content-MD5 you specified did not match what we received.")
+			return errorFor(codeInvalidDigest, "The Content-MD5 you specified did not match what we received.")
 		}
 	}
 	var req struct {
@@ -749,11 +749,11 @@ func (s *Server) deleteMultipleObjects(rc *requestContext) *apiError {
 		req.Objects[i].Key = restoreCharRefs(req.Objects[i].Key)
 	}
 	if len(req.Objects) == 0 || len(req.Objects) > 1000 {
-		return newError(http.StatusBadRequest, "MalformedXML", "A multiple delete names between 1 and 1000 objects.")
+		return errorFor(codeMalformedXML, "A multiple delete names between 1 and 1000 objects.")
 	}
 	for _, o := range req.Objects {
 		if err := validateObjectKey(o.Key); err != nil {
-			return newError(http.StatusBadRequest, "InvalidObjectName", "The specified object is not valid: "+err.Error())
+			return errorFor(codeInvalidObjectName, "The specified object is not valid: "+err.Error())
 		}
 	}
 	var removed []string

@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"encoding/xml"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -156,9 +157,7 @@ func validTagText(s string) bool {
 }
 
 func errInvalidTag(format string, args ...any) *apiError {
-	e := errInvalidArgument(format, args...)
-	e.Code = "InvalidTag"
-	return e
+	return errorFor(codeInvalidTag, fmt.Sprintf(format, args...))
 }
 
 // tagsFromHeader parses x-oss-tagging (k1=v1&k2=v2, URL-encoded), which
@@ -245,7 +244,7 @@ func (s *Server) putSymlink(rc *requestContext) *apiError {
 		return errInvalidArgument("x-oss-symlink-target must name the target object (URL-encoded), got %q", raw)
 	}
 	if err := validateObjectKey(targetKey); err != nil {
-		return newError(http.StatusBadRequest, "InvalidObjectName", "The symlink target is not valid: "+err.Error())
+		return errorFor(codeInvalidObjectName, "The symlink target is not valid: "+err.Error())
 	}
 	if _, apiErr := s.lookupBucket(t.Bucket); apiErr != nil {
 		return apiErr
@@ -280,7 +279,7 @@ func (s *Server) getSymlink(rc *requestContext) *apiError {
 		return apiErr
 	}
 	if rec.Type != objectTypeSymlink {
-		e := newError(http.StatusBadRequest, "NotSymlink", "The specified object is not a symlink.")
+		e := errorFor(codeNotSymlink, "The specified object is not a symlink.")
 		return e
 	}
 	h := rc.w.Header()
@@ -296,7 +295,7 @@ func (s *Server) getSymlink(rc *requestContext) *apiError {
 // errSymlinkTargetMissing is the real service's answer to reading a symlink
 // whose target does not exist.
 func errSymlinkTargetMissing(key string) *apiError {
-	e := newError(http.StatusNotFound, "SymlinkTargetNotExist", "The symlink target object does not exist.")
+	e := errorFor(codeSymlinkTargetNotExist, "The symlink target object does not exist.")
 	e.Extra = []xmlElement{{"Key", key}}
 	return e
 }

@@ -287,11 +287,11 @@ func (s *Server) parseTarget(r *http.Request) (target, *apiError) {
 		t = target{Bucket: bucket, Key: key}
 	}
 	if (t.Bucket != "" || t.Key != "") && !validBucketName(t.Bucket) {
-		return target{}, newError(http.StatusBadRequest, "InvalidBucketName", "The specified bucket is not valid.")
+		return target{}, errorFor(codeInvalidBucketName, "The specified bucket is not valid.")
 	}
 	if t.Key != "" {
 		if err := validateObjectKey(t.Key); err != nil {
-			return target{}, newError(http.StatusBadRequest, "InvalidObjectName", "The specified object is not valid: "+err.Error())
+			return target{}, errorFor(codeInvalidObjectName, "The specified object is not valid: "+err.Error())
 		}
 	}
 	return t, nil
@@ -489,5 +489,5 @@ func firstSubresource(q url.Values) string {
 // notImplemented is the answer to an operation this server does not serve
 // (issue 18: out of scope, or not built yet).
 func notImplemented(subresource string) *apiError {
-	return newError(http.StatusNotImplemented, "NotImplemented", fmt.Sprintf("The local OSS endpoint does not implement this operation (sub-resource %q).", subresource))
+	return errorFor(codeNotImplemented, fmt.Sprintf("The local OSS endpoint does not implement this operation (sub-resource %q).", subresource))
 }
