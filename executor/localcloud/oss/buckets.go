@@ -2,15 +2,12 @@ package oss
 
 import (
 	"encoding/xml"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"strconv"
 	"strings"
 	"time"
-
-	bolt "go.etcd.io/bbolt"
 )
 
 // ownerID is the one account that owns everything on this endpoint.
@@ -81,17 +78,9 @@ func validACL(acl string) bool {
 
 // lookupBucket reads a bucket record or answers NoSuchBucket.
 func (s *Server) lookupBucket(name string) (*bucketRecord, *apiError) {
-	var rec *bucketRecord
-	err := s.index.store.View(func(tx *bolt.Tx) error {
-		var err error
-		rec, err = bucketOf(tx, name)
-		return err
-	})
+	rec, err := s.meta.Bucket(name)
 	if err != nil {
-		return nil, errInternal(err)
-	}
-	if rec == nil {
-		return nil, errNoSuchBucket(name)
+		return nil, storeError(err, name, "", "")
 	}
 	return rec, nil
 }
@@ -173,23 +162,13 @@ func (s *Server) createBucket(rc *requestContext) *apiError {
 	}
 	name := rc.target.Bucket
 	rec := bucketRecord{Name: name, Region: region, CreationDate: time.Now().UTC(), StorageClass: storageClass, Redundancy: redundancy, ACL: acl}
-	var conflict bool
-	err := s.index.store.Update(func(tx *bolt.Tx) error {
-		existing, err := bucketOf(tx, name)
-		if err != nil {
-			return err
-		}
-		if existing != nil {
-			// Re-creating your own bucket succeeds, as on OSS, unless the
-			// request asks for a different region.
-			conflict = existing.Region != region
-			return nil
-		}
-		return putJSON(tx.Bucket([]byte(idxBuckets)), []byte(name), rec)
-	})
+	existing, _, err := s.meta.CreateBucket(rec)
 	if err != nil {
 		return errInternal(err)
 	}
+	// Re-creating your own bucket succeeds, as on OSS, unless the request
+	// asks for a different region.
+	conflict := existing != nil && existing.Region != region
 	if conflict {
 		return errorFor(codeBucketAlreadyExists, "The requested bucket name is not available. The bucket namespace is shared by all users of the system. Please select a different name and try again.")
 	}
@@ -199,42 +178,8 @@ func (s *Server) createBucket(rc *requestContext) *apiError {
 
 func (s *Server) deleteBucket(rc *requestContext) *apiError {
 	name := rc.target.Bucket
-	var apiErr *apiError
-	err := s.index.store.Update(func(tx *bolt.Tx) error {
-		rec, err := bucketOf(tx, name)
-		if err != nil {
-			return err
-		}
-		if rec == nil {
-			apiErr = errNoSuchBucket(name)
-			return nil
-		}
-		if objects := tx.Bucket([]byte(idxObjects)).Bucket([]byte(name)); objects != nil {
-			if k, _ := objects.Cursor().First(); k != nil {
-				apiErr = errorFor(codeBucketNotEmpty, "The bucket you tried to delete is not empty.")
-				return nil
-			}
-		}
-		if uploads := tx.Bucket([]byte(idxUploads)).Bucket([]byte(name)); uploads != nil {
-			if k, _ := uploads.Cursor().First(); k != nil {
-				apiErr = errorFor(codeBucketNotEmpty, "The bucket you tried to delete has unfinished multipart uploads; abort them first.")
-				return nil
-			}
-		}
-		for _, top := range []string{idxObjects, idxUploads} {
-			if tx.Bucket([]byte(top)).Bucket([]byte(name)) != nil {
-				if err := tx.Bucket([]byte(top)).DeleteBucket([]byte(name)); err != nil {
-					return err
-				}
-			}
-		}
-		return tx.Bucket([]byte(idxBuckets)).Delete([]byte(name))
-	})
-	if err != nil {
-		return errInternal(err)
-	}
-	if apiErr != nil {
-		return apiErr
+	if err := s.meta.DeleteBucket(name); err != nil {
+		return storeError(err, name, "", "")
 	}
 	return writeEmpty(rc, http.StatusNoContent)
 }
@@ -322,22 +267,8 @@ func (s *Server) putBucketACL(rc *requestContext) *apiError {
 		return errInvalidArgument("no such bucket access control exists: %q", acl)
 	}
 	name := rc.target.Bucket
-	err := s.index.store.Update(func(tx *bolt.Tx) error {
-		rec, err := bucketOf(tx, name)
-		if err != nil {
-			return err
-		}
-		if rec == nil {
-			return errBucketMissing
-		}
-		rec.ACL = acl
-		return putJSON(tx.Bucket([]byte(idxBuckets)), []byte(name), rec)
-	})
-	if errors.Is(err, errBucketMissing) {
-		return errNoSuchBucket(name)
-	}
-	if err != nil {
-		return errInternal(err)
+	if err := s.meta.UpdateBucket(name, func(rec *bucketRecord) { rec.ACL = acl }); err != nil {
+		return storeError(err, name, "", "")
 	}
 	return writeEmpty(rc, http.StatusOK)
 }
@@ -408,33 +339,19 @@ func (s *Server) listBuckets(rc *requestContext) *apiError {
 		Buckets     []bucketEntry `xml:"Buckets>Bucket"`
 	}
 	out := result{Prefix: prefix, Marker: marker, MaxKeys: maxKeys, Owner: theOwner}
-	err := s.index.store.View(func(tx *bolt.Tx) error {
-		c := tx.Bucket([]byte(idxBuckets)).Cursor()
-		start := prefix
-		if marker >= start {
-			start = marker + "\x00"
-		}
-		for k, v := c.Seek([]byte(start)); k != nil && hasPrefix(k, prefix); k, v = c.Next() {
-			if len(out.Buckets) == maxKeys {
-				out.IsTruncated = true
-				if n := len(out.Buckets); n > 0 {
-					out.NextMarker = out.Buckets[n-1].Name
-				}
-				return nil
-			}
-			var rec bucketRecord
-			if err := jsonUnmarshal(v, &rec); err != nil {
-				return err
-			}
-			out.Buckets = append(out.Buckets, bucketEntry{
-				Name: rec.Name, CreationDate: xmlTime(rec.CreationDate), Location: locationOf(rec.Region),
-				ExtranetEP: extranetEndpoint(rec.Region), IntranetEP: intranetEndpoint(rec.Region), Region: rec.Region, StorageClass: rec.StorageClass,
-			})
-		}
-		return nil
-	})
+	buckets, truncated, err := s.meta.ListBuckets(prefix, marker, maxKeys)
 	if err != nil {
 		return errInternal(err)
+	}
+	for _, rec := range buckets {
+		out.Buckets = append(out.Buckets, bucketEntry{
+			Name: rec.Name, CreationDate: xmlTime(rec.CreationDate), Location: locationOf(rec.Region),
+			ExtranetEP: extranetEndpoint(rec.Region), IntranetEP: intranetEndpoint(rec.Region), Region: rec.Region, StorageClass: rec.StorageClass,
+		})
+	}
+	if truncated && len(buckets) > 0 {
+		out.IsTruncated = true
+		out.NextMarker = buckets[len(buckets)-1].Name
 	}
 	return writeXML(rc, http.StatusOK, out)
 }

@@ -48,7 +48,10 @@
 // x-oss-bucket-region: REGION (oss.SetHeader on client.CreateBucket), so
 // callers can test a same-region rule against GetBucketInfo's Location.
 //
-// Storage: object and part bytes are immutable files with random names under
+// Storage: the handlers work through metaStore (meta.go), the object index
+// in the manner of minio's ObjectLayer, and map its answers to OSS errors in
+// one place (storeError) with one table of codes (errors.go). Object and part
+// bytes are immutable files with random names under
 // DataDir/oss/blobs, written to DataDir/oss/tmp first, fsynced and renamed;
 // only then does the index (bbolt, fsynced on commit) point at them. So an
 // object is visible exactly when complete, a crash never exposes a torn

@@ -3,6 +3,7 @@ package oss
 import (
 	"encoding/base64"
 	"encoding/xml"
+	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -210,4 +211,27 @@ func errorXML(r *http.Request, requestID string, e *apiError) []byte {
 		out = []byte("<Error><Code>InternalError</Code></Error>")
 	}
 	return append([]byte(xml.Header), out...)
+}
+
+// storeError is the one place where a metaStore answer becomes the OSS
+// error a client sees; anything it does not know is an internal fault.
+func storeError(err error, bucket, key, uploadID string) *apiError {
+	switch {
+	case errors.Is(err, errNoBucket):
+		return errNoSuchBucket(bucket)
+	case errors.Is(err, errNoKey):
+		return errNoSuchKey(key)
+	case errors.Is(err, errNoUpload):
+		return errNoSuchUpload(uploadID)
+	case errors.Is(err, errKeyExists):
+		return errObjectExists()
+	case errors.Is(err, errBucketHasObjects):
+		return errorFor(codeBucketNotEmpty, "The bucket you tried to delete is not empty.")
+	case errors.Is(err, errBucketHasUploads):
+		return errorFor(codeBucketNotEmpty, "The bucket you tried to delete has unfinished multipart uploads; abort them first.")
+	case errors.Is(err, errPartsChanged):
+		return errorFor(codeConcurrentUpdate, "A part was uploaded again while the upload was being completed; retry.")
+	default:
+		return errInternal(err)
+	}
 }

@@ -15,8 +15,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-
-	bolt "go.etcd.io/bbolt"
 )
 
 // maxUserMetadata is OSS's limit on the total size of x-oss-meta-* headers.
@@ -121,62 +119,22 @@ func (s *Server) readBody(r *http.Request) (*pendingBlob, *apiError) {
 // with x-oss-forbid-overwrite call it before they do any work; the commit
 // checks again in its own transaction.
 func (s *Server) refuseExisting(bucket, key string) *apiError {
-	found := false
-	err := s.index.store.View(func(tx *bolt.Tx) error {
-		objects, err := objectsOf(tx, bucket)
-		if err != nil || objects == nil {
-			return err
-		}
-		found = objects.Get([]byte(key)) != nil
+	switch _, err := s.meta.Object(bucket, key); {
+	case err == nil:
+		return errObjectExists()
+	case errors.Is(err, errNoKey), errors.Is(err, errNoBucket):
 		return nil
-	})
-	if err != nil {
+	default:
 		return errInternal(err)
 	}
-	if found {
-		return errObjectExists()
-	}
-	return nil
 }
 
 // commitObject makes rec visible at bucket/key, replacing any previous
 // version (whose blob is removed once the commit is durable).
 func (s *Server) commitObject(bucket, key string, rec *objectRecord, refuseOverwrite bool) *apiError {
-	var apiErr *apiError
-	var oldBlob string
-	err := s.index.store.Update(func(tx *bolt.Tx) error {
-		apiErr, oldBlob = nil, ""
-		b, err := bucketOf(tx, bucket)
-		if err != nil {
-			return err
-		}
-		if b == nil {
-			apiErr = errNoSuchBucket(bucket)
-			return nil
-		}
-		objects, err := objectsOf(tx, bucket)
-		if err != nil {
-			return err
-		}
-		var old objectRecord
-		found, err := getJSON(objects, []byte(key), &old)
-		if err != nil {
-			return err
-		}
-		if found {
-			if refuseOverwrite {
-				apiErr = errObjectExists()
-				return nil
-			}
-			oldBlob = old.Blob
-		}
-		return putJSON(objects, []byte(key), rec)
-	})
+	oldBlob, err := s.meta.PutObject(bucket, key, rec, refuseOverwrite)
 	if err != nil {
-		return errInternal(err)
-	}
-	if apiErr != nil {
-		return apiErr
+		return storeError(err, bucket, key, "")
 	}
 	if oldBlob != "" && oldBlob != rec.Blob {
 		s.blobs.remove(oldBlob)
@@ -247,37 +205,11 @@ func (s *Server) putObject(rc *requestContext) *apiError {
 
 // lookupObject reads an object's record, answering NoSuchBucket/NoSuchKey.
 func (s *Server) lookupObject(bucket, key string) (*objectRecord, *apiError) {
-	var rec objectRecord
-	var apiErr *apiError
-	err := s.index.store.View(func(tx *bolt.Tx) error {
-		b, err := bucketOf(tx, bucket)
-		if err != nil {
-			return err
-		}
-		if b == nil {
-			apiErr = errNoSuchBucket(bucket)
-			return nil
-		}
-		objects, err := objectsOf(tx, bucket)
-		if err != nil {
-			return err
-		}
-		found, err := getJSON(objects, []byte(key), &rec)
-		if err != nil {
-			return err
-		}
-		if !found {
-			apiErr = errNoSuchKey(key)
-		}
-		return nil
-	})
+	rec, err := s.meta.Object(bucket, key)
 	if err != nil {
-		return nil, errInternal(err)
+		return nil, storeError(err, bucket, key, "")
 	}
-	if apiErr != nil {
-		return nil, apiErr
-	}
-	return &rec, nil
+	return rec, nil
 }
 
 // openObject finds an object and opens its bytes. The lookup and the open
@@ -576,35 +508,9 @@ func (s *Server) getObject(rc *requestContext, withBody bool) *apiError {
 
 func (s *Server) deleteObject(rc *requestContext) *apiError {
 	t := rc.target
-	var apiErr *apiError
-	var oldBlob string
-	err := s.index.store.Update(func(tx *bolt.Tx) error {
-		apiErr, oldBlob = nil, ""
-		b, err := bucketOf(tx, t.Bucket)
-		if err != nil {
-			return err
-		}
-		if b == nil {
-			apiErr = errNoSuchBucket(t.Bucket)
-			return nil
-		}
-		objects, err := objectsOf(tx, t.Bucket)
-		if err != nil {
-			return err
-		}
-		var old objectRecord
-		found, err := getJSON(objects, []byte(t.Key), &old)
-		if err != nil || !found {
-			return err
-		}
-		oldBlob = old.Blob
-		return objects.Delete([]byte(t.Key))
-	})
+	oldBlob, err := s.meta.DeleteObject(t.Bucket, t.Key)
 	if err != nil {
-		return errInternal(err)
-	}
-	if apiErr != nil {
-		return apiErr
+		return storeError(err, t.Bucket, t.Key, "")
 	}
 	if oldBlob != "" {
 		s.blobs.remove(oldBlob)
@@ -756,31 +662,13 @@ func (s *Server) deleteMultipleObjects(rc *requestContext) *apiError {
 			return errorFor(codeInvalidObjectName, "The specified object is not valid: "+err.Error())
 		}
 	}
-	var removed []string
-	err = s.index.store.Update(func(tx *bolt.Tx) error {
-		removed = removed[:0]
-		objects, err := objectsOf(tx, t.Bucket)
-		if err != nil {
-			return err
-		}
-		for _, o := range req.Objects {
-			var old objectRecord
-			found, err := getJSON(objects, []byte(o.Key), &old)
-			if err != nil {
-				return err
-			}
-			if !found {
-				continue
-			}
-			removed = append(removed, old.Blob)
-			if err := objects.Delete([]byte(o.Key)); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
+	keys := make([]string, len(req.Objects))
+	for i, o := range req.Objects {
+		keys[i] = o.Key
+	}
+	removed, err := s.meta.DeleteObjects(t.Bucket, keys)
 	if err != nil {
-		return errInternal(err)
+		return storeError(err, t.Bucket, "", "")
 	}
 	s.blobs.remove(removed...)
 	encode := rc.query.Get("encoding-type") == "url"

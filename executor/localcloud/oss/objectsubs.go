@@ -4,7 +4,6 @@ import (
 	"crypto/md5"
 	"encoding/hex"
 	"encoding/xml"
-	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -13,52 +12,17 @@ import (
 	"time"
 	"unicode"
 	"unicode/utf8"
-
-	bolt "go.etcd.io/bbolt"
 )
 
 // The object sub-resources: ACL, tagging and symlinks. Each changes one
 // object record in place (updateObject) or writes a record without bytes.
 
-// errObjectMissing lets a transaction report a key that is not there.
-var errObjectMissing = errors.New("object does not exist")
-
-// updateObject applies change to the record of bucket/key in one
-// transaction. change may refuse with an apiError.
-func (s *Server) updateObject(bucket, key string, change func(*objectRecord) *apiError) *apiError {
-	var apiErr *apiError
-	err := s.index.store.Update(func(tx *bolt.Tx) error {
-		apiErr = nil
-		b, err := bucketOf(tx, bucket)
-		if err != nil {
-			return err
-		}
-		if b == nil {
-			apiErr = errNoSuchBucket(bucket)
-			return nil
-		}
-		objects, err := objectsOf(tx, bucket)
-		if err != nil {
-			return err
-		}
-		var rec objectRecord
-		found, err := getJSON(objects, []byte(key), &rec)
-		if err != nil {
-			return err
-		}
-		if !found {
-			apiErr = errNoSuchKey(key)
-			return nil
-		}
-		if apiErr = change(&rec); apiErr != nil {
-			return nil
-		}
-		return putJSON(objects, []byte(key), &rec)
-	})
-	if err != nil {
-		return errInternal(err)
+// updateObject applies change to the record of bucket/key.
+func (s *Server) updateObject(bucket, key string, change func(*objectRecord)) *apiError {
+	if err := s.meta.UpdateObject(bucket, key, change); err != nil {
+		return storeError(err, bucket, key, "")
 	}
-	return apiErr
+	return nil
 }
 
 // ---- object ACL ----
@@ -92,12 +56,11 @@ func (s *Server) putObjectACL(rc *requestContext) *apiError {
 	if !validObjectACL(acl) {
 		return errInvalidArgument("no such object access control exists: %q (x-oss-object-acl must be default, private, public-read or public-read-write)", acl)
 	}
-	apiErr := s.updateObject(rc.target.Bucket, rc.target.Key, func(rec *objectRecord) *apiError {
+	apiErr := s.updateObject(rc.target.Bucket, rc.target.Key, func(rec *objectRecord) {
 		rec.ACL = acl
 		if acl == "default" {
 			rec.ACL = ""
 		}
-		return nil
 	})
 	if apiErr != nil {
 		return apiErr
@@ -200,10 +163,7 @@ func (s *Server) putObjectTagging(rc *requestContext) *apiError {
 	if apiErr := validateTags(req.Tags); apiErr != nil {
 		return apiErr
 	}
-	apiErr := s.updateObject(rc.target.Bucket, rc.target.Key, func(rec *objectRecord) *apiError {
-		rec.Tags = req.Tags
-		return nil
-	})
+	apiErr := s.updateObject(rc.target.Bucket, rc.target.Key, func(rec *objectRecord) { rec.Tags = req.Tags })
 	if apiErr != nil {
 		return apiErr
 	}
@@ -219,10 +179,7 @@ func (s *Server) getObjectTagging(rc *requestContext) *apiError {
 }
 
 func (s *Server) deleteObjectTagging(rc *requestContext) *apiError {
-	apiErr := s.updateObject(rc.target.Bucket, rc.target.Key, func(rec *objectRecord) *apiError {
-		rec.Tags = nil
-		return nil
-	})
+	apiErr := s.updateObject(rc.target.Bucket, rc.target.Key, func(rec *objectRecord) { rec.Tags = nil })
 	if apiErr != nil {
 		return apiErr
 	}
@@ -314,44 +271,11 @@ func (s *Server) getBucketStat(rc *requestContext) *apiError {
 		StandardStorage      int64    `xml:"StandardStorage"`
 		StandardObjectCount  int64    `xml:"StandardObjectCount"`
 	}
-	var out stat
-	var apiErr *apiError
-	err := s.index.store.View(func(tx *bolt.Tx) error {
-		b, err := bucketOf(tx, bucket)
-		if err != nil {
-			return err
-		}
-		if b == nil {
-			apiErr = errNoSuchBucket(bucket)
-			return nil
-		}
-		if objects := tx.Bucket([]byte(idxObjects)).Bucket([]byte(bucket)); objects != nil {
-			if err := objects.ForEach(func(_, v []byte) error {
-				var rec objectRecord
-				if err := jsonUnmarshal(v, &rec); err != nil {
-					return err
-				}
-				out.ObjectCount++
-				out.Storage += rec.Size
-				if t := rec.LastModified.Unix(); t > out.LastModifiedTime {
-					out.LastModifiedTime = t
-				}
-				return nil
-			}); err != nil {
-				return err
-			}
-		}
-		if uploads := tx.Bucket([]byte(idxUploads)).Bucket([]byte(bucket)); uploads != nil {
-			out.MultipartUploadCount = int64(uploads.Stats().KeyN)
-		}
-		return nil
-	})
+	st, err := s.meta.BucketStat(bucket)
 	if err != nil {
-		return errInternal(err)
+		return storeError(err, bucket, "", "")
 	}
-	if apiErr != nil {
-		return apiErr
-	}
+	out := stat{Storage: st.Storage, ObjectCount: st.ObjectCount, MultipartUploadCount: st.MultipartUploadCount, LastModifiedTime: st.LastModifiedUnix}
 	out.StandardStorage, out.StandardObjectCount = out.Storage, out.ObjectCount
 	return writeXML(rc, http.StatusOK, out)
 }

@@ -57,7 +57,8 @@ type Server struct {
 	vhost     string
 	auth      *authenticator
 	blobs     *blobStore
-	index     *index
+	index     *index    // the bbolt index: opened, prepared and closed here
+	meta      metaStore // what the handlers use of it
 	ownsStore bool
 
 	// appendMu serialises AppendObject's read-check-write of an object.
@@ -104,13 +105,15 @@ func New(cfg Config) (*Server, error) {
 		}
 		owns = true
 	}
+	ix := &index{store: store}
 	s := &Server{
 		region:    cfg.Region,
 		logger:    cfg.Logger,
 		vhost:     strings.ToLower(cfg.VirtualHostSuffix),
 		auth:      &authenticator{credentials: creds, maxSkew: cfg.MaxClockSkew, now: time.Now},
 		blobs:     blobs,
-		index:     &index{store: store},
+		index:     ix,
+		meta:      ix,
 		ownsStore: owns,
 	}
 	if err := s.recover(); err != nil {
