@@ -121,6 +121,10 @@
 //     (Go SDK TestIsBucketExist); InvalidArgument is the conservative code.
 //   - GetBucketInfo/ListBuckets ExtranetEndpoint and IntranetEndpoint are the
 //     real oss-<region>[-internal].aliyuncs.com names (TestGetBucketInfo).
+//   - An upload whose client closes the connection once the declared
+//     Content-Length is in (the Go client's answer to a body longer than
+//     its length) is not stored: the Go SDK's TestPutObjectWithLimitReaderLen
+//     expects NoSuchKey afterwards.
 //   - Unserved sub-resources answer 501 NotImplemented rather than a bucket
 //     listing (issue 18: ?live, ?requestPayment, ?resourceGroup,
 //     ?accessMonitor, service-level ?qos and ?regions returned listings).

@@ -112,6 +112,14 @@ func (s *Server) readBody(r *http.Request) (*pendingBlob, *apiError) {
 		}
 		return nil, errInternal(err)
 	}
+	if r.Context().Err() != nil {
+		// The client went away once its declared body was in: the Go
+		// client does that when its body is longer than its Content-Length,
+		// and the Go SDK's TestPutObjectWithLimitReaderLen expects no object
+		// then. Nothing is committed for a request nobody waits for.
+		s.blobs.discard(p)
+		return nil, errorFor(codeIncompleteBody, "The client closed the connection before the upload completed.")
+	}
 	return p, nil
 }
 
