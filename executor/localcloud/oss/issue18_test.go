@@ -424,6 +424,12 @@ func TestUnservedSubresourcesAnswerNotImplemented(t *testing.T) {
 	for name, call := range calls {
 		t.Run(name, func(t *testing.T) { wantCode(t, call(), http.StatusNotImplemented, "NotImplemented") })
 	}
+	// versionId=null names the one version of an unversioned object.
+	if got := getAll(t, b, "k", sdk.VersionId("null")); string(got) != "v" {
+		t.Fatalf("GET versionId=null = %q", got)
+	}
+	_, err := b.GetObject("k", sdk.VersionId("CAEQARiBgID"))
+	wantCode(t, err, http.StatusNotImplemented, "NotImplemented")
 	// A listing with only listing parameters is still a listing.
 	if lor, err := b.ListObjects(sdk.Prefix("k"), sdk.MaxKeys(10)); err != nil || len(lor.Objects) != 1 {
 		t.Fatalf("ListObjects: %+v, %v", lor, err)

@@ -477,6 +477,11 @@ func unservedSubresource(q url.Values) string {
 		if plainParameters[k] || strings.HasPrefix(strings.ToLower(k), "x-oss-") {
 			continue
 		}
+		if k == "versionId" && q.Get(k) == "null" {
+			// The one version of an object in an unversioned bucket, as
+			// ListObjectVersions reports it.
+			continue
+		}
 		return k
 	}
 	return ""
