@@ -143,3 +143,5 @@ func (s *Server) appendedBlob(old *objectRecord, appended *pendingBlob) (*pendin
 	}
 	return p, nil
 }
+
+func formatPosition(n int64) string { return strconv.FormatInt(n, 10) }

@@ -355,3 +355,24 @@ func (s *Server) listBuckets(rc *requestContext) *apiError {
 	}
 	return writeXML(rc, http.StatusOK, out)
 }
+
+func (s *Server) getBucketStat(rc *requestContext) *apiError {
+	bucket := rc.target.Bucket
+	type stat struct {
+		XMLName              xml.Name `xml:"BucketStat"`
+		Storage              int64    `xml:"Storage"`
+		ObjectCount          int64    `xml:"ObjectCount"`
+		MultipartUploadCount int64    `xml:"MultipartUploadCount"`
+		LiveChannelCount     int64    `xml:"LiveChannelCount"`
+		LastModifiedTime     int64    `xml:"LastModifiedTime"`
+		StandardStorage      int64    `xml:"StandardStorage"`
+		StandardObjectCount  int64    `xml:"StandardObjectCount"`
+	}
+	st, err := s.meta.BucketStat(bucket)
+	if err != nil {
+		return storeError(err, bucket, "", "")
+	}
+	out := stat{Storage: st.Storage, ObjectCount: st.ObjectCount, MultipartUploadCount: st.MultipartUploadCount, LastModifiedTime: st.LastModifiedUnix}
+	out.StandardStorage, out.StandardObjectCount = out.Storage, out.ObjectCount
+	return writeXML(rc, http.StatusOK, out)
+}

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 	"time"
 	"unicode"
@@ -236,8 +235,7 @@ func (s *Server) getSymlink(rc *requestContext) *apiError {
 		return apiErr
 	}
 	if rec.Type != objectTypeSymlink {
-		e := errorFor(codeNotSymlink, "The specified object is not a symlink.")
-		return e
+		return errorFor(codeNotSymlink, "The specified object is not a symlink.")
 	}
 	h := rc.w.Header()
 	h.Set("x-oss-symlink-target", url.QueryEscape(rec.SymlinkTarget))
@@ -256,28 +254,3 @@ func errSymlinkTargetMissing(key string) *apiError {
 	e.Extra = []xmlElement{{"Key", key}}
 	return e
 }
-
-// ---- bucket stat ----
-
-func (s *Server) getBucketStat(rc *requestContext) *apiError {
-	bucket := rc.target.Bucket
-	type stat struct {
-		XMLName              xml.Name `xml:"BucketStat"`
-		Storage              int64    `xml:"Storage"`
-		ObjectCount          int64    `xml:"ObjectCount"`
-		MultipartUploadCount int64    `xml:"MultipartUploadCount"`
-		LiveChannelCount     int64    `xml:"LiveChannelCount"`
-		LastModifiedTime     int64    `xml:"LastModifiedTime"`
-		StandardStorage      int64    `xml:"StandardStorage"`
-		StandardObjectCount  int64    `xml:"StandardObjectCount"`
-	}
-	st, err := s.meta.BucketStat(bucket)
-	if err != nil {
-		return storeError(err, bucket, "", "")
-	}
-	out := stat{Storage: st.Storage, ObjectCount: st.ObjectCount, MultipartUploadCount: st.MultipartUploadCount, LastModifiedTime: st.LastModifiedUnix}
-	out.StandardStorage, out.StandardObjectCount = out.Storage, out.ObjectCount
-	return writeXML(rc, http.StatusOK, out)
-}
-
-func formatPosition(n int64) string { return strconv.FormatInt(n, 10) }
