@@ -6,8 +6,6 @@ import (
 	"net/http"
 	"net/url"
 	"time"
-
-	bolt "go.etcd.io/bbolt"
 )
 
 // In-process administration for tests, demos and fault injection. The SDK
@@ -74,27 +72,18 @@ func (s *Server) CreateBucket(name, region string) error {
 		return fmt.Errorf("oss: invalid region %q", region)
 	}
 	rec := bucketRecord{Name: name, Region: region, CreationDate: time.Now().UTC(), StorageClass: "Standard", Redundancy: "LRS", ACL: "private"}
-	return s.index.store.Update(func(tx *bolt.Tx) error {
-		existing, err := bucketOf(tx, name)
-		if err != nil {
-			return err
-		}
-		if existing != nil {
-			return ErrBucketExists
-		}
-		return putJSON(tx.Bucket([]byte(idxBuckets)), []byte(name), rec)
-	})
+	_, created, err := s.meta.CreateBucket(rec)
+	if err == nil && !created {
+		err = ErrBucketExists
+	}
+	return err
 }
 
 // BucketRegion returns the region of a bucket, or "" and false if it does not exist.
 func (s *Server) BucketRegion(name string) (string, bool) {
-	var region string
-	_ = s.index.store.View(func(tx *bolt.Tx) error {
-		rec, err := bucketOf(tx, name)
-		if err == nil && rec != nil {
-			region = rec.Region
-		}
-		return nil
-	})
-	return region, region != ""
+	rec, err := s.meta.Bucket(name)
+	if err != nil {
+		return "", false
+	}
+	return rec.Region, true
 }

@@ -107,7 +107,7 @@ func (a *authenticator) authenticate(r *http.Request, t target, query url.Values
 func (a *authenticator) secretFor(accessKeyID string) (string, *apiError) {
 	secret, ok := a.credentials[accessKeyID]
 	if !ok || accessKeyID == "" {
-		e := newError(http.StatusForbidden, "InvalidAccessKeyId", "The OSS Access Key Id you provided does not exist in our records.")
+		e := errorFor(codeInvalidAccessKeyId, "The OSS Access Key Id you provided does not exist in our records.")
 		e.Extra = []xmlElement{{"OSSAccessKeyId", accessKeyID}}
 		return "", e
 	}
@@ -115,7 +115,7 @@ func (a *authenticator) secretFor(accessKeyID string) (string, *apiError) {
 }
 
 func signatureMismatch(accessKeyID, provided, stringToSign string) *apiError {
-	e := newError(http.StatusForbidden, "SignatureDoesNotMatch", "The request signature we calculated does not match the signature you provided. Check your key and signing method.")
+	e := errorFor(codeSignatureDoesNotMatch, "The request signature we calculated does not match the signature you provided. Check your key and signing method.")
 	e.Extra = []xmlElement{
 		{"OSSAccessKeyId", accessKeyID},
 		{"SignatureProvided", provided},
@@ -133,7 +133,7 @@ func (a *authenticator) checkSkew(signedAt time.Time) *apiError {
 		diff = -diff
 	}
 	if diff > a.maxSkew {
-		e := newError(http.StatusForbidden, "RequestTimeTooSkewed", "The difference between the request time and the current time is too large.")
+		e := errorFor(codeRequestTimeTooSkewed, "The difference between the request time and the current time is too large.")
 		e.Extra = []xmlElement{{"RequestTime", signedAt.UTC().Format(http.TimeFormat)}, {"ServerTime", a.now().UTC().Format(http.TimeFormat)}}
 		return e
 	}
@@ -173,8 +173,20 @@ func (a *authenticator) verifyV1Header(r *http.Request, t target, query url.Valu
 	if !ok {
 		return principal{}, errInvalidArgument("Authorization header is invalid: expected OSS <AccessKeyId>:<Signature>.")
 	}
-	stringToSign := v1StringToSign(r, r.Header.Get("Date"), v1Resource(t, query))
+	stringToSign := v1StringToSign(r, v1DateLine(r), v1Resource(t, query))
 	return a.verifyHeaderSignature(r, accessKeyID, provided, stringToSign, v1Sign)
+}
+
+// v1DateLine is what a V1 header signature signs on its date line: the Date
+// header, or x-oss-date when the request carries no Date. The Node.js client
+// ali-oss 6.23.0 sends only x-oss-date and signs it there
+// (lib/common/signUtils.js buildCanonicalString: `expires ||
+// headers['x-oss-date']`); the Go SDK sends Date.
+func v1DateLine(r *http.Request) string {
+	if date := r.Header.Get("Date"); date != "" {
+		return date
+	}
+	return r.Header.Get("x-oss-date")
 }
 
 func (a *authenticator) verifyV1Query(r *http.Request, t target, query url.Values) (principal, *apiError) {

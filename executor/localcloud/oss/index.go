@@ -58,13 +58,23 @@ type objectRecord struct {
 	ETag         string    `json:"etag"` // without quotes
 	CRC64        uint64    `json:"crc64"`
 	LastModified time.Time `json:"last_modified"`
-	Type         string    `json:"type"` // Normal or Multipart
+	Type         string    `json:"type"` // Normal, Multipart, Appendable or Symlink
+	// SymlinkTarget is the target key of a Symlink (which has no blob).
+	SymlinkTarget string `json:"symlink_target,omitempty"`
+	// Tags are the object's tags in the order they were set.
+	Tags []objectTag `json:"tags,omitempty"`
+	// ContentMD5 is the base64 MD5 of the whole object where the service
+	// knows it (PutObject, sequential multipart uploads); HEAD answers it.
+	ContentMD5 string `json:"content_md5,omitempty"`
 	objectHeaders
 }
 
 type uploadRecord struct {
 	Key       string    `json:"key"`
 	Initiated time.Time `json:"initiated"`
+	// Sequential uploads (InitiateMultipartUpload ?sequential) get the
+	// whole object's Content-MD5 on completion.
+	Sequential bool `json:"sequential,omitempty"`
 	objectHeaders
 }
 

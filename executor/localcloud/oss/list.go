@@ -4,9 +4,6 @@ import (
 	"encoding/base64"
 	"encoding/xml"
 	"net/http"
-	"strings"
-
-	bolt "go.etcd.io/bbolt"
 )
 
 // listEntry is one object in a listing.
@@ -21,73 +18,6 @@ type listing struct {
 	Prefixes  []string
 	Truncated bool
 	Next      string // last key or common prefix returned, when truncated
-}
-
-// successor returns the smallest string greater than every string that
-// starts with p ("" if there is none), to skip a whole common prefix.
-func successor(p string) string {
-	b := []byte(p)
-	for i := len(b) - 1; i >= 0; i-- {
-		if b[i] < 0xff {
-			b[i]++
-			return string(b[:i+1])
-		}
-	}
-	return ""
-}
-
-// walkObjects lists keys of a bucket that start with prefix and sort after
-// `after`, rolling keys up to the first delimiter after the prefix into
-// common prefixes, at most max entries (objects plus prefixes).
-func walkObjects(tx *bolt.Tx, bucket, prefix, delimiter, after string, max int) (listing, error) {
-	var out listing
-	objects, err := objectsOf(tx, bucket)
-	if err != nil || objects == nil {
-		return out, err
-	}
-	c := objects.Cursor()
-	start := prefix
-	if after >= start {
-		start = after + "\x00"
-	}
-	count := 0
-	k, v := c.Seek([]byte(start))
-	for k != nil && hasPrefix(k, prefix) {
-		key := string(k)
-		if delimiter != "" {
-			if i := strings.Index(key[len(prefix):], delimiter); i >= 0 {
-				common := key[:len(prefix)+i+len(delimiter)]
-				next := successor(common)
-				if common > after {
-					if count == max {
-						out.Truncated = true
-						return out, nil
-					}
-					out.Prefixes = append(out.Prefixes, common)
-					out.Next = common
-					count++
-				}
-				if next == "" {
-					break
-				}
-				k, v = c.Seek([]byte(next))
-				continue
-			}
-		}
-		if count == max {
-			out.Truncated = true
-			return out, nil
-		}
-		var rec objectRecord
-		if err := jsonUnmarshal(v, &rec); err != nil {
-			return out, err
-		}
-		out.Objects = append(out.Objects, listEntry{Key: key, Rec: rec})
-		out.Next = key
-		count++
-		k, v = c.Next()
-	}
-	return out, nil
 }
 
 type xmlContents struct {
@@ -129,24 +59,11 @@ func contentsOf(l listing, encode, withOwner bool) ([]xmlContents, []xmlCommonPr
 }
 
 func (s *Server) listPage(rc *requestContext, prefix, delimiter, after string, max int) (listing, *apiError) {
-	var out listing
-	var apiErr *apiError
-	err := s.index.store.View(func(tx *bolt.Tx) error {
-		b, err := bucketOf(tx, rc.target.Bucket)
-		if err != nil {
-			return err
-		}
-		if b == nil {
-			apiErr = errNoSuchBucket(rc.target.Bucket)
-			return nil
-		}
-		out, err = walkObjects(tx, rc.target.Bucket, prefix, delimiter, after, max)
-		return err
-	})
+	out, err := s.meta.ListObjects(rc.target.Bucket, prefix, delimiter, after, max)
 	if err != nil {
-		return out, errInternal(err)
+		return out, storeError(err, rc.target.Bucket, "", "")
 	}
-	return out, apiErr
+	return out, nil
 }
 
 func encodingType(rc *requestContext) (bool, *apiError) {

@@ -57,8 +57,12 @@ type Server struct {
 	vhost     string
 	auth      *authenticator
 	blobs     *blobStore
-	index     *index
+	index     *index    // the bbolt index: opened, prepared and closed here
+	meta      metaStore // what the handlers use of it
 	ownsStore bool
+
+	// appendMu serialises AppendObject's read-check-write of an object.
+	appendMu sync.Mutex
 
 	faultMu sync.RWMutex
 	fault   FaultFunc
@@ -101,13 +105,15 @@ func New(cfg Config) (*Server, error) {
 		}
 		owns = true
 	}
+	ix := &index{store: store}
 	s := &Server{
 		region:    cfg.Region,
 		logger:    cfg.Logger,
 		vhost:     strings.ToLower(cfg.VirtualHostSuffix),
 		auth:      &authenticator{credentials: creds, maxSkew: cfg.MaxClockSkew, now: time.Now},
 		blobs:     blobs,
-		index:     &index{store: store},
+		index:     ix,
+		meta:      ix,
 		ownsStore: owns,
 	}
 	if err := s.recover(); err != nil {
@@ -284,26 +290,39 @@ func (s *Server) parseTarget(r *http.Request) (target, *apiError) {
 		t = target{Bucket: bucket, Key: key}
 	}
 	if (t.Bucket != "" || t.Key != "") && !validBucketName(t.Bucket) {
-		return target{}, newError(http.StatusBadRequest, "InvalidBucketName", "The specified bucket is not valid.")
+		return target{}, errorFor(codeInvalidBucketName, "The specified bucket is not valid.")
 	}
 	if t.Key != "" {
 		if err := validateObjectKey(t.Key); err != nil {
-			return target{}, newError(http.StatusBadRequest, "InvalidObjectName", "The specified object is not valid: "+err.Error())
+			return target{}, errorFor(codeInvalidObjectName, "The specified object is not valid: "+err.Error())
 		}
 	}
 	return t, nil
 }
 
+// virtualHostBucket reads the bucket from a virtual-hosted Host header:
+// <bucket>.<Config.VirtualHostSuffix>, or <bucket>.<suffix> for the suffix
+// forms clients send to an IP endpoint: an OSS domain (ali-oss 6.23.0 sends
+// Host: <bucket>.oss-<region>.aliyuncs.com with path /<key> when its endpoint
+// is an IP, lib/common/utils/createRequest.js), an IP literal or localhost
+// (the Go SDK's UseCname with a <bucket>.<ip> endpoint). Any other host is
+// path style: a bare IP, localhost or a name of the operator's choosing.
 func (s *Server) virtualHostBucket(host string) string {
-	if s.vhost == "" {
-		return ""
-	}
 	if h, _, err := net.SplitHostPort(host); err == nil {
 		host = h
 	}
 	host = strings.ToLower(host)
-	bucket, ok := strings.CutSuffix(host, "."+s.vhost)
-	if !ok || strings.Contains(bucket, ".") {
+	bucket, rest, found := strings.Cut(host, ".")
+	if !found || !validBucketName(bucket) {
+		return ""
+	}
+	switch {
+	case s.vhost != "" && rest == s.vhost:
+	case strings.HasSuffix(rest, ".aliyuncs.com") && strings.Count(rest, ".") >= 2:
+		// <bucket>.oss-<region>[-internal].aliyuncs.com; the endpoint itself
+		// (oss-<region>.aliyuncs.com) has one label fewer and addresses the service.
+	case net.ParseIP(rest) != nil, rest == "localhost":
+	default:
 		return ""
 	}
 	return bucket
@@ -312,6 +331,9 @@ func (s *Server) virtualHostBucket(host string) string {
 func (s *Server) serveService(rc *requestContext) *apiError {
 	switch rc.r.Method {
 	case http.MethodGet:
+		if sub := unservedSubresource(rc.query); sub != "" {
+			return notImplemented(sub)
+		}
 		return s.listBuckets(rc)
 	default:
 		return errMethodNotAllowed()
@@ -325,13 +347,13 @@ func (s *Server) serveBucket(rc *requestContext) *apiError {
 		if q.Has("acl") {
 			return s.putBucketACL(rc)
 		}
-		if len(q) > 0 {
-			return notImplemented(q)
+		if sub := unservedSubresource(q); sub != "" {
+			return notImplemented(sub)
 		}
 		return s.createBucket(rc)
 	case http.MethodDelete:
-		if len(q) > 0 {
-			return notImplemented(q)
+		if sub := unservedSubresource(q); sub != "" {
+			return notImplemented(sub)
 		}
 		return s.deleteBucket(rc)
 	case http.MethodGet:
@@ -342,25 +364,25 @@ func (s *Server) serveBucket(rc *requestContext) *apiError {
 			return s.getBucketLocation(rc)
 		case q.Has("acl"):
 			return s.getBucketACL(rc)
+		case q.Has("stat"):
+			return s.getBucketStat(rc)
 		case q.Has("uploads"):
 			return s.listMultipartUploads(rc)
 		case q.Has("versions"):
 			return s.listObjectVersions(rc)
-		case q.Get("list-type") == "2":
-			return s.listObjectsV2(rc)
-		default:
-			for _, sub := range []string{"cors", "lifecycle", "logging", "website", "referer", "policy", "tagging", "encryption", "versioning", "stat", "worm", "inventory", "replication"} {
-				if q.Has(sub) {
-					return notImplemented(q)
-				}
-			}
-			return s.listObjectsV1(rc)
 		}
+		if sub := unservedSubresource(q); sub != "" {
+			return notImplemented(sub)
+		}
+		if q.Get("list-type") == "2" {
+			return s.listObjectsV2(rc)
+		}
+		return s.listObjectsV1(rc)
 	case http.MethodPost:
 		if q.Has("delete") {
 			return s.deleteMultipleObjects(rc)
 		}
-		return notImplemented(q)
+		return notImplemented(firstSubresource(q))
 	case http.MethodHead:
 		return s.headBucket(rc)
 	default:
@@ -375,27 +397,48 @@ func (s *Server) serveObject(rc *requestContext) *apiError {
 		switch {
 		case q.Has("partNumber") || q.Has("uploadId"):
 			return s.uploadPart(rc)
-		case q.Has("acl") || q.Has("tagging") || q.Has("symlink"):
-			return notImplemented(q)
-		case rc.r.Header.Get("x-oss-copy-source") != "":
-			return s.copyObject(rc)
-		default:
-			return s.putObject(rc)
+		case q.Has("acl"):
+			return s.putObjectACL(rc)
+		case q.Has("tagging"):
+			return s.putObjectTagging(rc)
+		case q.Has("symlink"):
+			return s.putSymlink(rc)
 		}
+		if sub := unservedSubresource(q); sub != "" {
+			return notImplemented(sub)
+		}
+		if rc.r.Header.Get("x-oss-copy-source") != "" {
+			return s.copyObject(rc)
+		}
+		return s.putObject(rc)
 	case http.MethodGet:
 		switch {
 		case q.Has("uploadId"):
 			return s.listParts(rc)
-		case q.Has("acl") || q.Has("tagging") || q.Has("symlink"):
-			return notImplemented(q)
-		default:
-			return s.getObject(rc, true)
+		case q.Has("acl"):
+			return s.getObjectACL(rc)
+		case q.Has("tagging"):
+			return s.getObjectTagging(rc)
+		case q.Has("symlink"):
+			return s.getSymlink(rc)
+		case q.Has("objectMeta"):
+			return s.getObject(rc, false)
 		}
+		if sub := unservedSubresource(q); sub != "" {
+			return notImplemented(sub)
+		}
+		return s.getObject(rc, true)
 	case http.MethodHead:
 		return s.getObject(rc, false)
 	case http.MethodDelete:
-		if q.Has("uploadId") {
+		switch {
+		case q.Has("uploadId"):
 			return s.abortMultipartUpload(rc)
+		case q.Has("tagging"):
+			return s.deleteObjectTagging(rc)
+		}
+		if sub := unservedSubresource(q); sub != "" {
+			return notImplemented(sub)
 		}
 		return s.deleteObject(rc)
 	case http.MethodPost:
@@ -404,18 +447,55 @@ func (s *Server) serveObject(rc *requestContext) *apiError {
 			return s.initiateMultipartUpload(rc)
 		case q.Has("uploadId"):
 			return s.completeMultipartUpload(rc)
+		case q.Has("append"):
+			return s.appendObject(rc)
 		default:
-			return notImplemented(q)
+			return notImplemented(firstSubresource(q))
 		}
 	default:
 		return errMethodNotAllowed()
 	}
 }
 
-func notImplemented(q url.Values) *apiError {
-	var subs []string
+// plainParameters are the query keys that never name a sub-resource: those
+// of a listing, of a presigned URL's signature and of a GET's response
+// header overrides. Every other key names an operation; one this server does
+// not serve must not fall through to a listing or a plain object read.
+var plainParameters = map[string]bool{
+	"prefix": true, "marker": true, "max-keys": true, "delimiter": true, "encoding-type": true,
+	"list-type": true, "continuation-token": true, "start-after": true, "fetch-owner": true,
+	"OSSAccessKeyId": true, "Expires": true, "Signature": true, "security-token": true,
+	"response-content-type": true, "response-content-language": true, "response-expires": true,
+	"response-cache-control": true, "response-content-disposition": true, "response-content-encoding": true,
+}
+
+// unservedSubresource returns a query key naming an operation this server
+// does not serve ("" when there is none). Keys of the x-oss- family carry
+// signatures and options of served operations.
+func unservedSubresource(q url.Values) string {
 	for k := range q {
-		subs = append(subs, k)
+		if plainParameters[k] || strings.HasPrefix(strings.ToLower(k), "x-oss-") {
+			continue
+		}
+		if k == "versionId" && q.Get(k) == "null" {
+			// The one version of an object in an unversioned bucket, as
+			// ListObjectVersions reports it.
+			continue
+		}
+		return k
 	}
-	return newError(http.StatusNotImplemented, "NotImplemented", fmt.Sprintf("The local OSS endpoint does not implement this operation (query %v).", subs))
+	return ""
+}
+
+func firstSubresource(q url.Values) string {
+	if sub := unservedSubresource(q); sub != "" {
+		return sub
+	}
+	return "(none)"
+}
+
+// notImplemented is the answer to an operation this server does not serve
+// (issue 18: out of scope, or not built yet).
+func notImplemented(subresource string) *apiError {
+	return errorFor(codeNotImplemented, fmt.Sprintf("The local OSS endpoint does not implement this operation (sub-resource %q).", subresource))
 }
