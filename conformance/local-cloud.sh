@@ -1,15 +1,17 @@
-# Sourced by the conformance runners: start_local_cloud DIR builds the
-# delivery-executor from this checkout into DIR, starts `delivery-executor
-# local` on free ports with a fresh data directory under DIR, stops it when
-# the calling script exits, and sets OSS_ENDPOINT and TABLESTORE_ENDPOINT.
+# Sourced by the conformance runners: start_local_cloud DIR [FLAG...] builds
+# the local cloud's own binary (executor/cmd/localcloud) from this checkout
+# into DIR, starts it on free ports with a fresh data directory under DIR and
+# any extra flags, stops it when the calling script exits, and sets
+# OSS_ENDPOINT and TABLESTORE_ENDPOINT.
 start_local_cloud() {
 	local dir=$1 root
+	shift
 	root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 	mkdir -p "$dir"
 	rm -rf "$dir/data"
-	(cd "$root" && "${GO:-go}" build -o "$dir/delivery-executor" ./executor/cmd/delivery-executor)
-	"$dir/delivery-executor" local --data-dir "$dir/data" --oss-listen 127.0.0.1:0 --tablestore-listen 127.0.0.1:0 \
-		--log-level warn >"$dir/local-cloud.out" 2>"$dir/local-cloud.log" &
+	(cd "$root" && "${GO:-go}" build -o "$dir/localcloud" ./executor/cmd/localcloud)
+	"$dir/localcloud" --data-dir "$dir/data" --oss-listen 127.0.0.1:0 --tablestore-listen 127.0.0.1:0 \
+		--log-level warn "$@" >"$dir/local-cloud.out" 2>"$dir/local-cloud.log" &
 	LOCAL_CLOUD_PID=$!
 	trap 'kill "$LOCAL_CLOUD_PID" 2>/dev/null || true; wait "$LOCAL_CLOUD_PID" 2>/dev/null || true' EXIT
 	OSS_ENDPOINT=""

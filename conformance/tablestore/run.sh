@@ -38,22 +38,10 @@ done
 # ---- a fresh local cloud on free ports ----
 # One shard (partition) per new table, as a new table of the real service has:
 # TestStream expects DescribeStream of a new table to list exactly one shard.
-data="$build/data"
-rm -rf "$data"
-(cd "$root" && go build -o "$build/delivery-executor" ./executor/cmd/delivery-executor)
-log="$build/localcloud.log"
-"$build/delivery-executor" local --data-dir "$data" --tablestore-shards 1 --tablestore-listen 127.0.0.1:0 --oss-listen 127.0.0.1:0 >"$log" 2>&1 &
-cloud_pid=$!
-trap 'kill "$cloud_pid" 2>/dev/null || true; wait "$cloud_pid" 2>/dev/null || true' EXIT
-endpoint=
-for _ in $(seq 1 300); do
-	endpoint=$(sed -n 's/^ready .*tablestore=\([^ ]*\).*/\1/p' "$log" | head -1)
-	[[ -n "$endpoint" ]] && break
-	kill -0 "$cloud_pid" 2>/dev/null || { cat "$log" >&2; exit 2; }
-	sleep 0.1
-done
-[[ -n "$endpoint" ]] || { echo "the local cloud printed no ready line" >&2; cat "$log" >&2; exit 2; }
-echo "local cloud: $endpoint (log: $log)"
+# shellcheck source=../local-cloud.sh
+source "$root/conformance/local-cloud.sh"
+start_local_cloud "$build" --tablestore-shards 1
+endpoint=$TABLESTORE_ENDPOINT
 
 tc=$sdk_mod/testConfig
 ldflags="-X $tc.OtsEndpoint=$endpoint -X $tc.InstanceName=local -X $tc.OtsAccessId=local-dev-key -X $tc.OtsAccessKey=local-dev-secret -X $tc.Region=cn-hangzhou"
