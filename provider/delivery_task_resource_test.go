@@ -27,6 +27,8 @@ import (
 
 	"github.com/tablestore-delivery/terraform-provider-tablestore/executor/client"
 	"github.com/tablestore-delivery/terraform-provider-tablestore/executor/task"
+
+	"github.com/tablestore-delivery/terraform-provider-tablestore/internal/testsupport"
 )
 
 // taskConfig is a role and a manual-schema differential task with a
@@ -315,7 +317,7 @@ resource "tablestore_delivery_task" "orders" {
 			},
 			{
 				PreConfig: func() {
-					waitFor(t, time.Minute, "error_code UnAuthorized", func(ctx context.Context) (bool, error) {
+					testsupport.WaitOK(t, time.Minute, "error_code UnAuthorized", func(ctx context.Context) (bool, error) {
 						got, err := e.Client.GetTask(ctx, "orders", "orders-lake")
 						return err == nil && got.Status.ErrorCode == task.ErrUnauthorized, err
 					})

@@ -6,7 +6,6 @@ package provider
 
 import (
 	"bufio"
-	"context"
 	"fmt"
 	"io"
 	"os"
@@ -23,6 +22,8 @@ import (
 	"github.com/hashicorp/terraform-plugin-go/tfprotov6"
 
 	"github.com/tablestore-delivery/terraform-provider-tablestore/executor/client"
+
+	"github.com/tablestore-delivery/terraform-provider-tablestore/internal/testsupport"
 )
 
 // Development credentials of the embedded executor (loopback only).
@@ -134,7 +135,7 @@ func startExecutor(t *testing.T) *testExecutor {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var logs lockedBuffer
+	var logs testsupport.LockedBuffer
 	cmd.Stderr = &logs
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("starting delivery-executor: %v", err)
@@ -259,46 +260,4 @@ func (e *testExecutor) putRows(t *testing.T, table string, n int) {
 			}
 		}
 	}
-}
-
-// waitFor polls cond until it holds or the timeout passes.
-func waitFor(t *testing.T, timeout time.Duration, what string, cond func(ctx context.Context) (bool, error)) {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), timeout)
-	defer cancel()
-	var lastErr error
-	for {
-		ok, err := cond(ctx)
-		if ok {
-			return
-		}
-		lastErr = err
-		select {
-		case <-ctx.Done():
-			t.Fatalf("waiting for %s: timed out after %s (last error: %v)", what, timeout, lastErr)
-		case <-time.After(200 * time.Millisecond):
-		}
-	}
-}
-
-// lockedBuffer collects the executor's output from two goroutines.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) WriteString(s string) {
-	_, _ = l.Write([]byte(s))
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/tablestore-delivery/terraform-provider-tablestore/executor/localcloud/kv"
 	localots "github.com/tablestore-delivery/terraform-provider-tablestore/executor/localcloud/tablestore"
 	"github.com/tablestore-delivery/terraform-provider-tablestore/executor/task"
+	"github.com/tablestore-delivery/terraform-provider-tablestore/internal/testsupport"
 )
 
 // The API over the real local Tablestore (SDK over HTTP): the table-exists
@@ -25,7 +26,7 @@ func TestAPIWithLocalTablestore(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer otsStore.Close()
-	ots, err := localots.New(localots.Config{Credentials: map[string]string{"k": "s"}, Store: otsStore, Logger: quietLogger()})
+	ots, err := localots.New(localots.Config{Credentials: map[string]string{"k": "s"}, Store: otsStore, Logger: testsupport.QuietLogger("")})
 	if err != nil {
 		t.Fatal(err)
 	}

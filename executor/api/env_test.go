@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"sync"
@@ -17,6 +16,7 @@ import (
 	"github.com/tablestore-delivery/terraform-provider-tablestore/executor/localcloud/kv"
 	"github.com/tablestore-delivery/terraform-provider-tablestore/executor/state"
 	"github.com/tablestore-delivery/terraform-provider-tablestore/executor/task"
+	"github.com/tablestore-delivery/terraform-provider-tablestore/internal/testsupport"
 )
 
 const (
@@ -158,8 +158,6 @@ type env struct {
 	baseURL string
 }
 
-func quietLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
-
 func newEnv(t testing.TB, cat catalog.Catalog, runner *recordingRunner) *env {
 	t.Helper()
 	return openEnv(t, t.TempDir(), cat, runner)
@@ -179,7 +177,7 @@ func openEnv(t testing.TB, dir string, cat catalog.Catalog, runner *recordingRun
 		runner = &recordingRunner{}
 	}
 	srv, err := New(Config{Token: testToken, Registry: reg, Catalog: cat, Runner: runner, Region: testRegion,
-		Logger: quietLogger(), RetryInterval: 20 * time.Millisecond})
+		Logger: testsupport.QuietLogger(""), RetryInterval: 20 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -13,6 +13,8 @@ import (
 	localtablestore "github.com/tablestore-delivery/terraform-provider-tablestore/executor/localcloud/tablestore"
 	"github.com/tablestore-delivery/terraform-provider-tablestore/executor/state"
 	"github.com/tablestore-delivery/terraform-provider-tablestore/executor/task"
+
+	"github.com/tablestore-delivery/terraform-provider-tablestore/internal/testsupport"
 )
 
 // reconcilingRunner is a recordingRunner that also implements Reconciler,
@@ -51,7 +53,7 @@ func sharedRegistry(t *testing.T) func() state.Registry {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = store.Close() })
-	srv, err := localtablestore.New(localtablestore.Config{Credentials: map[string]string{"AKID": "secret"}, Store: store, Logger: quietLogger()})
+	srv, err := localtablestore.New(localtablestore.Config{Credentials: map[string]string{"AKID": "secret"}, Store: store, Logger: testsupport.QuietLogger("")})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -78,7 +80,7 @@ type sharedServer struct {
 func startSharedServer(t *testing.T, reg state.Registry, owner string, ttl time.Duration, runner *reconcilingRunner) *sharedServer {
 	t.Helper()
 	srv, err := New(Config{Token: testToken, Registry: reg, Catalog: ordersCatalog(), Runner: runner, Region: testRegion,
-		Logger: quietLogger(), RetryInterval: 20 * time.Millisecond,
+		Logger: testsupport.QuietLogger(""), RetryInterval: 20 * time.Millisecond,
 		ReconcileInterval: 50 * time.Millisecond, Owner: owner, InitClaimTTL: ttl})
 	if err != nil {
 		t.Fatal(err)
@@ -90,17 +92,6 @@ func startSharedServer(t *testing.T, reg state.Registry, owner string, ttl time.
 		t.Fatal(err)
 	}
 	return &sharedServer{srv: srv, runner: runner, client: c}
-}
-
-func waitUntil(t *testing.T, timeout time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
 }
 
 // A task created through one executor is initialized by that one only (the
@@ -117,7 +108,7 @@ func TestSharedRegistryInitializesOnceAndReconcilesEverywhere(t *testing.T) {
 	}
 	// While A's initialization is held in Runner.Start, B reconciles many
 	// times and sees the task in INIT, but must not initialize it.
-	waitUntil(t, 5*time.Second, "B reconciles the task in INIT", func() bool {
+	testsupport.WaitUntil(t, 5*time.Second, "B reconciles the task in INIT", func() bool {
 		phase, ok := b.runner.lastPhase("orders", "orders-lake")
 		return ok && phase == task.PhaseInit
 	})
@@ -126,7 +117,7 @@ func TestSharedRegistryInitializesOnceAndReconcilesEverywhere(t *testing.T) {
 		t.Fatalf("executor B initialized %v although A holds the claim", ids)
 	}
 	close(gate)
-	waitUntil(t, 5*time.Second, "B's runner gets the task past INIT", func() bool {
+	testsupport.WaitUntil(t, 5*time.Second, "B's runner gets the task past INIT", func() bool {
 		phase, ok := b.runner.lastPhase("orders", "orders-lake")
 		return ok && phase == task.PhaseFull
 	})
@@ -140,7 +131,7 @@ func TestSharedRegistryInitializesOnceAndReconcilesEverywhere(t *testing.T) {
 	if err := b.client.DeleteTask(ctx, "orders", "orders-lake"); err != nil {
 		t.Fatal(err)
 	}
-	waitUntil(t, 5*time.Second, "A's runner sees the task gone", func() bool {
+	testsupport.WaitUntil(t, 5*time.Second, "A's runner sees the task gone", func() bool {
 		_, ok := a.runner.lastPhase("orders", "orders-lake")
 		return !ok
 	})
@@ -156,13 +147,13 @@ func TestInitClaimPassesOnWhenItsHolderStops(t *testing.T) {
 	if _, err := a.client.CreateTask(ctx, manualSpec("orders-lake")); err != nil {
 		t.Fatal(err)
 	}
-	waitUntil(t, 5*time.Second, "A's reconcile sees the task", func() bool {
+	testsupport.WaitUntil(t, 5*time.Second, "A's reconcile sees the task", func() bool {
 		_, ok := a.runner.lastPhase("orders", "orders-lake")
 		return ok
 	})
 	_ = a.srv.Close() // A stops while its initialization hangs
 	b := startSharedServer(t, newReg(), "exec-b", time.Minute, &reconcilingRunner{})
-	waitUntil(t, 5*time.Second, "B initializes the task after A's claim expired", func() bool {
+	testsupport.WaitUntil(t, 5*time.Second, "B initializes the task after A's claim expired", func() bool {
 		got, err := b.client.GetTask(ctx, "orders", "orders-lake")
 		return err == nil && got.Status.Phase == task.PhaseFull
 	})

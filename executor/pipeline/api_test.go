@@ -14,6 +14,8 @@ import (
 	"github.com/tablestore-delivery/terraform-provider-tablestore/executor/catalog"
 	"github.com/tablestore-delivery/terraform-provider-tablestore/executor/client"
 	"github.com/tablestore-delivery/terraform-provider-tablestore/executor/task"
+
+	"github.com/tablestore-delivery/terraform-provider-tablestore/internal/testsupport"
 )
 
 var _ api.Runner = (*Manager)(nil)
@@ -27,13 +29,13 @@ func TestThroughTheAPI(t *testing.T) {
 	defer c.close()
 	ex := startExecutor(t, filepath.Join(dir, "exec"), c, nil)
 	defer ex.close()
-	cat, err := catalog.NewTablestore(catalog.Config{Endpoint: c.otsHTTP.URL, Instance: stackInstance,
+	cat, err := catalog.NewTablestore(catalog.Config{Endpoint: c.otsURL, Instance: stackInstance,
 		AccessKeyID: stackKeyID, AccessKeySecret: stackSecret})
 	if err != nil {
 		t.Fatal(err)
 	}
 	srv, err := api.New(api.Config{Token: "tok", Registry: ex.reg, Catalog: cat, Runner: ex.mgr, Region: stackRegion,
-		Logger: quietLogger(), Metrics: ex.prom, RetryInterval: 50 * time.Millisecond})
+		Logger: testsupport.QuietLogger("PIPELINE_TEST_LOGS"), Metrics: ex.prom, RetryInterval: 50 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -61,7 +63,7 @@ func TestThroughTheAPI(t *testing.T) {
 		t.Fatalf("default sync mode %s", created.SyncMode)
 	}
 	c.putRows("api", idRange(200, 300), e2eRow)
-	waitFor(t, 60*time.Second, "delivery through the API", func() string {
+	testsupport.WaitFor(t, 60*time.Second, "delivery through the API", func() string {
 		got, err := cl.GetTask(ctx, "api", "api-lake")
 		if err != nil {
 			return err.Error()
@@ -78,7 +80,7 @@ func TestThroughTheAPI(t *testing.T) {
 		t.Fatal(err)
 	}
 	c.putRows("api", idRange(300, 400), e2eRow)
-	waitFor(t, 60*time.Second, "delivery after the PATCH", func() string {
+	testsupport.WaitFor(t, 60*time.Second, "delivery after the PATCH", func() string {
 		counts := idCounts(dataRows(t, c.objects("lake", "api/")))
 		if len(counts) != 400 {
 			return fmtCounts(counts, 400)

@@ -18,6 +18,8 @@ import (
 	"github.com/tablestore-delivery/terraform-provider-tablestore/executor/localcloud/tablestore/plainbuffer"
 	"github.com/tablestore-delivery/terraform-provider-tablestore/executor/localcloud/tablestore/storage"
 	"github.com/tablestore-delivery/terraform-provider-tablestore/executor/task"
+
+	"github.com/tablestore-delivery/terraform-provider-tablestore/internal/testsupport"
 )
 
 // benchRows is the table size of the full-sync benchmark:
@@ -80,7 +82,7 @@ func fillTable(b testing.TB, c *cloud, table string, n int) {
 // SimpleProcessFactory doing nothing with the records: the baseline.
 func rawTunnelRead(b testing.TB, c *cloud, table, name string, want int) time.Duration {
 	b.Helper()
-	tc := tunnel.NewTunnelClient(c.otsHTTP.URL, stackInstance, stackKeyID, stackSecret)
+	tc := tunnel.NewTunnelClient(c.otsURL, stackInstance, stackKeyID, stackSecret)
 	resp, err := tc.CreateTunnel(&tunnel.CreateTunnelRequest{TableName: table, TunnelName: name, Type: tunnel.TunnelTypeBaseData})
 	if err != nil {
 		b.Fatal(err)
@@ -213,7 +215,7 @@ func BenchmarkWriteToVisibleLatency(b *testing.B) {
 		ex.createTask(task.Spec{Name: name, Table: "lat", Bucket: "lake", Prefix: name + "/$HH",
 			SyncMode: task.SyncDifferential, Columns: e2eColumns[:2], FlushIntervalSeconds: int(flush / time.Second)})
 		// Measure the steady state: from when the stream is being read.
-		waitFor(b, time.Minute, "incremental phase", func() string {
+		testsupport.WaitFor(b, time.Minute, "incremental phase", func() string {
 			if st := ex.status("lat", name); st.Phase != task.PhaseIncr {
 				return string(st.Phase)
 			}

@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/tablestore-delivery/terraform-provider-tablestore/executor/task"
+
+	"github.com/tablestore-delivery/terraform-provider-tablestore/internal/testsupport"
 )
 
 // recordsBuffered sums delivery_pipeline_records_total{outcome="buffered"}.
@@ -70,7 +72,7 @@ func TestE2EAppendColumnsToRunningTask(t *testing.T) {
 	ex.createTask(task.Spec{Name: "grow", Table: "grow", Bucket: "lake", Prefix: "grow",
 		SyncMode: task.SyncIncremental, Columns: e2eColumns[:2], FlushIntervalSeconds: 3600})
 	c.putRows("grow", idRange(0, 20), withNote)
-	waitFor(t, 30*time.Second, "first rows buffered", func() string {
+	testsupport.WaitFor(t, 30*time.Second, "first rows buffered", func() string {
 		if n := ex.recordsBuffered(); n < 20 {
 			return fmt.Sprintf("%v buffered", n)
 		}
@@ -85,7 +87,7 @@ func TestE2EAppendColumnsToRunningTask(t *testing.T) {
 		t.Fatal("the change did not drain the buffered rows")
 	}
 	c.putRows("grow", idRange(20, 40), withNote)
-	waitFor(t, 30*time.Second, "second rows", func() string {
+	testsupport.WaitFor(t, 30*time.Second, "second rows", func() string {
 		if n := len(dataRows(t, c.objects("lake", "grow/"))); n != 40 {
 			return fmt.Sprintf("%d rows", n)
 		}

@@ -14,6 +14,8 @@ import (
 	"github.com/aliyun/aliyun-tablestore-go-sdk/tunnel"
 
 	"github.com/tablestore-delivery/terraform-provider-tablestore/executor/task"
+
+	"github.com/tablestore-delivery/terraform-provider-tablestore/internal/testsupport"
 )
 
 var e2eColumns = []task.Column{
@@ -108,7 +110,7 @@ func TestE2EDifferentialFourShards(t *testing.T) {
 	c.deleteRow("orders", 5)
 	c.putRows("orders", []int64{2000}, func(int64) map[string]any { return map[string]any{"price": "not-a-double"} })
 
-	waitFor(t, 60*time.Second, "all rows delivered", func() string {
+	testsupport.WaitFor(t, 60*time.Second, "all rows delivered", func() string {
 		rows := dataRows(t, c.objects("lake", "orders/"))
 		counts := idCounts(rows)
 		if len(rows) != 601 || len(counts) != 601 {
@@ -182,7 +184,7 @@ func TestE2EDifferentialFourShards(t *testing.T) {
 			t.Errorf("dirty lines %d", n)
 		}
 	}
-	waitFor(t, 20*time.Second, "status", func() string {
+	testsupport.WaitFor(t, 20*time.Second, "status", func() string {
 		st := ex.status("orders", "orders-lake")
 		if st.Phase != task.PhaseIncr || st.RowsDelivered != 601 || st.RowsDirty != 1 ||
 			st.ObjectsWritten != int64(len(objs)+1) || st.LastSyncedAt == nil || st.CurrentSyncTimestampNs == 0 || st.ErrorCode != "" {
@@ -240,7 +242,7 @@ func TestE2EFullSyncFinishesWithStaticPrefix(t *testing.T) {
 		Name: "items-full", Table: "items", Bucket: "lake", Prefix: "exports/items",
 		SyncMode: task.SyncFull, Columns: e2eColumns, FlushIntervalSeconds: 60,
 	})
-	waitFor(t, 60*time.Second, "full sync finished", func() string {
+	testsupport.WaitFor(t, 60*time.Second, "full sync finished", func() string {
 		st := ex.status("items", "items-full")
 		if st.Phase != task.PhaseFinished || st.RowsDelivered != 500 {
 			return fmt.Sprintf("%+v", st)
@@ -291,7 +293,7 @@ func TestE2EIncrementalOnlyNewChangesAndEventTime(t *testing.T) {
 		return map[string]any{"name": fmt.Sprint(id), "ts": fmt.Sprintf("2020-08-31T16:%02d:00Z", id%3)}
 	})
 	c.putRows("events", []int64{200}, func(int64) map[string]any { return map[string]any{"ts": "not a time"} })
-	waitFor(t, 30*time.Second, "rows delivered", func() string {
+	testsupport.WaitFor(t, 30*time.Second, "rows delivered", func() string {
 		st := ex.status("events", "ev")
 		if n := len(dataRows(t, c.objects("lake", "ev/"))); n != 30 || st.RowsDirty != 1 {
 			return fmt.Sprintf("%d rows, %+v", n, st)
@@ -316,7 +318,7 @@ func TestE2EIncrementalOnlyNewChangesAndEventTime(t *testing.T) {
 	if len(c.objects("lake", "")) != len(objs) {
 		t.Error("dirty rows were written without a dirty prefix")
 	}
-	waitFor(t, 10*time.Second, "objects_written", func() string {
+	testsupport.WaitFor(t, 10*time.Second, "objects_written", func() string {
 		if st := ex.status("events", "ev"); st.ObjectsWritten != int64(len(objs)) {
 			return fmt.Sprintf("objects_written %d, bucket holds %d", st.ObjectsWritten, len(objs))
 		}
@@ -335,14 +337,14 @@ func TestE2EErrorsAppearAndClear(t *testing.T) {
 	// No role yet, no bucket yet.
 	ex.createTask(task.Spec{Name: "t1-lake", Table: "t1", Bucket: "lake", Prefix: "p", SyncMode: task.SyncDifferential,
 		Columns: e2eColumns, FlushIntervalSeconds: 1})
-	waitFor(t, 20*time.Second, "UnAuthorized", func() string {
+	testsupport.WaitFor(t, 20*time.Second, "UnAuthorized", func() string {
 		if st := ex.status("t1", "t1-lake"); st.ErrorCode != task.ErrUnauthorized || !strings.Contains(st.ErrorDetail, "not authorized") {
 			return fmt.Sprintf("%+v", st)
 		}
 		return ""
 	})
 	ex.putRole()
-	waitFor(t, 20*time.Second, "InvalidOssBucket", func() string {
+	testsupport.WaitFor(t, 20*time.Second, "InvalidOssBucket", func() string {
 		if st := ex.status("t1", "t1-lake"); st.ErrorCode != task.ErrInvalidOssBucket {
 			return fmt.Sprintf("%+v", st)
 		}
@@ -360,7 +362,7 @@ func TestE2EErrorsAppearAndClear(t *testing.T) {
 		t.Fatal(err)
 	}
 	c.createBucket("lake")
-	waitFor(t, 30*time.Second, "delivery after the fix", func() string {
+	testsupport.WaitFor(t, 30*time.Second, "delivery after the fix", func() string {
 		st := ex.status("t1", "t1-lake")
 		if st.ErrorCode != "" || st.RowsDelivered != 100 {
 			return fmt.Sprintf("%+v", st)
@@ -408,7 +410,7 @@ func TestE2ERestartResumesExactlyOnce(t *testing.T) {
 	if err := ex.mgr.Start(context.Background(), tk); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 60*time.Second, "all rows after restart", func() string {
+	testsupport.WaitFor(t, 60*time.Second, "all rows after restart", func() string {
 		counts := idCounts(dataRows(t, c.objects("lake", "r/")))
 		if len(counts) != 500 {
 			return fmtCounts(counts, 500)
@@ -436,7 +438,7 @@ func TestE2ECloseDrainsBuffers(t *testing.T) {
 	tk := ex.createTask(task.Spec{Name: "d-lake", Table: "d", Bucket: "lake", Prefix: "d", SyncMode: task.SyncIncremental,
 		Columns: e2eColumns, FlushIntervalSeconds: 3600})
 	c.putRows("d", idRange(0, 150), e2eRow)
-	waitFor(t, 20*time.Second, "rows buffered", func() string {
+	testsupport.WaitFor(t, 20*time.Second, "rows buffered", func() string {
 		n := 0
 		ex.mgr.mu.Lock()
 		r := ex.mgr.runners[taskKey("d", "d-lake")]
@@ -464,7 +466,7 @@ func TestE2ECloseDrainsBuffers(t *testing.T) {
 		t.Fatal(err)
 	}
 	c.putRows("d", idRange(150, 160), e2eRow)
-	waitFor(t, 20*time.Second, "new rows read after the restart", func() string {
+	testsupport.WaitFor(t, 20*time.Second, "new rows read after the restart", func() string {
 		if n := recordsMetric(t, ex, "buffered"); n != 10 {
 			return fmt.Sprintf("%v rows read", n)
 		}

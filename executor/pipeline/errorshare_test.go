@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/tablestore-delivery/terraform-provider-tablestore/executor/task"
+
+	"github.com/tablestore-delivery/terraform-provider-tablestore/internal/testsupport"
 )
 
 // With several executors sharing a registry, an executor whose own uploads
@@ -26,7 +28,7 @@ func TestStoredErrorClearsOnlyAfterAnOwnUpload(t *testing.T) {
 		Name: "sh", Table: "shared", Bucket: "lake", Prefix: "sh",
 		SyncMode: task.SyncIncremental, Columns: e2eColumns[:2], FlushIntervalSeconds: 1,
 	})
-	waitFor(t, 20*time.Second, "phase INCR", func() string {
+	testsupport.WaitFor(t, 20*time.Second, "phase INCR", func() string {
 		if st := ex.status("shared", "sh"); st.Phase != task.PhaseIncr {
 			return string(st.Phase)
 		}
@@ -49,7 +51,7 @@ func TestStoredErrorClearsOnlyAfterAnOwnUpload(t *testing.T) {
 
 	// An upload of its own is the evidence that clears it.
 	c.putRows("shared", idRange(0, 5), e2eRow)
-	waitFor(t, 20*time.Second, "error cleared after an own upload", func() string {
+	testsupport.WaitFor(t, 20*time.Second, "error cleared after an own upload", func() string {
 		st := ex.status("shared", "sh")
 		if st.ErrorCode != task.ErrNone || st.RowsDelivered != 5 {
 			return fmt.Sprintf("%+v", st)

@@ -22,6 +22,8 @@ import (
 	localoss "github.com/tablestore-delivery/terraform-provider-tablestore/executor/localcloud/oss"
 	"github.com/tablestore-delivery/terraform-provider-tablestore/executor/state"
 	"github.com/tablestore-delivery/terraform-provider-tablestore/executor/task"
+
+	"github.com/tablestore-delivery/terraform-provider-tablestore/internal/testsupport"
 )
 
 // The kill test runs the executor (registry + Manager) in a child process —
@@ -268,7 +270,7 @@ func killNine(t *testing.T, mode task.SyncMode, kills int, splits bool) {
 		total += n
 	}
 	mu.Unlock()
-	waitFor(t, 90*time.Second, "every row delivered", func() string {
+	testsupport.WaitFor(t, 90*time.Second, "every row delivered", func() string {
 		got := map[[2]int64]int{}
 		rows := dataRows(t, c.objects(killBucket, "k/"))
 		for _, r := range rows {
@@ -316,7 +318,7 @@ func killNine(t *testing.T, mode task.SyncMode, kills int, splits bool) {
 func startChild(t *testing.T, c *cloud, dir string, mode task.SyncMode, n int) *exec.Cmd {
 	t.Helper()
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), childEnv+"=1", childOTSEnv+"="+c.otsHTTP.URL, childOSSEnv+"="+c.ossHTTP.URL, childDirEnv+"="+dir, childModeEnv+"="+string(mode))
+	cmd.Env = append(os.Environ(), childEnv+"=1", childOTSEnv+"="+c.otsURL, childOSSEnv+"="+c.ossURL, childDirEnv+"="+dir, childModeEnv+"="+string(mode))
 	logFile, err := os.Create(filepath.Join(logDir, fmt.Sprintf("child-%d.log", n)))
 	if err != nil {
 		t.Fatal(err)

@@ -10,6 +10,8 @@ import (
 
 	"github.com/tablestore-delivery/terraform-provider-tablestore/executor/state"
 	"github.com/tablestore-delivery/terraform-provider-tablestore/executor/task"
+
+	"github.com/tablestore-delivery/terraform-provider-tablestore/internal/testsupport"
 )
 
 // sharedExecutors starts n Managers over one Tablestore registry kept in
@@ -17,7 +19,7 @@ import (
 func sharedExecutors(t *testing.T, c *cloud, n int) (*state.Tablestore, []*Manager) {
 	t.Helper()
 	reg, err := state.NewTablestore(context.Background(), state.TablestoreConfig{
-		Endpoint: c.otsHTTP.URL, Instance: stackInstance, AccessKeyID: stackKeyID, AccessKeySecret: stackSecret,
+		Endpoint: c.otsURL, Instance: stackInstance, AccessKeyID: stackKeyID, AccessKeySecret: stackSecret,
 		SecretKey: state.KeyFromPassphrase("shared"),
 	})
 	if err != nil {
@@ -26,10 +28,10 @@ func sharedExecutors(t *testing.T, c *cloud, n int) (*state.Tablestore, []*Manag
 	mgrs := make([]*Manager, n)
 	for i := range mgrs {
 		mgrs[i], err = New(Config{
-			Registry: reg, TablestoreEndpoint: c.otsHTTP.URL, Instance: stackInstance,
+			Registry: reg, TablestoreEndpoint: c.otsURL, Instance: stackInstance,
 			AccessKeyID: stackKeyID, AccessKeySecret: stackSecret,
-			OSSEndpoints: map[string]string{stackRegion: c.ossHTTP.URL},
-			Logger:       quietLogger(),
+			OSSEndpoints: map[string]string{stackRegion: c.ossURL},
+			Logger:       testsupport.QuietLogger("PIPELINE_TEST_LOGS"),
 			// Short heartbeats so that the channels of a stopped executor
 			// move on quickly.
 			HeartbeatInterval: 300 * time.Millisecond, HeartbeatTimeout: 1500 * time.Millisecond,
@@ -132,7 +134,7 @@ func TestReconcileSpreadsTaskOverExecutors(t *testing.T) {
 			t.Fatalf("executor %d did not pick up the task", i)
 		}
 	}
-	waitFor(t, 30*time.Second, "channels on all three executors", func() string {
+	testsupport.WaitFor(t, 30*time.Second, "channels on all three executors", func() string {
 		owners, err := channelOwners(t, mgrs[0], "orders", "orders-lake")
 		if err != nil || len(owners) != 3 {
 			return fmt.Sprintf("owners %v, %v", owners, err)
@@ -144,7 +146,7 @@ func TestReconcileSpreadsTaskOverExecutors(t *testing.T) {
 	_ = mgrs[1].Close()
 	closed[1] = true
 	c.putRows("orders", idRange(500, 700), e2eRow)
-	waitFor(t, 60*time.Second, "every row delivered once, channels on the two live executors", func() string {
+	testsupport.WaitFor(t, 60*time.Second, "every row delivered once, channels on the two live executors", func() string {
 		counts := idCounts(dataRows(t, c.objects("lake", "orders/")))
 		owners, err := channelOwners(t, mgrs[0], "orders", "orders-lake")
 		if s := fmtCounts(counts, 700); len(counts) != 700 || s != "700 ids delivered, 0 missing, 0 duplicated" {
@@ -174,7 +176,7 @@ func TestReconcileSpreadsTaskOverExecutors(t *testing.T) {
 		}
 	}
 	c.putRows("orders", idRange(700, 800), e2eRow)
-	waitFor(t, 60*time.Second, "rows after the restart delivered once", func() string {
+	testsupport.WaitFor(t, 60*time.Second, "rows after the restart delivered once", func() string {
 		counts := idCounts(dataRows(t, c.objects("lake", "orders/")))
 		if s := fmtCounts(counts, 800); s != "800 ids delivered, 0 missing, 0 duplicated" {
 			return s

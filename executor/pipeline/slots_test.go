@@ -130,7 +130,7 @@ func TestSlotsRaceOnSharedRegistry(t *testing.T) {
 			t.Cleanup(c.close)
 			open := func() state.Registry {
 				reg, err := state.NewTablestore(context.Background(), state.TablestoreConfig{
-					Endpoint: c.otsHTTP.URL, Instance: stackInstance, AccessKeyID: stackKeyID, AccessKeySecret: stackSecret,
+					Endpoint: c.otsURL, Instance: stackInstance, AccessKeyID: stackKeyID, AccessKeySecret: stackSecret,
 					SecretKey: state.KeyFromPassphrase("slots"),
 				})
 				if err != nil {

@@ -15,6 +15,8 @@ import (
 
 	"github.com/tablestore-delivery/terraform-provider-tablestore/executor/state"
 	"github.com/tablestore-delivery/terraform-provider-tablestore/executor/task"
+
+	"github.com/tablestore-delivery/terraform-provider-tablestore/internal/testsupport"
 )
 
 // errNoSplits: the local cloud under test cannot split partitions.
@@ -25,7 +27,7 @@ var errNoSplits = fmt.Errorf("the local cloud has no partition splits (POST /_ad
 // when the local cloud has no such endpoint, and false when no partition
 // can be split now.
 func (c *cloud) split(table string) (bool, error) {
-	resp, err := http.Post(c.otsHTTP.URL+"/_admin/tables/"+table+"/split", "application/json", nil)
+	resp, err := http.Post(c.otsURL+"/_admin/tables/"+table+"/split", "application/json", nil)
 	if err != nil {
 		return false, err
 	}
@@ -72,7 +74,7 @@ func TestSplitsUnderContinuousWritesWithThreeExecutors(t *testing.T) {
 	var mgrs []*Manager
 	var first state.Registry
 	for i := range 3 {
-		reg, err := state.NewTablestore(ctx, state.TablestoreConfig{Endpoint: c.otsHTTP.URL, Instance: stackInstance,
+		reg, err := state.NewTablestore(ctx, state.TablestoreConfig{Endpoint: c.otsURL, Instance: stackInstance,
 			AccessKeyID: stackKeyID, AccessKeySecret: stackSecret, SecretKey: state.KeyFromPassphrase("splits")})
 		if err != nil {
 			t.Fatal(err)
@@ -80,9 +82,9 @@ func TestSplitsUnderContinuousWritesWithThreeExecutors(t *testing.T) {
 		if i == 0 {
 			first = reg
 		}
-		mgr, err := New(Config{Registry: reg, TablestoreEndpoint: c.otsHTTP.URL, Instance: stackInstance,
+		mgr, err := New(Config{Registry: reg, TablestoreEndpoint: c.otsURL, Instance: stackInstance,
 			AccessKeyID: stackKeyID, AccessKeySecret: stackSecret,
-			OSSEndpoints: map[string]string{stackRegion: c.ossHTTP.URL}, Logger: quietLogger(),
+			OSSEndpoints: map[string]string{stackRegion: c.ossURL}, Logger: testsupport.QuietLogger("PIPELINE_TEST_LOGS"),
 			HeartbeatInterval: 300 * time.Millisecond, HeartbeatTimeout: 2 * time.Second,
 			StatusInterval: 200 * time.Millisecond, TickInterval: 100 * time.Millisecond,
 			RetryBase: 50 * time.Millisecond, RetryMax: 300 * time.Millisecond, MemoryBudgetBytes: 64 << 10})
@@ -150,7 +152,7 @@ func TestSplitsUnderContinuousWritesWithThreeExecutors(t *testing.T) {
 	mu.Lock()
 	total := next
 	mu.Unlock()
-	waitFor(t, 90*time.Second, "every row delivered", func() string {
+	testsupport.WaitFor(t, 90*time.Second, "every row delivered", func() string {
 		counts := idCounts(dataRows(t, c.objects("lake", "g/")))
 		for id, n := range counts {
 			if n > 1 {

@@ -4,13 +4,8 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"log/slog"
-	"net/http"
-	"net/http/httptest"
-	"os"
 	"sort"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -18,12 +13,14 @@ import (
 	"github.com/aliyun/aliyun-tablestore-go-sdk/tablestore"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/tablestore-delivery/terraform-provider-tablestore/executor/localcloud"
 	"github.com/tablestore-delivery/terraform-provider-tablestore/executor/localcloud/kv"
 	localoss "github.com/tablestore-delivery/terraform-provider-tablestore/executor/localcloud/oss"
 	localots "github.com/tablestore-delivery/terraform-provider-tablestore/executor/localcloud/tablestore"
-	localtunnel "github.com/tablestore-delivery/terraform-provider-tablestore/executor/localcloud/tablestore/tunnel"
 	"github.com/tablestore-delivery/terraform-provider-tablestore/executor/state"
 	"github.com/tablestore-delivery/terraform-provider-tablestore/executor/task"
+
+	"github.com/tablestore-delivery/terraform-provider-tablestore/internal/testsupport"
 )
 
 const (
@@ -34,90 +31,47 @@ const (
 	stackRoleARN  = "acs:ram::1000000000000001:role/aliyunserviceroleforotsdatadelivery"
 )
 
-// handlerRef lets the Tablestore server be built before the tunnel service
-// that needs its storage.
-type handlerRef struct {
-	mu sync.RWMutex
-	h  http.Handler
-}
-
-func (r *handlerRef) ServeHTTP(w http.ResponseWriter, req *http.Request) {
-	r.mu.RLock()
-	h := r.h
-	r.mu.RUnlock()
-	if h == nil {
-		http.Error(w, "tunnel service not ready", http.StatusServiceUnavailable)
-		return
-	}
-	h.ServeHTTP(w, req)
-}
-
-// cloud is the local cloud of a test: Tablestore with its tunnel service and
-// OSS, on one data dir, served over HTTP.
+// cloud is the local cloud of a test (localcloud.Start: Tablestore with its
+// tunnel service and OSS, on one data dir), with SDK clients for the test's
+// own writes and reads.
 type cloud struct {
-	t       testing.TB
-	dir     string
-	store   *kv.Store
-	ots     *localots.Server
-	tunnels *localtunnel.Service
-	oss     *localoss.Server
-	otsHTTP *httptest.Server
-	ossHTTP *httptest.Server
-	client  *tablestore.TableStoreClient
-	ossc    *oss.Client
-}
-
-func quietLogger() *slog.Logger {
-	if os.Getenv("PIPELINE_TEST_LOGS") != "" {
-		return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	}
-	return slog.New(slog.DiscardHandler)
+	t      testing.TB
+	dir    string
+	lc     *localcloud.Cloud
+	ots    *localots.Server
+	oss    *localoss.Server
+	otsURL string
+	ossURL string
+	client *tablestore.TableStoreClient
+	ossc   *oss.Client
 }
 
 func startCloud(t testing.TB, dir string) *cloud {
+	return startCloudWith(t, dir, nil)
+}
+
+// startCloudWith starts a cloud after tweak has changed its configuration.
+func startCloudWith(t testing.TB, dir string, tweak func(*localcloud.Config)) *cloud {
 	t.Helper()
-	c := &cloud{t: t, dir: dir}
-	var err error
-	if c.store, err = kv.Open(dir); err != nil {
-		t.Fatal(err)
+	cfg := localcloud.Config{DataDir: dir, Instance: stackInstance, Region: stackRegion,
+		Credentials: map[string]string{stackKeyID: stackSecret}, Shards: 4, TunnelClientTimeout: 3 * time.Second,
+		Logger: testsupport.QuietLogger("PIPELINE_TEST_LOGS")}
+	if tweak != nil {
+		tweak(&cfg)
 	}
-	ref := &handlerRef{}
-	creds := map[string]string{stackKeyID: stackSecret}
-	c.ots, err = localots.New(localots.Config{Instance: stackInstance, Region: stackRegion, Credentials: creds,
-		Shards: 4, Store: c.store, Logger: quietLogger(), Tunnel: ref})
+	lc, err := localcloud.Start(context.Background(), cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	c.tunnels, err = localtunnel.New(localtunnel.Config{Source: localtunnel.NewStorageSource(c.ots.Storage()),
-		Store: c.store, Instance: stackInstance, Logger: quietLogger(), ClientTimeout: 3 * time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ref.mu.Lock()
-	ref.h = c.tunnels
-	ref.mu.Unlock()
-	c.oss, err = localoss.New(localoss.Config{Region: stackRegion, Credentials: creds, DataDir: dir, Store: c.store, Logger: quietLogger()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	c.otsHTTP = httptest.NewServer(c.ots)
-	c.ossHTTP = httptest.NewServer(c.oss)
-	c.client = tablestore.NewClient(c.otsHTTP.URL, stackInstance, stackKeyID, stackSecret)
-	if c.ossc, err = oss.New(c.ossHTTP.URL, stackKeyID, stackSecret); err != nil {
+	c := &cloud{t: t, dir: dir, lc: lc, ots: lc.Tablestore, oss: lc.OSS, otsURL: lc.TablestoreURL, ossURL: lc.OSSURL}
+	c.client = tablestore.NewClient(c.otsURL, stackInstance, stackKeyID, stackSecret)
+	if c.ossc, err = oss.New(c.ossURL, stackKeyID, stackSecret); err != nil {
 		t.Fatal(err)
 	}
 	return c
 }
 
-func (c *cloud) close() {
-	c.otsHTTP.CloseClientConnections()
-	c.otsHTTP.Close()
-	c.ossHTTP.CloseClientConnections()
-	c.ossHTTP.Close()
-	_ = c.tunnels.Close()
-	_ = c.oss.Close()
-	_ = c.store.Close()
-}
+func (c *cloud) close() { _ = c.lc.Close() }
 
 // createTable makes a table with an integer primary key "id".
 func (c *cloud) createTable(name string) {
@@ -258,10 +212,10 @@ func startExecutor(t testing.TB, dir string, c *cloud, tweak func(*Config)) *exe
 	}
 	prom := prometheus.NewRegistry()
 	cfg := Config{
-		Registry: reg, TablestoreEndpoint: c.otsHTTP.URL, Instance: stackInstance,
+		Registry: reg, TablestoreEndpoint: c.otsURL, Instance: stackInstance,
 		AccessKeyID: stackKeyID, AccessKeySecret: stackSecret,
-		OSSEndpoints: map[string]string{stackRegion: c.ossHTTP.URL},
-		Logger:       quietLogger(), Metrics: prom,
+		OSSEndpoints: map[string]string{stackRegion: c.ossURL},
+		Logger:       testsupport.QuietLogger("PIPELINE_TEST_LOGS"), Metrics: prom,
 		HeartbeatInterval: 500 * time.Millisecond, HeartbeatTimeout: 3 * time.Second,
 		StatusInterval: 200 * time.Millisecond, TickInterval: 100 * time.Millisecond,
 		RetryBase: 50 * time.Millisecond, RetryMax: 500 * time.Millisecond,
@@ -337,20 +291,6 @@ func (e *executor) status(table, name string) task.Status {
 		e.t.Fatal(err)
 	}
 	return got.Status
-}
-
-// waitFor polls cond until it returns "" or the timeout passes.
-func waitFor(t testing.TB, timeout time.Duration, what string, cond func() string) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	last := ""
-	for time.Now().Before(deadline) {
-		if last = cond(); last == "" {
-			return
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	t.Fatalf("timed out waiting for %s: %s", what, last)
 }
 
 // decodedRow is one delivered row, by column name.

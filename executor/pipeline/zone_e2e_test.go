@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/tablestore-delivery/terraform-provider-tablestore/executor/task"
+
+	"github.com/tablestore-delivery/terraform-provider-tablestore/internal/testsupport"
 )
 
 // A task in Europe/Berlin partitions by Berlin wall-clock time, for the
@@ -52,7 +54,7 @@ func TestE2ETimeZonePartitions(t *testing.T) {
 	c.putRows("wt", idRange(0, 5), e2eRow)
 	after := time.Now()
 
-	waitFor(t, 30*time.Second, "event time rows", func() string {
+	testsupport.WaitFor(t, 30*time.Second, "event time rows", func() string {
 		if n := len(dataRows(t, c.objects("lake", "ev/"))); n != len(eventTimes) {
 			return fmt.Sprintf("%d rows", n)
 		}
@@ -65,7 +67,7 @@ func TestE2ETimeZonePartitions(t *testing.T) {
 		}
 	}
 
-	waitFor(t, 30*time.Second, "write time rows", func() string {
+	testsupport.WaitFor(t, 30*time.Second, "write time rows", func() string {
 		if n := len(dataRows(t, c.objects("lake", "wt/"))); n != 5 {
 			return fmt.Sprintf("%d rows", n)
 		}

@@ -15,6 +15,8 @@ import (
 	sdktunnel "github.com/aliyun/aliyun-tablestore-go-sdk/tunnel"
 
 	"github.com/tablestore-delivery/terraform-provider-tablestore/executor/task"
+
+	"github.com/tablestore-delivery/terraform-provider-tablestore/internal/testsupport"
 )
 
 // The bad-input tests back the table in docs/bad-input.md: each subtest
@@ -31,7 +33,7 @@ func TestBadInputAPI(t *testing.T) {
 	good := `{"name":"orders-lake","table":"orders","bucket":"lake","prefix":"orders","sync_mode":"full",` +
 		`"columns":[{"source":"id","type":"INT64"}]}`
 	s.rawAPI(t, http.MethodPost, "/v1/tasks", good, apiToken, http.StatusCreated, "", "")
-	waitFor(t, 30*time.Second, "the task to initialize", func() string {
+	testsupport.WaitFor(t, 30*time.Second, "the task to initialize", func() string {
 		if st := s.status("orders", "orders-lake"); st.Phase == task.PhaseInit {
 			return "still INIT"
 		}

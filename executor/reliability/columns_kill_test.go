@@ -13,6 +13,8 @@ import (
 	"github.com/parquet-go/parquet-go"
 
 	"github.com/tablestore-delivery/terraform-provider-tablestore/executor/task"
+
+	"github.com/tablestore-delivery/terraform-provider-tablestore/internal/testsupport"
 )
 
 // objectRows decodes one object's (id, seq) rows and, when the object has
@@ -86,7 +88,7 @@ func TestKillNineAcrossColumnAppend(t *testing.T) {
 		return got.Status.RowsDelivered
 	}
 	want := s.putRows("grow", 0, perPhase, 0)
-	waitFor(t, time.Minute, "first generation delivered", func() string {
+	testsupport.WaitFor(t, time.Minute, "first generation delivered", func() string {
 		if n := delivered(); n < perPhase {
 			return fmt.Sprintf("%d of %d rows", n, perPhase)
 		}
@@ -108,7 +110,7 @@ func TestKillNineAcrossColumnAppend(t *testing.T) {
 	p = startProcess(t, dataDir)
 	s.ots0, s.oss0 = p.ots, p.oss
 	want = append(want, s.putRows("grow", 2*perPhase, 3*perPhase, 2)...)
-	waitFor(t, 2*time.Minute, "every row delivered after the restart", func() string {
+	testsupport.WaitFor(t, 2*time.Minute, "every row delivered after the restart", func() string {
 		if n := delivered(); n < 3*perPhase {
 			return fmt.Sprintf("%d of %d rows delivered", n, 3*perPhase)
 		}

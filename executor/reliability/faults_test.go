@@ -7,6 +7,8 @@ import (
 
 	"github.com/tablestore-delivery/terraform-provider-tablestore/executor/localcloud/fault"
 	"github.com/tablestore-delivery/terraform-provider-tablestore/executor/task"
+
+	"github.com/tablestore-delivery/terraform-provider-tablestore/internal/testsupport"
 )
 
 // TestDeliveryUnderFaults delivers a table through a differential task
@@ -64,7 +66,7 @@ func deliverUnderFaults(t *testing.T, total int64, ossRule, tunnelRule fault.Rul
 		time.Sleep(100 * time.Millisecond)
 	}
 
-	waitFor(t, pick(3*time.Minute, 15*time.Minute), fmt.Sprintf("%d rows delivered", total), func() string {
+	testsupport.WaitFor(t, pick(3*time.Minute, 15*time.Minute), fmt.Sprintf("%d rows delivered", total), func() string {
 		st := s.status("orders", "orders-lake")
 		if st.RowsDelivered < total {
 			return fmt.Sprintf("%d of %d rows delivered (phase %s, error %q %s)", st.RowsDelivered, total, st.Phase, st.ErrorCode, st.ErrorDetail)
@@ -103,7 +105,7 @@ func TestOSSOutage(t *testing.T) {
 	s.putRole()
 	want := s.putRows("events", 0, 2000, 1)
 	s.createTask("events-lake", "events", "lake", "events", task.SyncDifferential)
-	waitFor(t, time.Minute, "the first rows delivered", func() string {
+	testsupport.WaitFor(t, time.Minute, "the first rows delivered", func() string {
 		if st := s.status("events", "events-lake"); st.RowsDelivered < 2000 {
 			return fmt.Sprintf("%d rows delivered", st.RowsDelivered)
 		}
@@ -150,7 +152,7 @@ func TestOSSOutage(t *testing.T) {
 
 	s.setFaults(fault.OSS, fault.Rule{})
 	back := time.Now()
-	waitFor(t, 2*time.Minute, "delivery to catch up", func() string {
+	testsupport.WaitFor(t, 2*time.Minute, "delivery to catch up", func() string {
 		st := s.status("events", "events-lake")
 		if st.RowsDelivered < next || st.ErrorCode != "" {
 			return fmt.Sprintf("%d of %d rows delivered, error %q", st.RowsDelivered, next, st.ErrorCode)
@@ -174,7 +176,7 @@ func TestBucketDeletedMidway(t *testing.T) {
 	s.putRole()
 	want := s.putRows("clicks", 0, 3000, 1)
 	s.createTask("clicks-lake", "clicks", "lake", "clicks", task.SyncDifferential)
-	waitFor(t, time.Minute, "the first rows delivered", func() string {
+	testsupport.WaitFor(t, time.Minute, "the first rows delivered", func() string {
 		if st := s.status("clicks", "clicks-lake"); st.RowsDelivered < 3000 {
 			return fmt.Sprintf("%d rows delivered", st.RowsDelivered)
 		}
@@ -203,7 +205,7 @@ func TestBucketDeletedMidway(t *testing.T) {
 	}
 	t.Logf("bucket deleted after %d rows were delivered into it", len(taken))
 	want = append(want, s.putRows("clicks", 3000, 6000, 2)...)
-	waitFor(t, time.Minute, "InvalidOssBucket", func() string {
+	testsupport.WaitFor(t, time.Minute, "InvalidOssBucket", func() string {
 		if st := s.status("clicks", "clicks-lake"); st.ErrorCode != task.ErrInvalidOssBucket {
 			return fmt.Sprintf("error %q %s", st.ErrorCode, st.ErrorDetail)
 		}
@@ -213,7 +215,7 @@ func TestBucketDeletedMidway(t *testing.T) {
 	t.Logf("task reports %s: %s", st.ErrorCode, st.ErrorDetail)
 
 	s.createBucket("lake")
-	waitFor(t, 2*time.Minute, "delivery after the bucket is back", func() string {
+	testsupport.WaitFor(t, 2*time.Minute, "delivery after the bucket is back", func() string {
 		st := s.status("clicks", "clicks-lake")
 		if st.ErrorCode != "" || st.RowsDelivered < 6000 {
 			return fmt.Sprintf("%d rows delivered, error %q", st.RowsDelivered, st.ErrorCode)

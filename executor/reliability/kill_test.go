@@ -19,6 +19,8 @@ import (
 
 	"github.com/tablestore-delivery/terraform-provider-tablestore/executor/client"
 	"github.com/tablestore-delivery/terraform-provider-tablestore/executor/task"
+
+	"github.com/tablestore-delivery/terraform-provider-tablestore/internal/testsupport"
 )
 
 var (
@@ -55,14 +57,14 @@ type process struct {
 	api   *client.Client
 	ots   *tablestore.TableStoreClient
 	oss   *oss.Client
-	stder *lockedBuffer
+	stder *testsupport.LockedBuffer
 }
 
 func startProcess(t *testing.T, dataDir string, extra ...string) *process {
 	t.Helper()
 	args := append([]string{"serve", "--embedded", "--data-dir", dataDir,
 		"--listen", "127.0.0.1:0", "--tablestore-listen", "127.0.0.1:0", "--oss-listen", "127.0.0.1:0"}, extra...)
-	p := &process{cmd: exec.Command(executorBinary(t), args...), stder: &lockedBuffer{}}
+	p := &process{cmd: exec.Command(executorBinary(t), args...), stder: &testsupport.LockedBuffer{}}
 	p.cmd.Stderr = p.stder
 	stdout, err := p.cmd.StdoutPipe()
 	if err != nil {
@@ -162,7 +164,7 @@ func TestKillNineUnderFaults(t *testing.T) {
 			next += perPhase / 4
 			time.Sleep(200 * time.Millisecond)
 		}
-		waitFor(t, time.Minute, "progress before the kill", func() string {
+		testsupport.WaitFor(t, time.Minute, "progress before the kill", func() string {
 			if n := delivered(); n <= before {
 				return fmt.Sprintf("%d rows delivered, %d before this process", n, before)
 			}
@@ -177,7 +179,7 @@ func TestKillNineUnderFaults(t *testing.T) {
 	want = append(want, s.putRows("orders", next, next+perPhase/2, int64(kills+1))...)
 	next += perPhase / 2
 
-	waitFor(t, pick(2*time.Minute, 8*time.Minute), "every row delivered after the restarts", func() string {
+	testsupport.WaitFor(t, pick(2*time.Minute, 8*time.Minute), "every row delivered after the restarts", func() string {
 		if n := delivered(); n < next {
 			return fmt.Sprintf("%d of %d rows delivered", n, next)
 		}

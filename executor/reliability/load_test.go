@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/tablestore-delivery/terraform-provider-tablestore/executor/task"
+
+	"github.com/tablestore-delivery/terraform-provider-tablestore/internal/testsupport"
 )
 
 // latencies records API call durations by operation.
@@ -139,7 +141,7 @@ func TestManyTasksUnderWrites(t *testing.T) {
 		}
 	}
 	perTable := (rounds + 1) * rowsPerRound
-	waitFor(t, pick(2*time.Minute, 10*time.Minute), "every task to deliver its rows", func() string {
+	testsupport.WaitFor(t, pick(2*time.Minute, 10*time.Minute), "every task to deliver its rows", func() string {
 		var behind []string
 		for i := range tables {
 			name := fmt.Sprintf("t%02d", i)

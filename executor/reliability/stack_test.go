@@ -12,7 +12,6 @@ import (
 	"os"
 	"sort"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -31,6 +30,8 @@ import (
 	"github.com/tablestore-delivery/terraform-provider-tablestore/executor/pipeline"
 	"github.com/tablestore-delivery/terraform-provider-tablestore/executor/state"
 	"github.com/tablestore-delivery/terraform-provider-tablestore/executor/task"
+
+	"github.com/tablestore-delivery/terraform-provider-tablestore/internal/testsupport"
 )
 
 const (
@@ -57,24 +58,6 @@ func pick[T any](short, longValue T) T {
 	return short
 }
 
-// lockedBuffer collects log output written from many goroutines.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 // stack is one executor (API + pipelines) delivering from the local cloud.
 // The executor reaches the cloud through the fault injector; the test's own
 // clients use separate listeners without faults, so that writing source rows
@@ -82,7 +65,7 @@ func (b *lockedBuffer) String() string {
 type stack struct {
 	t    *testing.T
 	dir  string
-	logs *lockedBuffer
+	logs *testsupport.LockedBuffer
 
 	store  *kv.Store
 	cloud  *localcloud.Cloud
@@ -109,7 +92,7 @@ type stackOptions struct {
 
 func startStack(t *testing.T, opts stackOptions) *stack {
 	t.Helper()
-	s := &stack{t: t, dir: t.TempDir(), logs: &lockedBuffer{}}
+	s := &stack{t: t, dir: t.TempDir(), logs: &testsupport.LockedBuffer{}}
 	log := slog.New(slog.NewTextHandler(s.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	if os.Getenv("RELIABILITY_TEST_LOGS") != "" {
 		log = slog.New(slog.NewTextHandler(io.MultiWriter(s.logs, os.Stderr), &slog.HandlerOptions{Level: slog.LevelDebug}))
@@ -287,20 +270,6 @@ func (s *stack) status(table, name string) task.Status {
 		s.t.Fatalf("get task %s: %v", name, err)
 	}
 	return got.Status
-}
-
-// waitFor polls cond every 100 ms until it returns "" or timeout passes.
-func waitFor(t *testing.T, timeout time.Duration, what string, cond func() string) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	last := ""
-	for time.Now().Before(deadline) {
-		if last = cond(); last == "" {
-			return
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	t.Fatalf("timed out after %s waiting for %s: %s", timeout, what, last)
 }
 
 // objects reads every object under prefix with the OSS SDK.

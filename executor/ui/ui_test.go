@@ -20,6 +20,8 @@ import (
 	localtablestore "github.com/tablestore-delivery/terraform-provider-tablestore/executor/localcloud/tablestore"
 	"github.com/tablestore-delivery/terraform-provider-tablestore/executor/state"
 	"github.com/tablestore-delivery/terraform-provider-tablestore/executor/task"
+
+	"github.com/tablestore-delivery/terraform-provider-tablestore/internal/testsupport"
 )
 
 const (
@@ -165,17 +167,6 @@ func get(t *testing.T, url string) (int, string) {
 	return resp.StatusCode, string(b)
 }
 
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
 func status(t *testing.T, srv *httptest.Server) Status {
 	t.Helper()
 	code, body := get(t, srv.URL+"/ui/status.json")
@@ -194,7 +185,7 @@ func TestFullSyncProgressFromTableCount(t *testing.T) {
 	s.createTask(t, "lake-a", task.Status{Phase: task.PhaseFull, RowsDelivered: 617})
 	_, srv := s.page(t)
 
-	waitFor(t, "the table count", func() bool {
+	testsupport.WaitUntil(t, 20*time.Second, "the table count", func() bool {
 		v := status(t, srv).Tasks[0]
 		return v.EstimatedRows != nil
 	})
@@ -239,7 +230,7 @@ func TestLagHistoryErrorsAndLatestObjects(t *testing.T) {
 	s.setStatus(t, "lake-b", func(st *task.Status) { st.ObjectsWritten = 3; st.CurrentSyncTimestampNs = synced.UnixNano() })
 	_, srv := s.page(t)
 
-	waitFor(t, "a full history and the objects", func() bool {
+	testsupport.WaitUntil(t, 20*time.Second, "a full history and the objects", func() bool {
 		v := status(t, srv).Tasks[0]
 		return len(v.History) == 5 && len(v.Objects) == 2
 	})
@@ -324,7 +315,7 @@ func TestManyObjectsShowNewestPartition(t *testing.T) {
 		}
 	}
 	_, srv := s.pageWithListLimit(t, 3)
-	waitFor(t, "the objects", func() bool { return len(status(t, srv).Tasks[0].Objects) == 2 })
+	testsupport.WaitUntil(t, 20*time.Second, "the objects", func() bool { return len(status(t, srv).Tasks[0].Objects) == 2 })
 	v := status(t, srv).Tasks[0]
 	if !v.ObjectsPartial {
 		t.Fatal("listing of 7 objects with a limit of 3: want latest_objects_partial")

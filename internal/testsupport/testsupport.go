@@ -91,7 +91,9 @@ func (b *LockedBuffer) Write(p []byte) (int, error) {
 func (b *LockedBuffer) WriteString(s string) { _, _ = b.Write([]byte(s)) }
 
 // Printf appends a formatted line part.
-func (b *LockedBuffer) Printf(format string, args ...any) { b.WriteString(fmt.Sprintf(format, args...)) }
+func (b *LockedBuffer) Printf(format string, args ...any) {
+	b.WriteString(fmt.Sprintf(format, args...))
+}
 
 func (b *LockedBuffer) String() string {
 	b.mu.Lock()

@@ -14,6 +14,7 @@ import (
 	"github.com/tablestore-delivery/terraform-provider-tablestore/executor/localcloud/kv"
 	pb "github.com/tablestore-delivery/terraform-provider-tablestore/executor/localcloud/tablestore/plainbuffer"
 	"github.com/tablestore-delivery/terraform-provider-tablestore/executor/localcloud/tablestore/storage"
+	"github.com/tablestore-delivery/terraform-provider-tablestore/internal/testsupport"
 )
 
 // The benchmarks measure rows per second through the SDK over HTTP and, in
@@ -36,7 +37,7 @@ func newBenchEnv(b *testing.B) *benchEnv {
 	if err != nil {
 		b.Fatal(err)
 	}
-	srv, err := New(Config{Credentials: map[string]string{testKeyID: testSecret}, Store: store, Logger: quietLogger()})
+	srv, err := New(Config{Credentials: map[string]string{testKeyID: testSecret}, Store: store, Logger: testsupport.QuietLogger("")})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -10,6 +10,7 @@ import (
 	"google.golang.org/protobuf/protoadapt"
 
 	"github.com/tablestore-delivery/terraform-provider-tablestore/executor/localcloud/kv"
+	"github.com/tablestore-delivery/terraform-provider-tablestore/internal/testsupport"
 )
 
 // FuzzOperations feeds arbitrary bodies to every operation handler directly
@@ -23,7 +24,7 @@ func FuzzOperations(f *testing.F) {
 	}
 	store.DB().NoSync = true // fuzzing writes; durability is irrelevant here
 	f.Cleanup(func() { store.Close() })
-	srv, err := New(Config{Credentials: map[string]string{"k": "s"}, Store: store, Logger: quietLogger()})
+	srv, err := New(Config{Credentials: map[string]string{"k": "s"}, Store: store, Logger: testsupport.QuietLogger("")})
 	if err != nil {
 		f.Fatal(err)
 	}

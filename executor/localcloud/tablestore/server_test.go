@@ -6,7 +6,6 @@ import (
 	"encoding/base64"
 	"errors"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"sort"
@@ -22,6 +21,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/tablestore-delivery/terraform-provider-tablestore/executor/localcloud/kv"
+	"github.com/tablestore-delivery/terraform-provider-tablestore/internal/testsupport"
 )
 
 const (
@@ -39,14 +39,10 @@ type env struct {
 	cfg    Config
 }
 
-func quietLogger() *slog.Logger {
-	return slog.New(slog.NewTextHandler(io.Discard, nil))
-}
-
 func newEnv(t *testing.T, mutate ...func(*Config)) *env {
 	t.Helper()
 	e := &env{t: t, dir: t.TempDir()}
-	e.cfg = Config{Credentials: map[string]string{testKeyID: testSecret}, Logger: quietLogger()}
+	e.cfg = Config{Credentials: map[string]string{testKeyID: testSecret}, Logger: testsupport.QuietLogger("")}
 	for _, m := range mutate {
 		m(&e.cfg)
 	}

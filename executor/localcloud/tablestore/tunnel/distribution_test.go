@@ -8,6 +8,8 @@ import (
 	"time"
 
 	sdktunnel "github.com/aliyun/aliyun-tablestore-go-sdk/tunnel"
+
+	"github.com/tablestore-delivery/terraform-provider-tablestore/internal/testsupport"
 )
 
 // owners returns channel count per owning client, and whether every channel
@@ -75,20 +77,20 @@ func TestWorkersShareChannelsAndTakeOver(t *testing.T) {
 	defer a.stop(t)
 	b := startDaemon(e.tc, id, c.factory())
 	defer b.stop(t)
-	waitFor(t, 15*time.Second, "two workers with 3 channels each", func() bool {
+	testsupport.WaitUntil(t, 15*time.Second, "two workers with 3 channels each", func() bool {
 		return balanced(e.describe("shared", "share"), "Stream", 2, 6)
 	})
 	cc := startDaemon(e.tc, id, c.factory())
-	waitFor(t, 15*time.Second, "three workers with 2 channels each", func() bool {
+	testsupport.WaitUntil(t, 15*time.Second, "three workers with 2 channels each", func() bool {
 		return balanced(e.describe("shared", "share"), "Stream", 3, 6)
 	})
 
 	e.putRows("shared", 0, 600)
-	waitFor(t, 15*time.Second, "first batch", func() bool { return c.count() >= 600 })
+	testsupport.WaitUntil(t, 15*time.Second, "first batch", func() bool { return c.count() >= 600 })
 	clientsBefore, _ := owners(e.describe("shared", "share"), "Stream")
 	time.Sleep(500 * time.Millisecond) // let checkpoints (every 100 ms) catch up
 	cc.stop(t)
-	waitFor(t, 15*time.Second, "the two remaining workers to take over", func() bool {
+	testsupport.WaitUntil(t, 15*time.Second, "the two remaining workers to take over", func() bool {
 		return balanced(e.describe("shared", "share"), "Stream", 2, 6)
 	})
 	clientsAfter, _ := owners(e.describe("shared", "share"), "Stream")
@@ -98,7 +100,7 @@ func TestWorkersShareChannelsAndTakeOver(t *testing.T) {
 		}
 	}
 	e.putRows("shared", 600, 1200)
-	waitFor(t, 15*time.Second, "second batch", func() bool { return c.count() >= 1200 })
+	testsupport.WaitUntil(t, 15*time.Second, "second batch", func() bool { return c.count() >= 1200 })
 	time.Sleep(300 * time.Millisecond)
 	recs := c.snapshot()
 	checkSequences(t, recs)
@@ -140,16 +142,16 @@ func TestSilentWorkerLosesChannelsAfterTimeout(t *testing.T) {
 	deadClient := sdktunnel.NewTunnelClientWithConfig(e.srv.URL, testInstance, testKeyID, testSecret, &conf)
 	dead := startDaemon(deadClient, id, c.factory())
 	defer dead.stop(t)
-	waitFor(t, 15*time.Second, "two workers", func() bool {
+	testsupport.WaitUntil(t, 15*time.Second, "two workers", func() bool {
 		return balanced(e.describe("silent", "s"), "Stream", 2, 4)
 	})
 	e.putRows("silent", 0, 400)
-	waitFor(t, 15*time.Second, "first rows", func() bool { return c.count() >= 400 })
+	testsupport.WaitUntil(t, 15*time.Second, "first rows", func() bool { return c.count() >= 400 })
 	time.Sleep(300 * time.Millisecond)
 
 	cut.cut.Store(true)
 	start := time.Now()
-	waitFor(t, 15*time.Second, "the live worker to own every channel", func() bool {
+	testsupport.WaitUntil(t, 15*time.Second, "the live worker to own every channel", func() bool {
 		return balanced(e.describe("silent", "s"), "Stream", 1, 4)
 	})
 	// The worker announced a 2 s timeout; it must not lose its channels
@@ -158,7 +160,7 @@ func TestSilentWorkerLosesChannelsAfterTimeout(t *testing.T) {
 		t.Fatalf("channels were taken after %v, before the client's 2 s timeout", took)
 	}
 	e.putRows("silent", 400, 800)
-	waitFor(t, 15*time.Second, "rows after the take-over", func() bool { return c.count() >= 800 })
+	testsupport.WaitUntil(t, 15*time.Second, "rows after the take-over", func() bool { return c.count() >= 800 })
 	recs := c.snapshot()
 	checkSequences(t, recs)
 	seen := map[int64]bool{}
@@ -184,11 +186,11 @@ func TestRestartKeepsCheckpoints(t *testing.T) {
 	conf := *sdktunnel.DefaultTunnelConfig
 	conf.Transport = cut
 	d := startDaemon(sdktunnel.NewTunnelClientWithConfig(e.srv.URL, testInstance, testKeyID, testSecret, &conf), id, c.factory())
-	waitFor(t, 15*time.Second, "stream stage", func() bool {
+	testsupport.WaitUntil(t, 15*time.Second, "stream stage", func() bool {
 		return e.describe("restart", "r").Tunnel.Stage == StageStream
 	})
 	e.putRows("restart", 300, 500)
-	waitFor(t, 15*time.Second, "checkpoints covering every stream record", func() bool {
+	testsupport.WaitUntil(t, 15*time.Second, "checkpoints covering every stream record", func() bool {
 		var n int64
 		for _, ch := range e.describe("restart", "r").Channels {
 			if ch.ChannelType == "Stream" {
@@ -216,7 +218,7 @@ func TestRestartKeepsCheckpoints(t *testing.T) {
 	e.putRows("restart", 500, 600)
 	d2 := startDaemon(e.tc, id, c.factory())
 	defer d2.stop(t)
-	waitFor(t, 15*time.Second, "rows after the restart", func() bool { return c.count() >= delivered+100 })
+	testsupport.WaitUntil(t, 15*time.Second, "rows after the restart", func() bool { return c.count() >= delivered+100 })
 	time.Sleep(300 * time.Millisecond)
 	recs := c.snapshot()
 	checkSequences(t, recs)
@@ -256,16 +258,16 @@ func TestWorkerSurvivesServerRestart(t *testing.T) {
 	var c collector
 	d := startDaemon(e.tc, id, c.factory())
 	defer d.stop(t)
-	waitFor(t, 15*time.Second, "channels owned", func() bool {
+	testsupport.WaitUntil(t, 15*time.Second, "channels owned", func() bool {
 		return balanced(e.describe("survive", "s"), "Stream", 1, 4)
 	})
 	e.putRows("survive", 0, 200)
-	waitFor(t, 15*time.Second, "rows before the restart", func() bool { return c.count() >= 200 })
+	testsupport.WaitUntil(t, 15*time.Second, "rows before the restart", func() bool { return c.count() >= 200 })
 	oldOwners, _ := owners(e.describe("survive", "s"), "Stream")
 
 	e.restartSameAddress()
 	e.putRows("survive", 200, 400)
-	waitFor(t, 30*time.Second, "rows after the restart", func() bool {
+	testsupport.WaitUntil(t, 30*time.Second, "rows after the restart", func() bool {
 		seen := map[int64]bool{}
 		for _, r := range c.snapshot() {
 			seen[pkID(r.rec)] = true

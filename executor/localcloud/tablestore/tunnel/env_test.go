@@ -271,18 +271,6 @@ func (e *env) describe(table, name string) *sdktunnel.DescribeTunnelResponse {
 	return resp
 }
 
-// waitFor polls cond until it holds or the timeout passes.
-func waitFor(t testing.TB, timeout time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", timeout, what)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-}
-
 // received is one record as a consumer saw it.
 type received struct {
 	channel string

@@ -7,6 +7,8 @@ import (
 	"time"
 
 	sdktunnel "github.com/aliyun/aliyun-tablestore-go-sdk/tunnel"
+
+	"github.com/tablestore-delivery/terraform-provider-tablestore/internal/testsupport"
 )
 
 // A differential tunnel under churn: rows are written before, during and after
@@ -90,7 +92,7 @@ func TestLongChurn(t *testing.T) {
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
-	waitFor(t, 60*time.Second, "every row's final version", func() bool {
+	testsupport.WaitUntil(t, 60*time.Second, "every row's final version", func() bool {
 		last := map[int64]int64{}
 		for _, r := range c.snapshot() {
 			last[pkID(r.rec)] = column(r.rec, "n").Value.(int64)

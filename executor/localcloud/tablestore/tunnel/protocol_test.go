@@ -7,6 +7,8 @@ import (
 
 	sdktunnel "github.com/aliyun/aliyun-tablestore-go-sdk/tunnel"
 	"github.com/aliyun/aliyun-tablestore-go-sdk/tunnel/protocol"
+
+	"github.com/tablestore-delivery/terraform-provider-tablestore/internal/testsupport"
 )
 
 func tunnelErrorCode(t *testing.T, err error) string {
@@ -59,7 +61,7 @@ func TestProtocolErrors(t *testing.T) {
 	live := startDaemon(e.tc, id, c.factory())
 	defer live.stop(t)
 	var owner string
-	waitFor(t, 10*time.Second, "channel owned", func() bool {
+	testsupport.WaitUntil(t, 10*time.Second, "channel owned", func() bool {
 		for _, ch := range e.describe("errs", "t1").Channels {
 			if ch.ChannelId == channel && ch.ClientId != "" {
 				owner = ch.ClientId
@@ -123,7 +125,7 @@ func TestListRpoAndSchedule(t *testing.T) {
 	var c collector
 	d := startDaemon(e.tc, id, c.factory())
 	defer d.stop(t)
-	waitFor(t, 10*time.Second, "stream stage", func() bool {
+	testsupport.WaitUntil(t, 10*time.Second, "stream stage", func() bool {
 		return e.describe("meta", "ops").Tunnel.Stage == StageStream
 	})
 	rpo, err := e.tc.GetRpo(&sdktunnel.GetRpoRequest{TunnelId: id})
@@ -161,7 +163,7 @@ func TestListRpoAndSchedule(t *testing.T) {
 		t.Fatalf("channel %s missing", chID)
 		return "", ""
 	}
-	waitFor(t, 10*time.Second, "suspended channel released", func() bool {
+	testsupport.WaitUntil(t, 10*time.Second, "suspended channel released", func() bool {
 		s, owner := status(suspended)
 		return s == StatusClose && owner == ""
 	})
@@ -172,7 +174,7 @@ func TestListRpoAndSchedule(t *testing.T) {
 	if _, err := e.tc.Schedule(&sdktunnel.ScheduleRequest{TunnelId: id, Channels: []*sdktunnel.ScheduleChannel{{ChannelId: suspended, ChannelStatus: protocol.ChannelStatus_OPEN}}}); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 10*time.Second, "resumed channel reassigned", func() bool {
+	testsupport.WaitUntil(t, 10*time.Second, "resumed channel reassigned", func() bool {
 		s, owner := status(suspended)
 		return s == StatusOpen && owner != ""
 	})
@@ -181,7 +183,7 @@ func TestListRpoAndSchedule(t *testing.T) {
 	if _, err := e.tc.Schedule(&sdktunnel.ScheduleRequest{TunnelId: id, Channels: []*sdktunnel.ScheduleChannel{sdktunnel.TerminateChannel(done)}}); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 10*time.Second, "terminated channel", func() bool {
+	testsupport.WaitUntil(t, 10*time.Second, "terminated channel", func() bool {
 		s, owner := status(done)
 		return s == StatusTerminated && owner == ""
 	})

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	sdktunnel "github.com/aliyun/aliyun-tablestore-go-sdk/tunnel"
+
+	"github.com/tablestore-delivery/terraform-provider-tablestore/internal/testsupport"
 )
 
 // statusRecorder remembers the HTTP status of the last readrecords answer.
@@ -61,7 +63,7 @@ func TestRetentionExpiry(t *testing.T) {
 	rec := &statusRecorder{}
 	api := sdktunnel.NewTunnelApi(e.srv.URL, testInstance, testKeyID, testSecret, &sdktunnel.TunnelConfig{MaxRetryElapsedTime: 300 * time.Millisecond, Transport: rec})
 	var last error
-	waitFor(t, 20*time.Second, "the trimmed-data answer", func() bool {
+	testsupport.WaitUntil(t, 20*time.Second, "the trimmed-data answer", func() bool {
 		var owner, channel string
 		for _, ch := range e.describe("old", "behind").Channels {
 			owner, channel = ch.ClientId, ch.ChannelId

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	sdktunnel "github.com/aliyun/aliyun-tablestore-go-sdk/tunnel"
+
+	"github.com/tablestore-delivery/terraform-provider-tablestore/internal/testsupport"
 )
 
 // writer keeps writing puts to keys 0..keys-1 in batches, each put carrying
@@ -96,14 +98,14 @@ func TestSplitUnderContinuousWrites(t *testing.T) {
 	c.delay = 10 * time.Millisecond
 	d := startDaemon(e.tc, id, c.factory())
 	defer d.stop(t)
-	waitFor(t, 30*time.Second, "stream stage", func() bool { return e.describe("grow", "diff").Tunnel.Stage == StageStream })
+	testsupport.WaitUntil(t, 30*time.Second, "stream stage", func() bool { return e.describe("grow", "diff").Tunnel.Stage == StageStream })
 	time.Sleep(300 * time.Millisecond)
 	secondParent, secondChildren := e.split("grow", "")
 	cutSecond := w.next.Load()
 	time.Sleep(500 * time.Millisecond)
 	written := w.halt()
 
-	waitFor(t, 60*time.Second, "every write delivered", func() bool {
+	testsupport.WaitUntil(t, 60*time.Second, "every write delivered", func() bool {
 		got := map[int64]bool{}
 		for _, r := range c.snapshot() {
 			if !isBase(r.channel) {
@@ -236,7 +238,7 @@ func TestSplitSurvivesRestart(t *testing.T) {
 	var c collector
 	d := startDaemon(e.tc, id, c.factory())
 	defer d.stop(t)
-	waitFor(t, 30*time.Second, "150 changes", func() bool { return c.count() >= 150 })
+	testsupport.WaitUntil(t, 30*time.Second, "150 changes", func() bool { return c.count() >= 150 })
 	time.Sleep(300 * time.Millisecond)
 	recs := c.snapshot()
 	if len(recs) != 150 {
@@ -300,14 +302,14 @@ func TestDescribeThroughLifecycle(t *testing.T) {
 	var c collector
 	d := startDaemon(e.tc, id, c.factory())
 	defer d.stop(t)
-	waitFor(t, 30*time.Second, "stream stage", func() bool {
+	testsupport.WaitUntil(t, 30*time.Second, "stream stage", func() bool {
 		d := e.describe("life", "both")
 		return d.Tunnel.Stage == StageStream && allStatus(d, "BaseData", StatusTerminated) && allStatus(d, "Stream", StatusOpen)
 	})
 	e.putRows("life", 300, 400)
 	written := time.Now()
 	var rpoDesc *sdktunnel.DescribeTunnelResponse
-	waitFor(t, 30*time.Second, "stream checkpoints", func() bool {
+	testsupport.WaitUntil(t, 30*time.Second, "stream checkpoints", func() bool {
 		rpoDesc = e.describe("life", "both")
 		for _, ch := range rpoDesc.Channels {
 			if ch.ChannelType == "Stream" && ch.ChannelRPO == 0 {
@@ -360,7 +362,7 @@ func TestAutomaticSplitsWhileConsuming(t *testing.T) {
 	if err != nil || len(parts) < 5 {
 		t.Fatalf("%d partitions after %d rows with SplitRows 150: %v", len(parts), rows, err)
 	}
-	waitFor(t, 30*time.Second, "every row", func() bool { return c.count() >= rows })
+	testsupport.WaitUntil(t, 30*time.Second, "every row", func() bool { return c.count() >= rows })
 	time.Sleep(300 * time.Millisecond)
 	recs := c.snapshot()
 	checkSequences(t, recs)

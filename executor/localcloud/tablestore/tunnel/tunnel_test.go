@@ -8,6 +8,8 @@ import (
 
 	sdktunnel "github.com/aliyun/aliyun-tablestore-go-sdk/tunnel"
 	"github.com/aliyun/aliyun-tablestore-go-sdk/tunnel/protocol"
+
+	"github.com/tablestore-delivery/terraform-provider-tablestore/internal/testsupport"
 )
 
 // Full: every row of a 4-shard table arrives exactly once, each channel ends
@@ -24,7 +26,7 @@ func TestFullTunnelDeliversEveryRowOnce(t *testing.T) {
 
 	var c collector
 	d := startDaemon(e.tc, id, c.factory())
-	waitFor(t, 30*time.Second, "all base channels TERMINATED", func() bool {
+	testsupport.WaitUntil(t, 30*time.Second, "all base channels TERMINATED", func() bool {
 		return allStatus(e.describe("orders", "full"), "BaseData", StatusTerminated)
 	})
 	d.stop(t)
@@ -105,7 +107,7 @@ func TestStreamTunnelDeliversChangesInOrder(t *testing.T) {
 		}
 		e.write("events", batch...)
 	}
-	waitFor(t, 30*time.Second, "all changes delivered", func() bool { return c.count() >= len(want) })
+	testsupport.WaitUntil(t, 30*time.Second, "all changes delivered", func() bool { return c.count() >= len(want) })
 	time.Sleep(300 * time.Millisecond) // anything extra would show up now
 	recs := c.snapshot()
 	if len(recs) != len(want) {
@@ -190,7 +192,7 @@ func TestBaseAndStreamSwitchLosesNothing(t *testing.T) {
 	}
 	d := startDaemon(e.tc, id, c.factory())
 	defer d.stop(t)
-	waitFor(t, 30*time.Second, "stream stage", func() bool {
+	testsupport.WaitUntil(t, 30*time.Second, "stream stage", func() bool {
 		desc := e.describe("diff", "differential")
 		return desc.Tunnel.Stage == StageStream && allStatus(desc, "BaseData", StatusTerminated)
 	})
@@ -201,7 +203,7 @@ func TestBaseAndStreamSwitchLosesNothing(t *testing.T) {
 		wantStream += 2
 	}
 	wantStream += 2
-	waitFor(t, 30*time.Second, "stream records", func() bool {
+	testsupport.WaitUntil(t, 30*time.Second, "stream records", func() bool {
 		n := 0
 		for _, r := range c.snapshot() {
 			if !isBase(r.channel) {
@@ -277,10 +279,10 @@ func TestStreamOffsets(t *testing.T) {
 	defer d1.stop(t)
 	d2 := startDaemon(e.tc, earliest.TunnelId, all.factory())
 	defer d2.stop(t)
-	waitFor(t, 15*time.Second, "the window tunnel's channels to finish", func() bool {
+	testsupport.WaitUntil(t, 15*time.Second, "the window tunnel's channels to finish", func() bool {
 		return allStatus(e.describe("offsets", "window"), "Stream", StatusTerminated)
 	})
-	waitFor(t, 15*time.Second, "every change from the earliest one", func() bool { return all.count() >= 150 })
+	testsupport.WaitUntil(t, 15*time.Second, "every change from the earliest one", func() bool { return all.count() >= 150 })
 	got := map[int64]int{}
 	for _, r := range win.snapshot() {
 		got[pkID(r.rec)]++
