@@ -126,7 +126,7 @@ func TestAccDeliveryTask_importFromSDK(t *testing.T) {
 					}
 					list, err := ots.ListDeliveryTask(&tablestore.ListDeliveryTaskRequest{TableName: "orders"})
 					if err != nil || len(list.Tasks) != 2 {
-						return fmt.Errorf("ListDeliveryTask: %v, %v", list, err)
+						return fmt.Errorf("ListDeliveryTask: %v, %w", list, err)
 					}
 					return nil
 				},
@@ -136,7 +136,7 @@ func TestAccDeliveryTask_importFromSDK(t *testing.T) {
 			for _, name := range []string{"sdk-lake", "tf-lake"} {
 				var oe *tablestore.OtsError
 				if _, err := describe(name); !errors.As(err, &oe) || oe.Code != "OTSObjectNotExist" {
-					return fmt.Errorf("after destroy, DescribeDeliveryTask %s = %v, want OTSObjectNotExist", name, err)
+					return fmt.Errorf("after destroy, DescribeDeliveryTask %s = %w, want OTSObjectNotExist", name, err)
 				}
 			}
 			return nil

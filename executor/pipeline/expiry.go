@@ -75,11 +75,11 @@ func (w *expiryWatch) RoundTrip(req *http.Request) (*http.Response, error) {
 	_ = resp.Body.Close()
 	resp.Body = io.NopCloser(bytes.NewReader(answer))
 	if rerr != nil {
-		return resp, nil
+		return resp, nil //nolint:nilerr // only watching: the SDK gets the answer (and its read error) as it came
 	}
 	var pe protocol.Error
 	if proto.Unmarshal(answer, protoadapt.MessageV2Of(&pe)) != nil || !pastRetention(pe.GetCode(), pe.GetMessage()) {
-		return resp, nil
+		return resp, nil //nolint:nilerr // not a trimmed-data answer: passed through unchanged
 	}
 	var rr protocol.ReadRecordsRequest
 	if proto.Unmarshal(body, protoadapt.MessageV2Of(&rr)) == nil {

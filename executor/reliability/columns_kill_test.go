@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"slices"
 	"testing"
 	"time"
 
@@ -95,7 +96,7 @@ func TestKillNineAcrossColumnAppend(t *testing.T) {
 		return ""
 	})
 
-	grown := append(first, task.Column{Source: "payload", Name: "payload", Type: task.TypeUTF8})
+	grown := append(slices.Clone(first), task.Column{Source: "payload", Name: "payload", Type: task.TypeUTF8})
 	if _, err := p.api.UpdateTask(ctx, "grow", "grow-lake", task.Patch{Columns: grown}); err != nil {
 		t.Fatalf("append a column: %v", err)
 	}

@@ -422,7 +422,7 @@ func (p *boltPipelineState) ApplyIf(ctx context.Context, expect, puts map[string
 			return v, v != nil, nil
 		})
 		if unmet != nil {
-			return nil // change nothing, without failing the transactions batched with this one
+			return nil //nolint:nilerr // change nothing, without failing the transactions batched with this one
 		}
 		for _, k := range deletes {
 			if err := b.Delete([]byte(k)); err != nil {

@@ -128,7 +128,7 @@ func serveEmbedded(cfg serveConfig, log *slog.Logger, stdout io.Writer) (err err
 		return err
 	}
 
-	cloudCfg, err := cfg.localCloudConfig.Config(log)
+	cloudCfg, err := cfg.Config(log)
 	if err != nil {
 		return err
 	}
@@ -173,7 +173,7 @@ func serveEmbedded(cfg serveConfig, log *slog.Logger, stdout io.Writer) (err err
 	executorAPI := startServing(log, endpoint{name: "api", listener: apiListener, handler: ex.handler})
 	defer executorAPI.shutdown()
 
-	cfg.localCloudConfig.LogCredentials(log)
+	cfg.LogCredentials(log)
 	if cfg.token == devAPIToken {
 		log.Info("development API token (loopback only)", "token", devAPIToken)
 	}

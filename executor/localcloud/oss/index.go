@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/binary"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"time"
 
@@ -151,9 +150,6 @@ func uploadsOf(tx *bolt.Tx, bucket string) (*bolt.Bucket, error) {
 func partsOf(tx *bolt.Tx, uploadID string) (*bolt.Bucket, error) {
 	return kv.Bucket(tx, idxParts, uploadID)
 }
-
-// errBucketMissing lets transactions report a bucket that vanished.
-var errBucketMissing = errors.New("bucket does not exist")
 
 // referencedBlobs collects every blob id the index points at.
 func (ix *index) referencedBlobs() (map[string]bool, error) {

@@ -128,12 +128,12 @@ func decodeRow(b []byte) (*row, error) {
 // placeholders are accepted in auto-increment columns.
 func validatePK(meta *TableMeta, pk []plainbuffer.Cell, allowInf, allowAuto bool) error {
 	if len(pk) != len(meta.PrimaryKey) {
-		return fmt.Errorf("%w: Validate PK size fail. Input: %d, Meta: %d.", ErrInvalidPK, len(pk), len(meta.PrimaryKey))
+		return fmt.Errorf("%w: Validate PK size fail. Input: %d, Meta: %d.", ErrInvalidPK, len(pk), len(meta.PrimaryKey)) //nolint:staticcheck // the real service's message, verbatim
 	}
 	for i, col := range meta.PrimaryKey {
 		c := pk[i]
 		if c.Name != col.Name {
-			return fmt.Errorf("%w: Validate PK name fail. Input: %s, Meta: %s.", ErrInvalidPK, c.Name, col.Name)
+			return fmt.Errorf("%w: Validate PK name fail. Input: %s, Meta: %s.", ErrInvalidPK, c.Name, col.Name) //nolint:staticcheck // the real service's message, verbatim
 		}
 		if c.Value == nil {
 			return fmt.Errorf("%w: primary-key column %q has no value", ErrInvalidPK, col.Name)
@@ -151,7 +151,7 @@ func validatePK(meta *TableMeta, pk []plainbuffer.Cell, allowInf, allowAuto bool
 		default:
 			// The real message (aliyun-tablestore-java-sdk
 			// functiontest/DataOperationTest.java:189-200).
-			return fmt.Errorf("%w: Validate PK type fail. Input: %s, Meta: %s.", ErrInvalidPK, vtName(t), vtName(pkValueType[col.Type]))
+			return fmt.Errorf("%w: Validate PK type fail. Input: %s, Meta: %s.", ErrInvalidPK, vtName(t), vtName(pkValueType[col.Type])) //nolint:staticcheck // the real service's message, verbatim
 		}
 	}
 	return nil
