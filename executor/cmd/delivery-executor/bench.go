@@ -16,6 +16,10 @@ import (
 // runBench runs the benchmarks of executor/bench: a local cloud and an
 // executor started from this same binary as separate processes.
 func runBench(args []string, stdout, stderr io.Writer) int {
+	if len(args) > 0 && args[0] == bench.NaiveExportCommand {
+		// The bench's own child process: the naive export baseline.
+		return bench.NaiveExportMain(args[1:], os.Stdin, stdout, stderr)
+	}
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
 	quick := fs.Bool("quick", false, "run every scenario at a size that finishes in under a minute")
 	asJSON := fs.Bool("json", false, "print one JSON document on stdout instead of a table")
