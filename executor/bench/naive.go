@@ -11,6 +11,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime/pprof"
 	"strings"
 	"time"
 
@@ -81,7 +82,12 @@ func NaiveExportMain(args []string, stdin io.Reader, stdout, stderr io.Writer) i
 	if !in.Scan() {
 		return fail(errors.New("stdin closed before the start line"))
 	}
+	stopProfile, err := startNaiveProfile()
+	if err != nil {
+		return fail(err)
+	}
 	res, err := naiveExport(ts, b, *table, *prefix)
+	stopProfile()
 	if err != nil {
 		return fail(err)
 	}
@@ -93,6 +99,27 @@ func NaiveExportMain(args []string, stdin io.Reader, stdout, stderr io.Writer) i
 	for in.Scan() { // wait for the parent to have read the CPU time
 	}
 	return 0
+}
+
+// envNaiveCPUProfile names a file for a CPU profile of the naive export (the
+// executors and the local cloud serve theirs with DELIVERY_PPROF_LISTEN; this
+// process lives only for the export).
+const envNaiveCPUProfile = "DELIVERY_BENCH_NAIVE_CPUPROFILE"
+
+func startNaiveProfile() (stop func(), err error) {
+	path := os.Getenv(envNaiveCPUProfile)
+	if path == "" {
+		return func() {}, nil
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", envNaiveCPUProfile, err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		_ = f.Close()
+		return nil, fmt.Errorf("%s: %w", envNaiveCPUProfile, err)
+	}
+	return func() { pprof.StopCPUProfile(); _ = f.Close() }, nil
 }
 
 // naiveExport is the script itself, written plainly on purpose.
