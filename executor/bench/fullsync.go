@@ -185,6 +185,9 @@ func (c *cloudProcess) rawTunnelRead(ctx context.Context, table, name string, wa
 		HeartbeatInterval: 5 * time.Second, HeartbeatTimeout: 30 * time.Second,
 		LogConfig: &quietLogConfig, LogWriteSyncer: zapcore.AddSync(discard{}),
 		ProcessorFactory: &tunnel.SimpleProcessFactory{
+			// Without a logger of its own the factory logs to
+			// ./tunnelClient.log (tunnel.DefaultSyncer).
+			Logger:     zap.NewNop(),
 			CpInterval: time.Second,
 			ProcessFunc: func(_ *tunnel.ChannelContext, records []*tunnel.Record) error {
 				if got.Add(int64(len(records))) >= int64(want) {
