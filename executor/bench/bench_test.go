@@ -402,6 +402,40 @@ func TestBenchRowFromTablestoreReadsWhatTheLoadWrote(t *testing.T) {
 	}
 }
 
+func TestRampRatesStartAtTheGoalThenHalveTheInterval(t *testing.T) {
+	const ceiling = 10_001 // 0.8 × = 8000.8: rounded up, never below the goal
+	if got := nextRampRate(0, 5000, ceiling, ceiling); got != 8001 {
+		t.Errorf("first trial at %v, want 8001", got)
+	}
+	if got := nextRampRate(0, 9000, ceiling, ceiling); got != 9501 {
+		t.Errorf("goal already sustained: first trial at %v, want the middle 9501", got)
+	}
+	if got := nextRampRate(1, 0, 8001, ceiling); got != 4001 {
+		t.Errorf("after a failed goal: %v, want 4001", got)
+	}
+	if got := nextRampRate(2, 8001, 10_001, ceiling); got != 9001 {
+		t.Errorf("after a sustained goal: %v, want 9001", got)
+	}
+}
+
+func TestTrialSustainedNeedsEveryRowP99AndTheRate(t *testing.T) {
+	flush := 5 * time.Second
+	ok := trialResult{rate: 1000, rows: 5000, achieved: 960, p99: 5.9, drained: true}
+	if !ok.sustained(flush) {
+		t.Errorf("%+v: not sustained", ok)
+	}
+	for name, bad := range map[string]trialResult{
+		"P99 over flush + 1 s": {rate: 1000, rows: 5000, achieved: 1000, p99: 6.01},
+		"a row missing":        {rate: 1000, rows: 5000, achieved: 1000, p99: 5, missing: 1},
+		"writer below 95%":     {rate: 1000, rows: 5000, achieved: 940, p99: 5},
+		"no rows":              {rate: 1000, achieved: 1000, p99: 5},
+	} {
+		if bad.sustained(flush) {
+			t.Errorf("%s: counted as sustained", name)
+		}
+	}
+}
+
 func abs(x float64) float64 {
 	if x < 0 {
 		return -x

@@ -111,9 +111,10 @@ type Incremental struct {
 
 	// MaxWriteRowsPerSec is the rate the local Tablestore accepted from
 	// the run's parallel BatchWriteRow load (executor/bulkload);
-	// MaxSustainedRowsPerSec the highest rate at which the executor kept
-	// P99 within flush + 1 s (Ramp lists the trials, the fixed-rate one
-	// first; 0 when none was sustained).
+	// MaxSustainedRowsPerSec the highest rate written (achieved, not
+	// asked for) in a trial where the executor kept P99 within flush + 1 s
+	// (Ramp lists the trials, the fixed-rate one first; 0 when none was
+	// sustained).
 	MaxWriteRowsPerSec     float64     `json:"max_write_rows_per_sec"`
 	MaxSustainedRowsPerSec float64     `json:"max_sustained_rows_per_sec"`
 	SustainedVsMaxWrite    float64     `json:"sustained_vs_max_write"`
