@@ -2,7 +2,8 @@
 // defines it: a local cloud and an executor run as separate processes on
 // fresh data directories, data is loaded with the official Tablestore SDK,
 // and every figure is set against a baseline measured in the same run on the
-// same data (a bare SDK tunnel read, parquet-go writing from memory).
+// same data (a bare SDK tunnel read, parquet-go writing from memory, a GetRange
+// scan, and issue 17's naive export: the script a user would write instead).
 //
 // Run drives every scenario and returns a Report; Report.WriteJSON prints the
 // issue's JSON document and Report.WriteTable a human-readable table. The
@@ -37,6 +38,10 @@ type Sizes struct {
 	IncrementalRate     int
 	IncrementalDuration time.Duration
 	IncrementalFlush    time.Duration
+	// RampTrials (after the fixed-rate one) of RampTrialDuration each look
+	// for the highest rate the executor sustains (0: no ramp).
+	RampTrials        int
+	RampTrialDuration time.Duration
 	// MemoryLargeRows is the second table of the memory scenario (the first
 	// is the full sync's).
 	MemoryLargeRows int
@@ -52,6 +57,8 @@ func FullSizes() Sizes {
 		IncrementalRate:     5_000,
 		IncrementalDuration: 60 * time.Second,
 		IncrementalFlush:    5 * time.Second,
+		RampTrials:          4,
+		RampTrialDuration:   20 * time.Second,
 		MemoryLargeRows:     5_000_000,
 	}
 }
@@ -66,6 +73,8 @@ func QuickSizes() Sizes {
 		IncrementalRate:     500,
 		IncrementalDuration: 8 * time.Second,
 		IncrementalFlush:    5 * time.Second,
+		RampTrials:          1,
+		RampTrialDuration:   3 * time.Second,
 		MemoryLargeRows:     60_000,
 	}
 }
@@ -83,6 +92,9 @@ func (s Sizes) validate() error {
 	}
 	if s.IncrementalRate < 1 || s.IncrementalDuration <= 0 || s.IncrementalFlush < time.Second {
 		errs = append(errs, errors.New("bench: incremental rate, duration and flush (≥ 1 s) must be positive"))
+	}
+	if s.RampTrials < 0 || (s.RampTrials > 0 && s.RampTrialDuration < time.Second) {
+		errs = append(errs, errors.New("bench: RampTrials must not be negative, and RampTrialDuration at least 1 s"))
 	}
 	if s.TargetObjectSizeMB < 1 {
 		errs = append(errs, errors.New("bench: TargetObjectSizeMB must be positive"))

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"reflect"
@@ -13,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aliyun/aliyun-tablestore-go-sdk/tablestore"
 	"github.com/aliyun/aliyun-tablestore-go-sdk/tunnel"
 	"github.com/parquet-go/parquet-go"
 
@@ -203,8 +205,8 @@ func TestConversionBaselineWritesTheSameFile(t *testing.T) {
 }
 
 // TestQuickBenchJSON builds delivery-executor, runs `bench --quick --json` at
-// a tiny size, and checks that the document has every key of issue 9 with
-// sane values.
+// a tiny size, and checks that the document has every key of issues 9 and 17
+// with sane values.
 func TestQuickBenchJSON(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts processes; skipped with -short")
@@ -297,11 +299,140 @@ func TestQuickBenchJSON(t *testing.T) {
 	if got := num(mem, "ratio"); abs(got-num(mem, "rss_large")/num(mem, "rss_small")) > 1e-9 {
 		t.Errorf("memory ratio %v is not rss_large / rss_small", got)
 	}
+	// Issue 17's keys: the naive export, CPU per row, the local cloud's
+	// read paths and the incremental ceilings, each with its target.
+	positive(fs, "naive_export_rows_per_sec", "naive_export_seconds", "naive_export_objects", "naive_export_bytes",
+		"ratio_vs_naive_export", "executor_cpu_seconds_per_million_rows", "naive_cpu_seconds_per_million_rows",
+		"cloud_cpu_seconds_per_million_rows", "naive_cloud_cpu_seconds_per_million_rows")
+	if got := num(fs, "ratio_vs_naive_export"); abs(got-num(fs, "rows_per_sec")/num(fs, "naive_export_rows_per_sec")) > 1e-9 {
+		t.Errorf("ratio_vs_naive_export %v is not rows_per_sec / naive_export_rows_per_sec", got)
+	}
+	// 6,000 rows of about 200 bytes: a few MB of snappy Parquet in one object.
+	if objs, size := num(fs, "naive_export_objects"), num(fs, "naive_export_bytes"); objs != 1 || size < 6000*100 || size > 6000*400 {
+		t.Errorf("naive export wrote %v objects of %v bytes, want 1 of 0.6-2.4 MB", objs, size)
+	}
+	lc := section("local_cloud")
+	positive(lc, "tunnel_rows_per_sec", "getrange_rows_per_sec", "tunnel_vs_getrange",
+		"tunnel_cloud_cpu_seconds_per_million_rows", "getrange_cloud_cpu_seconds_per_million_rows")
+	if got := num(lc, "tunnel_vs_getrange"); abs(got-num(lc, "tunnel_rows_per_sec")/num(lc, "getrange_rows_per_sec")) > 1e-9 {
+		t.Errorf("tunnel_vs_getrange %v is not tunnel_rows_per_sec / getrange_rows_per_sec", got)
+	}
+	if num(lc, "tunnel_rows_per_sec") != num(fs, "raw_tunnel_rows_per_sec") {
+		t.Errorf("local_cloud.tunnel_rows_per_sec %v is not full_sync.raw_tunnel_rows_per_sec %v", lc["tunnel_rows_per_sec"], fs["raw_tunnel_rows_per_sec"])
+	}
+	positive(inc, "max_write_rows_per_sec")
+	maxWrite, sustained := num(inc, "max_write_rows_per_sec"), num(inc, "max_sustained_rows_per_sec")
+	if sustained < 0 || sustained > maxWrite {
+		t.Errorf("max_sustained_rows_per_sec %v not in [0, max_write_rows_per_sec %v]", sustained, maxWrite)
+	}
+	if got := num(inc, "sustained_vs_max_write"); abs(got-sustained/maxWrite) > 1e-9 {
+		t.Errorf("sustained_vs_max_write %v is not max_sustained / max_write", got)
+	}
+	ramp, ok := inc["ramp"].([]any)
+	if !ok || len(ramp) < 1 || len(ramp) > 2 {
+		t.Errorf("ramp = %v, want the fixed-rate trial and at most one more (--quick)", inc["ramp"])
+	} else if first := ramp[0].(map[string]any); num(first, "rate_rows_per_sec") != 300 {
+		t.Errorf("the ramp's first trial is at %v rows/s, want the fixed rate 300", first["rate_rows_per_sec"])
+	}
+	targets := map[string]bool{}
+	for _, tg := range doc["targets"].([]any) {
+		targets[tg.(map[string]any)["name"].(string)] = true
+	}
+	for _, name := range []string{"full_sync.ratio_vs_naive_export", "full_sync.executor_cpu_seconds_per_million_rows",
+		"local_cloud.tunnel_vs_getrange", "incremental.max_sustained_vs_max_write", "ratio_vs_raw_tunnel", "incremental_p99"} {
+		if !targets[name] {
+			t.Errorf("target %q missing from %v", name, targets)
+		}
+	}
 	if init := num(doc, "init_seconds"); init < 0 || init > 60 {
 		t.Errorf("init_seconds %v not in [0, 60]", init)
 	}
 	if !strings.Contains(stderr.String(), "bench: full sync") {
 		t.Errorf("no progress on stderr: %s", stderr.String())
+	}
+}
+
+func TestParseStatCPUTicks(t *testing.T) {
+	// The command name may hold spaces and parentheses: fields count from the last ')'.
+	stat := []byte("4242 (a (b) c) S 1 4242 4242 0 -1 4194560 100 0 0 0 1234 56 0 0 20 0 9 0 100 1000 200\n")
+	got, err := parseStatCPUTicks(stat)
+	if err != nil || got != 1234+56 {
+		t.Fatalf("got %d, %v; want %d", got, err, 1234+56)
+	}
+	for _, bad := range []string{"", "1 (x) S 1 2", "1 (x) S 1 2 3 4 5 6 7 8 9 10 x 5 0", "1 (x) S 1 2 3 4 5 6 7 8 9 10 -1 5 0"} {
+		if _, err := parseStatCPUTicks([]byte(bad)); err == nil {
+			t.Errorf("%q: parsed without error", bad)
+		}
+	}
+	if runtime.GOOS == "linux" {
+		pid := os.Getpid()
+		before, err := readCPUSeconds(pid)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); {
+			if now, _ := readCPUSeconds(pid); now >= before+0.05 {
+				return
+			}
+			for i := 0; i < 1e6; i++ { // burn CPU, which the counter must see
+				_ = fmt.Sprint(i)
+			}
+		}
+		t.Error("the process's CPU time did not advance by 50 ms in 5 s of spinning")
+	}
+}
+
+func TestBenchRowFromTablestoreReadsWhatTheLoadWrote(t *testing.T) {
+	want := makeRow(7, eventBase(1), 1)
+	change := want.change(fullTable)
+	row := &tablestore.Row{PrimaryKey: change.PrimaryKey}
+	for _, c := range change.Columns {
+		row.Columns = append(row.Columns, &tablestore.AttributeColumn{ColumnName: c.ColumnName, Value: c.Value})
+	}
+	got, err := benchRowFromTablestore(row)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("got %+v, want %+v", got, want)
+	}
+	row.Columns[2].Value = "not an integer"
+	if _, err := benchRowFromTablestore(row); err == nil || !strings.Contains(err.Error(), row.Columns[2].ColumnName) {
+		t.Errorf("a mistyped column: err %v, want one naming the column", err)
+	}
+}
+
+func TestRampRatesStartAtTheGoalThenHalveTheInterval(t *testing.T) {
+	const ceiling = 10_001 // 0.8 × = 8000.8: rounded up, never below the goal
+	if got := nextRampRate(0, 5000, ceiling, ceiling); got != 8001 {
+		t.Errorf("first trial at %v, want 8001", got)
+	}
+	if got := nextRampRate(0, 9000, ceiling, ceiling); got != 9501 {
+		t.Errorf("goal already sustained: first trial at %v, want the middle 9501", got)
+	}
+	if got := nextRampRate(1, 0, 8001, ceiling); got != 4001 {
+		t.Errorf("after a failed goal: %v, want 4001", got)
+	}
+	if got := nextRampRate(2, 8001, 10_001, ceiling); got != 9001 {
+		t.Errorf("after a sustained goal: %v, want 9001", got)
+	}
+}
+
+func TestTrialSustainedNeedsEveryRowP99AndTheRate(t *testing.T) {
+	flush := 5 * time.Second
+	ok := trialResult{rate: 1000, rows: 5000, achieved: 960, p99: 5.9, drained: true}
+	if !ok.sustained(flush) {
+		t.Errorf("%+v: not sustained", ok)
+	}
+	for name, bad := range map[string]trialResult{
+		"P99 over flush + 1 s": {rate: 1000, rows: 5000, achieved: 1000, p99: 6.01},
+		"a row missing":        {rate: 1000, rows: 5000, achieved: 1000, p99: 5, missing: 1},
+		"writer below 95%":     {rate: 1000, rows: 5000, achieved: 940, p99: 5},
+		"no rows":              {rate: 1000, achieved: 1000, p99: 5},
+	} {
+		if bad.sustained(flush) {
+			t.Errorf("%s: counted as sustained", name)
+		}
 	}
 }
 

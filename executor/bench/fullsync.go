@@ -30,11 +30,45 @@ func (r *runner) fullSync(ctx context.Context) error {
 	fs.Rows, fs.Shards = n, r.sizes.Shards
 
 	r.progress("baseline: raw SDK tunnel read of %d rows", n)
+	cloudCPU, err := r.cloud.cpuMeter()
+	if err != nil {
+		return err
+	}
 	raw, err := r.cloud.rawTunnelRead(ctx, fullTable, "bench-raw", n)
 	if err != nil {
 		return err
 	}
 	fs.RawTunnelRowsPerSec = float64(n) / raw.Seconds()
+	tunnelCPU, err := cloudCPU.seconds()
+	if err != nil {
+		return err
+	}
+	r.report.LocalCloud.TunnelCPUSecondsPerMillionRows = perMillionRows(tunnelCPU, n)
+
+	r.progress("baseline: GetRange scan of %d rows, 5,000 a call", n)
+	scanned, scan, scanCPU, err := r.cloud.getRangeScan(fullTable)
+	if err != nil {
+		return err
+	}
+	if scanned != n {
+		return fmt.Errorf("bench: GetRange scan read %d rows of %d", scanned, n)
+	}
+	r.report.LocalCloud.GetRangeRowsPerSec = float64(n) / scan.Seconds()
+	r.report.LocalCloud.GetRangeCPUSecondsPerMillionRows = perMillionRows(scanCPU, n)
+
+	r.progress("baseline: naive export of %d rows (GetRange, parquet-go, PutObject every 64 MiB) in its own process", n)
+	naive, err := r.runNaiveExport(ctx, fullTable)
+	if err != nil {
+		return err
+	}
+	if naive.result.Rows != n {
+		return fmt.Errorf("bench: the naive export wrote %d rows of %d", naive.result.Rows, n)
+	}
+	fs.NaiveExportSeconds = naive.elapsed.Seconds()
+	fs.NaiveExportRowsPerSec = float64(n) / naive.elapsed.Seconds()
+	fs.NaiveExportObjects, fs.NaiveExportBytes = naive.result.Objects, naive.result.Bytes
+	fs.NaiveCPUSecondsPerMillionRows = perMillionRows(naive.cpuSeconds, n)
+	fs.NaiveCloudCPUSecondsPerMillionRows = perMillionRows(naive.cloudCPUSeconds, n)
 
 	r.progress("baseline: parquet-go from memory, and the pipeline's conversion stage, on %d rows", n)
 	conv, err := measureConversion(n, r.sizes.EventHours)
@@ -52,23 +86,42 @@ func (r *runner) fullSync(ctx context.Context) error {
 	r.exec = ex
 	r.progress("full sync: differential task over %d rows, %d shards, %d hourly partitions", n, r.sizes.Shards, r.sizes.EventHours)
 	spec := taskSpec("full", fullTable, ex.roleARN, 120*time.Second, r.sizes.TargetObjectSizeMB)
+	execCPU, err := ex.cpuMeter()
+	if err != nil {
+		return err
+	}
+	if cloudCPU, err = r.cloud.cpuMeter(); err != nil {
+		return err
+	}
 	start := time.Now()
 	if _, err := ex.api.CreateTask(ctx, spec); err != nil {
 		return fmt.Errorf("bench: create task: %w", err)
 	}
 	var leftInit, allRows time.Duration
+	var execSeconds, cloudSeconds float64
+	var cpuErr error
 	st, err := ex.waitTask(ctx, fullTable, spec.Name, 20*time.Millisecond, 30*time.Minute, func(s task.Status) bool {
 		if leftInit == 0 && s.Phase != task.PhaseInit {
 			leftInit = time.Since(start)
 		}
 		if allRows == 0 && s.RowsDelivered >= int64(n) {
 			allRows = time.Since(start)
+			// CPU up to the last row, not the idle wait for phase INCR.
+			var e1, e2 error
+			execSeconds, e1 = execCPU.seconds()
+			cloudSeconds, e2 = cloudCPU.seconds()
+			cpuErr = errors.Join(e1, e2)
 		}
 		return s.Phase == task.PhaseIncr && s.RowsDelivered >= int64(n)
 	})
 	if err != nil {
 		return err
 	}
+	if cpuErr != nil {
+		return cpuErr
+	}
+	fs.ExecutorCPUSecondsPerMillionRows = perMillionRows(execSeconds, n)
+	fs.CloudCPUSecondsPerMillionRows = perMillionRows(cloudSeconds, n)
 	// The full sync is done when every row is in OSS; the switch of the
 	// tunnel to its stream channels follows at the SDK worker's next
 	// heartbeat, and is reported on its own.
@@ -132,6 +185,9 @@ func (c *cloudProcess) rawTunnelRead(ctx context.Context, table, name string, wa
 		HeartbeatInterval: 5 * time.Second, HeartbeatTimeout: 30 * time.Second,
 		LogConfig: &quietLogConfig, LogWriteSyncer: zapcore.AddSync(discard{}),
 		ProcessorFactory: &tunnel.SimpleProcessFactory{
+			// Without a logger of its own the factory logs to
+			// ./tunnelClient.log (tunnel.DefaultSyncer).
+			Logger:     zap.NewNop(),
 			CpInterval: time.Second,
 			ProcessFunc: func(_ *tunnel.ChannelContext, records []*tunnel.Record) error {
 				if got.Add(int64(len(records))) >= int64(want) {

@@ -24,6 +24,8 @@ const pollInterval = 100 * time.Millisecond
 // incremental writes rows at a steady rate into an empty table delivered by
 // a differential task, and measures each row's delay from the moment its
 // BatchWriteRow was sent to the moment an object holding it is listed in OSS.
+// Then it looks for the highest rate the executor sustains on the same task
+// (ramp).
 func (r *runner) incremental(ctx context.Context) error {
 	ex := r.exec
 	rate, flush := r.sizes.IncrementalRate, r.sizes.IncrementalFlush
@@ -48,34 +50,82 @@ func (r *runner) incremental(ctx context.Context) error {
 	r.report.InitSecondsEmptyTable = leftInit.Seconds()
 
 	r.progress("incremental: %d rows/s for %s into %q, flush interval %s", rate, r.sizes.IncrementalDuration, latencyTable, flush)
+	lt := &latencyTask{r: r, spec: spec, flush: flush, seen: map[string]bool{}}
+	tr, err := lt.trial(ctx, rate, total)
+	if err != nil {
+		return err
+	}
+	inc.AchievedRowsPerSec, inc.RowsMissing = tr.achieved, tr.missing
+	inc.P50Seconds, inc.P99Seconds, inc.MaxSeconds = tr.p50, tr.p99, tr.max
+	inc.Objects = len(lt.seen)
+	inc.ObjectAgeP50Seconds, _, inc.ObjectAgeMaxSeconds = percentiles(tr.objectAges)
+	for _, age := range tr.objectAges {
+		if age > flush.Seconds()+1 {
+			inc.ObjectsOlderThanFlushPlus1s++
+		}
+	}
+	return r.ramp(ctx, lt, tr)
+}
+
+// latencyTask is the latency scenario's task: trials write consecutive row
+// ranges into its table and watch its objects.
+type latencyTask struct {
+	r     *runner
+	spec  task.Spec
+	flush time.Duration
+	seen  map[string]bool // objects already read
+	next  int             // the first row index of the next trial
+}
+
+// trialResult is one steady-rate trial.
+type trialResult struct {
+	rate, rows    int
+	achieved      float64
+	p50, p99, max float64
+	missing       int
+	// drained: every row of the trial became visible before the deadline.
+	drained bool
+	// objectAges: per object, from its oldest row's write to its listing —
+	// the flush interval plus the read and upload delays of the executor.
+	objectAges []float64
+}
+
+// sustained reports whether the executor kept up with the trial: every row
+// visible, P99 within flush + 1 s, and the writer at its rate (within 5%).
+func (t trialResult) sustained(flush time.Duration) bool {
+	return t.rows > 0 && t.missing == 0 && t.p99 <= flush.Seconds()+1 && t.achieved >= 0.95*float64(t.rate)
+}
+
+// trial writes total rows at rate rows/s and measures each row's delay until
+// an object holding it is listed.
+func (lt *latencyTask) trial(ctx context.Context, rate, total int) (trialResult, error) {
+	r, from := lt.r, lt.next
+	lt.next += total
+	tr := trialResult{rate: rate, rows: total}
 	written := make([]time.Time, total)
 	visible := make([]time.Time, total)
 	writeErr := make(chan error, 1)
 	writerDone := make(chan struct{})
 	go func() {
 		defer close(writerDone)
-		achieved, err := r.cloud.writeSteadily(ctx, latencyTable, total, rate, written)
-		inc.AchievedRowsPerSec = achieved
+		achieved, err := r.cloud.writeSteadily(ctx, lt.spec.Table, from, total, rate, written)
+		tr.achieved = achieved
 		writeErr <- err
 	}()
 
-	seen := map[string]bool{}
-	// objectAges: per object, from its oldest row's write to its listing —
-	// the flush interval plus the read and upload delays of the executor.
-	var objectAges []float64
 	var pollErr error
 	poll := func() {
-		objs, err := r.cloud.listObjects(bucketName, spec.Name+"/")
+		objs, err := r.cloud.listObjects(bucketName, lt.spec.Name+"/")
 		listedAt := time.Now()
 		if err != nil {
 			pollErr = err
 			return
 		}
 		for _, o := range objs {
-			if seen[o.key] {
+			if lt.seen[o.key] {
 				continue
 			}
-			seen[o.key] = true
+			lt.seen[o.key] = true
 			ids, err := r.cloud.objectRowIDs(bucketName, o.key)
 			if err != nil {
 				pollErr = err
@@ -83,7 +133,7 @@ func (r *runner) incremental(ctx context.Context) error {
 			}
 			var oldest time.Time
 			for _, id := range ids {
-				i := parseRowID(id)
+				i := parseRowID(id) - from
 				if i < 0 || i >= total {
 					continue
 				}
@@ -95,7 +145,7 @@ func (r *runner) incremental(ctx context.Context) error {
 				}
 			}
 			if !oldest.IsZero() {
-				objectAges = append(objectAges, listedAt.Sub(oldest).Seconds())
+				tr.objectAges = append(tr.objectAges, listedAt.Sub(oldest).Seconds())
 			}
 		}
 	}
@@ -108,35 +158,29 @@ func (r *runner) incremental(ctx context.Context) error {
 		poll()
 	}
 	if err := <-writeErr; err != nil {
-		return err
+		return tr, err
 	}
-	deadline := time.Now().Add(3*flush + 30*time.Second)
+	deadline := time.Now().Add(3*lt.flush + 30*time.Second)
 	for pollErr == nil && countVisible(visible) < total && time.Now().Before(deadline) {
 		time.Sleep(pollInterval)
 		poll()
 	}
 	if pollErr != nil {
-		return pollErr
+		return tr, pollErr
 	}
 	delays := make([]float64, 0, total)
 	for i := range total {
 		if visible[i].IsZero() {
-			inc.RowsMissing++
+			tr.missing++
 			// A row never seen counts as the whole wait, so it still pushes P99.
 			delays = append(delays, time.Since(written[i]).Seconds())
 			continue
 		}
 		delays = append(delays, visible[i].Sub(written[i]).Seconds())
 	}
-	inc.P50Seconds, inc.P99Seconds, inc.MaxSeconds = percentiles(delays)
-	inc.Objects = len(seen)
-	inc.ObjectAgeP50Seconds, _, inc.ObjectAgeMaxSeconds = percentiles(objectAges)
-	for _, age := range objectAges {
-		if age > flush.Seconds()+1 {
-			inc.ObjectsOlderThanFlushPlus1s++
-		}
-	}
-	return nil
+	tr.drained = tr.missing == 0
+	tr.p50, tr.p99, tr.max = percentiles(delays)
+	return tr, nil
 }
 
 func countVisible(visible []time.Time) int {
@@ -163,11 +207,11 @@ func percentiles(values []float64) (p50, p99, maxValue float64) {
 	return rank(0.50), rank(0.99), sorted[len(sorted)-1]
 }
 
-// writeSteadily writes rows 0..total-1 at rate rows/s in batches on a fixed
+// writeSteadily writes rows from..from+total-1 at rate rows/s in batches on a fixed
 // schedule (batches run concurrently, so one slow call does not delay the
-// next), noting in written[i] when row i's batch was sent. It returns the
+// next), noting in written[i] when row from+i's batch was sent. It returns the
 // achieved rate.
-func (c *cloudProcess) writeSteadily(ctx context.Context, table string, total, rate int, written []time.Time) (float64, error) {
+func (c *cloudProcess) writeSteadily(ctx context.Context, table string, from, total, rate int, written []time.Time) (float64, error) {
 	batch := min(loadBatchRows, max(1, rate/10))
 	interval := time.Duration(float64(time.Second) * float64(batch) / float64(rate))
 	sem := make(chan struct{}, 16)
@@ -194,7 +238,7 @@ func (c *cloudProcess) writeSteadily(ctx context.Context, table string, total, r
 		req := &tablestore.BatchWriteRowRequest{}
 		now := time.Now()
 		for i := lo; i < hi; i++ {
-			row := makeRow(i, now, 1)
+			row := makeRow(from+i, now, 1)
 			row.EventTime = now.Unix()
 			req.AddRowChange(row.change(table))
 		}

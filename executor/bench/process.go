@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -41,11 +42,21 @@ type process struct {
 	urls    map[string]string // from its "ready k=v ..." line
 	exited  chan error        // receives Wait's result once
 	done    bool
+	// lines receives the stdout lines after the ready line (a few are
+	// kept; the bench's own child process reports its result this way).
+	lines chan string
+	// stdin is the child's standard input when it was started with one.
+	stdin io.WriteCloser
 }
 
 // startProcess runs `binary args...` with its stderr in logPath and waits for
 // the ready line the subcommands print on stdout once they serve.
 func startProcess(ctx context.Context, name, binary, logPath string, env []string, args ...string) (*process, error) {
+	return launch(ctx, name, binary, logPath, env, false, args)
+}
+
+// launch is startProcess, with a pipe to the child's stdin when withStdin.
+func launch(ctx context.Context, name, binary, logPath string, env []string, withStdin bool, args []string) (*process, error) {
 	logFile, err := os.Create(logPath)
 	if err != nil {
 		return nil, fmt.Errorf("bench: %s log: %w", name, err)
@@ -58,19 +69,30 @@ func startProcess(ctx context.Context, name, binary, logPath string, env []strin
 	if err != nil {
 		return nil, fmt.Errorf("bench: %s stdout: %w", name, err)
 	}
+	p := &process{name: name, cmd: cmd, logPath: logPath, exited: make(chan error, 1), lines: make(chan string, 16)}
+	if withStdin {
+		if p.stdin, err = cmd.StdinPipe(); err != nil {
+			return nil, fmt.Errorf("bench: %s stdin: %w", name, err)
+		}
+	}
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("bench: start %s: %w", name, err)
 	}
-	p := &process{name: name, cmd: cmd, logPath: logPath, exited: make(chan error, 1)}
 	ready := make(chan string, 1)
 	go func() {
 		sc := bufio.NewScanner(stdout)
+		sc.Buffer(make([]byte, 64<<10), 1<<20)
+		readySeen := false
 		for sc.Scan() {
-			if line := sc.Text(); strings.HasPrefix(line, "ready ") {
-				select {
-				case ready <- line:
-				default:
-				}
+			line := sc.Text()
+			if !readySeen && strings.HasPrefix(line, "ready ") {
+				readySeen = true
+				ready <- line
+				continue
+			}
+			select {
+			case p.lines <- line:
+			default: // nobody reads this process's further output
 			}
 		}
 		p.exited <- cmd.Wait()
@@ -115,6 +137,9 @@ func (p *process) alive() error {
 		return nil
 	}
 }
+
+// cpuMeter starts measuring the process's CPU time.
+func (p *process) cpuMeter() (cpuMeter, error) { return startCPUMeter(p.cmd.Process.Pid) }
 
 // peakRSS is the process's VmHWM: the most resident memory it ever had.
 func (p *process) peakRSS() (int64, error) {

@@ -12,6 +12,7 @@ import (
 // a few more that explain them.
 type Report struct {
 	FullSync     FullSync     `json:"full_sync"`
+	LocalCloud   LocalCloud   `json:"local_cloud"`
 	Incremental  Incremental  `json:"incremental"`
 	MemoryGrowth MemoryGrowth `json:"memory_growth"`
 	// InitSeconds is from the full-sync task's creation to its first phase
@@ -61,6 +62,35 @@ type FullSync struct {
 	MinObjectBytesExcludingTails   *int64 `json:"min_object_bytes_excluding_tails"`
 	ObjectsBelow4MiBExcludingTails int    `json:"objects_below_4mib_excluding_tails"`
 	RSS                            int64  `json:"executor_peak_rss_bytes"`
+
+	// The naive export (issue 17): one thread, GetRange 5,000 rows a call,
+	// parquet-go's generic writer, PutObject every 64 MiB; its own process.
+	NaiveExportRowsPerSec float64 `json:"naive_export_rows_per_sec"`
+	NaiveExportSeconds    float64 `json:"naive_export_seconds"`
+	NaiveExportObjects    int     `json:"naive_export_objects"`
+	NaiveExportBytes      int64   `json:"naive_export_bytes"`
+	RatioVsNaiveExport    float64 `json:"ratio_vs_naive_export"`
+	// CPU time (user + system, /proc/<pid>/stat) per million rows: of the
+	// executor process during the full sync and of the naive export
+	// process during its export; and of the local cloud over each.
+	ExecutorCPUSecondsPerMillionRows   float64 `json:"executor_cpu_seconds_per_million_rows"`
+	NaiveCPUSecondsPerMillionRows      float64 `json:"naive_cpu_seconds_per_million_rows"`
+	CloudCPUSecondsPerMillionRows      float64 `json:"cloud_cpu_seconds_per_million_rows"`
+	NaiveCloudCPUSecondsPerMillionRows float64 `json:"naive_cloud_cpu_seconds_per_million_rows"`
+}
+
+// LocalCloud compares the local cloud's two bulk read paths on the full
+// sync's table, both read through the SDK from the bench process.
+type LocalCloud struct {
+	// TunnelRowsPerSec is the raw SDK tunnel read (full_sync's
+	// raw_tunnel_rows_per_sec); GetRangeRowsPerSec one thread of GetRange
+	// calls of 5,000 rows.
+	TunnelRowsPerSec   float64 `json:"tunnel_rows_per_sec"`
+	GetRangeRowsPerSec float64 `json:"getrange_rows_per_sec"`
+	TunnelVsGetRange   float64 `json:"tunnel_vs_getrange"`
+	// The local cloud's CPU time per million rows served each way.
+	TunnelCPUSecondsPerMillionRows   float64 `json:"tunnel_cloud_cpu_seconds_per_million_rows"`
+	GetRangeCPUSecondsPerMillionRows float64 `json:"getrange_cloud_cpu_seconds_per_million_rows"`
 }
 
 // Incremental is the latency scenario.
@@ -78,6 +108,17 @@ type Incremental struct {
 	ObjectAgeP50Seconds         float64 `json:"object_age_p50_seconds"`
 	ObjectAgeMaxSeconds         float64 `json:"object_age_max_seconds"`
 	ObjectsOlderThanFlushPlus1s int     `json:"objects_older_than_flush_plus_1s"`
+
+	// MaxWriteRowsPerSec is the rate the local Tablestore accepted from
+	// the run's parallel BatchWriteRow load (executor/bulkload);
+	// MaxSustainedRowsPerSec the highest rate written (achieved, not
+	// asked for) in a trial where the executor kept P99 within flush + 1 s
+	// (Ramp lists the trials, the fixed-rate one first; 0 when none was
+	// sustained).
+	MaxWriteRowsPerSec     float64     `json:"max_write_rows_per_sec"`
+	MaxSustainedRowsPerSec float64     `json:"max_sustained_rows_per_sec"`
+	SustainedVsMaxWrite    float64     `json:"sustained_vs_max_write"`
+	Ramp                   []RampTrial `json:"ramp"`
 }
 
 // MemoryGrowth compares the executor's peak RSS over two table sizes.
@@ -129,6 +170,11 @@ func (r *Report) finish(total time.Duration) {
 	fs.RatioVsRawTunnel = ratio(fs.RowsPerSec, fs.RawTunnelRowsPerSec)
 	fs.RatioVsRawParquet = ratio(fs.ConversionRowsPerSec, fs.RawParquetRowsPerSec)
 	fs.RatioEndToEndVsRawParquet = ratio(fs.RowsPerSec, fs.RawParquetRowsPerSec)
+	fs.RatioVsNaiveExport = ratio(fs.RowsPerSec, fs.NaiveExportRowsPerSec)
+	lc := &r.LocalCloud
+	lc.TunnelRowsPerSec = fs.RawTunnelRowsPerSec
+	lc.TunnelVsGetRange = ratio(lc.TunnelRowsPerSec, lc.GetRangeRowsPerSec)
+	r.Incremental.SustainedVsMaxWrite = ratio(r.Incremental.MaxSustainedRowsPerSec, r.Incremental.MaxWriteRowsPerSec)
 	m := &r.MemoryGrowth
 	m.Ratio = ratio(float64(m.RSSLarge), float64(m.RSSSmall))
 	r.TotalSeconds = total.Seconds()
@@ -149,6 +195,14 @@ func (r *Report) finish(total time.Duration) {
 		{"memory_growth_ratio", "≤ 1.10", fmt.Sprintf("%.2f", m.Ratio), m.Ratio > 0 && m.Ratio <= 1.10},
 		{"objects_excluding_tails", "every one ≥ 4 MiB", minObject, minObjectMet},
 		{"init_seconds", "≤ 5 s", fmt.Sprintf("%.2f s", r.InitSeconds), r.InitSeconds <= 5},
+		{"full_sync.ratio_vs_naive_export", "≥ 2", fmt.Sprintf("%.2f", fs.RatioVsNaiveExport), fs.RatioVsNaiveExport >= 2},
+		{"full_sync.executor_cpu_seconds_per_million_rows", "≤ naive export's",
+			fmt.Sprintf("%.2f vs %.2f", fs.ExecutorCPUSecondsPerMillionRows, fs.NaiveCPUSecondsPerMillionRows),
+			fs.ExecutorCPUSecondsPerMillionRows > 0 && fs.ExecutorCPUSecondsPerMillionRows <= fs.NaiveCPUSecondsPerMillionRows},
+		{"local_cloud.tunnel_vs_getrange", "≥ 1", fmt.Sprintf("%.2f", lc.TunnelVsGetRange), lc.TunnelVsGetRange >= 1},
+		{"incremental.max_sustained_vs_max_write", "≥ 0.8",
+			fmt.Sprintf("%.0f / %.0f rows/s = %.2f", inc.MaxSustainedRowsPerSec, inc.MaxWriteRowsPerSec, inc.SustainedVsMaxWrite),
+			inc.SustainedVsMaxWrite >= 0.8},
 	}
 }
 
@@ -176,9 +230,13 @@ func (r *Report) WriteTable(w io.Writer) error {
 		{"  objects", fmt.Sprintf("%d in %d (ConcurrentID, partition) groups, %.1f MiB", fs.Objects, fs.Groups, float64(fs.ObjectBytes)/mib)},
 		{"  min object excl. tails", minObj},
 		{"  executor peak RSS", fmt.Sprintf("%.0f MiB", float64(fs.RSS)/mib)},
+		{"  naive export", fmt.Sprintf("%.1f s, %.0f rows/s (ratio %.2f), %d objects", fs.NaiveExportSeconds, fs.NaiveExportRowsPerSec, fs.RatioVsNaiveExport, fs.NaiveExportObjects)},
+		{"  CPU s per million rows", fmt.Sprintf("executor %.2f, naive export %.2f; local cloud %.2f during the sync, %.2f during the export", fs.ExecutorCPUSecondsPerMillionRows, fs.NaiveCPUSecondsPerMillionRows, fs.CloudCPUSecondsPerMillionRows, fs.NaiveCloudCPUSecondsPerMillionRows)},
+		{"local cloud reads", fmt.Sprintf("tunnel %.0f rows/s, GetRange %.0f rows/s (ratio %.2f); cloud CPU s per million rows %.2f / %.2f", r.LocalCloud.TunnelRowsPerSec, r.LocalCloud.GetRangeRowsPerSec, r.LocalCloud.TunnelVsGetRange, r.LocalCloud.TunnelCPUSecondsPerMillionRows, r.LocalCloud.GetRangeCPUSecondsPerMillionRows)},
 		{"incremental", fmt.Sprintf("%.0f rows/s (achieved %.0f) × %.0f s, flush %.0f s", inc.RateRowsPerSec, inc.AchievedRowsPerSec, r.Sizes.IncrementalDurationSeconds, inc.FlushIntervalSeconds)},
 		{"  write → visible", fmt.Sprintf("P50 %.2f s, P99 %.2f s, max %.2f s (%d rows, %d missing, %d objects)", inc.P50Seconds, inc.P99Seconds, inc.MaxSeconds, inc.Rows, inc.RowsMissing, inc.Objects)},
 		{"  per object", fmt.Sprintf("oldest row's age at listing: P50 %.2f s, max %.2f s; %d objects older than flush + 1 s", inc.ObjectAgeP50Seconds, inc.ObjectAgeMaxSeconds, inc.ObjectsOlderThanFlushPlus1s)},
+		{"  max rates", fmt.Sprintf("write %.0f rows/s (BatchWriteRow load), sustained %.0f rows/s (ratio %.2f, %d trials)", inc.MaxWriteRowsPerSec, inc.MaxSustainedRowsPerSec, inc.SustainedVsMaxWrite, len(inc.Ramp))},
 		{"memory (peak RSS)", fmt.Sprintf("%d rows: %.0f MiB; %d rows: %.0f MiB; ratio %.2f", m.RowsSmall, float64(m.RSSSmall)/mib, m.RowsLarge, float64(m.RSSLarge)/mib, m.Ratio)},
 		{"initialization", fmt.Sprintf("%.2f s (%d-row table), %.2f s (empty table)", r.InitSeconds, fs.Rows, r.InitSecondsEmptyTable)},
 		{"load (BatchWriteRow)", fmt.Sprintf("%.0f rows/s", r.Load.RowsPerSec)},

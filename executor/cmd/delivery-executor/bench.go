@@ -16,6 +16,10 @@ import (
 // runBench runs the benchmarks of executor/bench: a local cloud and an
 // executor started from this same binary as separate processes.
 func runBench(args []string, stdout, stderr io.Writer) int {
+	if len(args) > 0 && args[0] == bench.NaiveExportCommand {
+		// The bench's own child process: the naive export baseline.
+		return bench.NaiveExportMain(args[1:], os.Stdin, stdout, stderr)
+	}
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
 	quick := fs.Bool("quick", false, "run every scenario at a size that finishes in under a minute")
 	asJSON := fs.Bool("json", false, "print one JSON document on stdout instead of a table")
@@ -23,6 +27,8 @@ func runBench(args []string, stdout, stderr io.Writer) int {
 	largeRows := fs.Int("large-rows", 0, "override the memory scenario's large table size")
 	rate := fs.Int("rate", 0, "override the incremental write rate (rows/s)")
 	duration := fs.Duration("duration", 0, "override how long the incremental scenario writes")
+	rampTrials := fs.Int("ramp-trials", -1, "override how many trials look for the highest sustained incremental rate (0: none)")
+	rampDuration := fs.Duration("ramp-duration", 0, "override how long each ramp trial writes")
 	var executorEnv repeatedFlag
 	fs.Var(&executorEnv, "executor-env", "KEY=VALUE added to the executors' environment, e.g. GOMEMLIMIT=200MiB (repeatable)")
 	workDir := fs.String("work-dir", "", "directory for the processes' data and logs (default: a temporary directory, removed afterwards)")
@@ -48,6 +54,12 @@ func runBench(args []string, stdout, stderr io.Writer) int {
 	}
 	if *duration > 0 {
 		sizes.IncrementalDuration = *duration
+	}
+	if *rampTrials >= 0 {
+		sizes.RampTrials = *rampTrials
+	}
+	if *rampDuration > 0 {
+		sizes.RampTrialDuration = *rampDuration
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
