@@ -39,13 +39,19 @@ func (s *Server) claimInit(ctx context.Context, table, name string) (bool, error
 
 // startReconcile runs reconcile every ReconcileInterval until Close.
 func (s *Server) startReconcile() {
-	if s.cfg.ReconcileInterval <= 0 {
+	s.every(s.cfg.ReconcileInterval, "reconcile with the registry failed", s.reconcile)
+}
+
+// every runs fn every interval (never when it is not positive) until
+// Close, logging a failure with what unless the server is closing.
+func (s *Server) every(interval time.Duration, what string, fn func(context.Context) error) {
+	if interval <= 0 {
 		return
 	}
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()
-		tick := time.NewTicker(s.cfg.ReconcileInterval)
+		tick := time.NewTicker(interval)
 		defer tick.Stop()
 		for {
 			select {
@@ -53,8 +59,8 @@ func (s *Server) startReconcile() {
 				return
 			case <-tick.C:
 			}
-			if err := s.reconcile(s.ctx); err != nil && s.ctx.Err() == nil {
-				s.log.Warn("reconcile with the registry failed", "error", err)
+			if err := fn(s.ctx); err != nil && s.ctx.Err() == nil {
+				s.log.Warn(what, "error", err)
 			}
 		}
 	}()

@@ -20,25 +20,7 @@ import (
 // startSchemaRefresh runs refreshSchemas every SchemaRefreshInterval until
 // Close.
 func (s *Server) startSchemaRefresh() {
-	if s.cfg.SchemaRefreshInterval <= 0 {
-		return
-	}
-	s.wg.Add(1)
-	go func() {
-		defer s.wg.Done()
-		tick := time.NewTicker(s.cfg.SchemaRefreshInterval)
-		defer tick.Stop()
-		for {
-			select {
-			case <-s.ctx.Done():
-				return
-			case <-tick.C:
-			}
-			if err := s.refreshSchemas(s.ctx); err != nil && s.ctx.Err() == nil {
-				s.log.Warn("refreshing automatic schemas failed", "error", err)
-			}
-		}
-	}()
+	s.every(s.cfg.SchemaRefreshInterval, "refreshing automatic schemas failed", s.refreshSchemas)
 }
 
 // refreshSchemas appends new defined columns to every running auto task.

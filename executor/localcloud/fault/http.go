@@ -16,6 +16,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/tablestore-delivery/terraform-provider-tablestore/executor/localcloud/internal/adminhttp"
+
 	"github.com/aliyun/aliyun-tablestore-go-sdk/tunnel/protocol"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/protoadapt"
@@ -215,8 +217,8 @@ func DecodeAdminDocument(body []byte) (map[Target]Rule, error) {
 // anyone who can reach the endpoint take it down.
 func (in *Injector) AdminHandler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if !fromLoopback(r) {
-			adminError(w, http.StatusForbidden, "the fault admin endpoint answers loopback clients only")
+		if !adminhttp.FromLoopback(r) {
+			adminhttp.Error(w, http.StatusForbidden, "the fault admin endpoint answers loopback clients only")
 			return
 		}
 		switch r.Method {
@@ -224,7 +226,7 @@ func (in *Injector) AdminHandler() http.Handler {
 		case http.MethodPut:
 			body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxAdminBody))
 			if err != nil {
-				adminError(w, http.StatusRequestEntityTooLarge, "fault rules: body too large or unreadable")
+				adminhttp.Error(w, http.StatusRequestEntityTooLarge, "fault rules: body too large or unreadable")
 				return
 			}
 			rules, err := DecodeAdminDocument(body)
@@ -232,32 +234,17 @@ func (in *Injector) AdminHandler() http.Handler {
 				err = in.Replace(rules)
 			}
 			if err != nil {
-				adminError(w, http.StatusBadRequest, err.Error())
+				adminhttp.Error(w, http.StatusBadRequest, err.Error())
 				return
 			}
 		case http.MethodDelete:
 			_ = in.Replace(nil)
 		default:
 			w.Header().Set("Allow", "GET, PUT, DELETE")
-			adminError(w, http.StatusMethodNotAllowed, "method not allowed: use GET, PUT or DELETE")
+			adminhttp.Error(w, http.StatusMethodNotAllowed, "method not allowed: use GET, PUT or DELETE")
 			return
 		}
 		w.Header().Set("Content-Type", "application/json")
 		_ = json.NewEncoder(w).Encode(AdminDocument{Rules: in.Rules(), Counts: in.Counts()})
 	})
-}
-
-func adminError(w http.ResponseWriter, status int, message string) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(map[string]string{"error": message})
-}
-
-func fromLoopback(r *http.Request) bool {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return false
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
 }

@@ -4,9 +4,10 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
-	"net"
 	"net/http"
 	"strings"
+
+	"github.com/tablestore-delivery/terraform-provider-tablestore/executor/localcloud/internal/adminhttp"
 
 	"github.com/tablestore-delivery/terraform-provider-tablestore/executor/localcloud/tablestore/storage"
 )
@@ -34,23 +35,23 @@ type SplitRequest struct {
 }
 
 func (s *Server) serveAdmin(w http.ResponseWriter, r *http.Request) {
-	if !fromLoopback(r) {
-		adminError(w, http.StatusForbidden, "the table admin endpoint answers loopback clients only")
+	if !adminhttp.FromLoopback(r) {
+		adminhttp.Error(w, http.StatusForbidden, "the table admin endpoint answers loopback clients only")
 		return
 	}
 	table, action, ok := strings.Cut(strings.TrimPrefix(r.URL.Path, AdminTablesPath), "/")
 	if !ok || table == "" || action != "split" {
-		adminError(w, http.StatusNotFound, "unknown admin path "+r.URL.Path+"; use POST "+AdminTablesPath+"{table}/split")
+		adminhttp.Error(w, http.StatusNotFound, "unknown admin path "+r.URL.Path+"; use POST "+AdminTablesPath+"{table}/split")
 		return
 	}
 	if r.Method != http.MethodPost {
 		w.Header().Set("Allow", http.MethodPost)
-		adminError(w, http.StatusMethodNotAllowed, "split: use POST")
+		adminhttp.Error(w, http.StatusMethodNotAllowed, "split: use POST")
 		return
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxAdminBody))
 	if err != nil {
-		adminError(w, http.StatusBadRequest, "split: body too large or unreadable")
+		adminhttp.Error(w, http.StatusBadRequest, "split: body too large or unreadable")
 		return
 	}
 	var req SplitRequest
@@ -58,38 +59,23 @@ func (s *Server) serveAdmin(w http.ResponseWriter, r *http.Request) {
 		dec := json.NewDecoder(strings.NewReader(string(body)))
 		dec.DisallowUnknownFields()
 		if err := dec.Decode(&req); err != nil {
-			adminError(w, http.StatusBadRequest, `split: body must be {"partition": "<id>"} or empty: `+err.Error())
+			adminhttp.Error(w, http.StatusBadRequest, `split: body must be {"partition": "<id>"} or empty: `+err.Error())
 			return
 		}
 	}
 	res, err := s.store.Split(s.cfg.Instance, table, req.Partition)
 	switch {
 	case errors.Is(err, storage.ErrTableNotFound), errors.Is(err, storage.ErrPartitionNotFound):
-		adminError(w, http.StatusNotFound, "split: "+err.Error())
+		adminhttp.Error(w, http.StatusNotFound, "split: "+err.Error())
 		return
 	case errors.Is(err, storage.ErrCannotSplit):
-		adminError(w, http.StatusBadRequest, "split: "+err.Error())
+		adminhttp.Error(w, http.StatusBadRequest, "split: "+err.Error())
 		return
 	case err != nil:
-		adminError(w, http.StatusInternalServerError, "split: "+err.Error())
+		adminhttp.Error(w, http.StatusInternalServerError, "split: "+err.Error())
 		return
 	}
 	s.log.Info("partition split", "table", table, "parent", res.Parent, "children", res.Children, "rows", res.ParentRows)
 	w.Header().Set("Content-Type", "application/json")
 	_ = json.NewEncoder(w).Encode(res)
-}
-
-func adminError(w http.ResponseWriter, status int, message string) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(map[string]string{"error": message})
-}
-
-func fromLoopback(r *http.Request) bool {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return false
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
 }
