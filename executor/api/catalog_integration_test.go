@@ -2,7 +2,7 @@ package api
 
 import (
 	"context"
-	"net/http/httptest"
+	"fmt"
 	"slices"
 	"testing"
 	"time"
@@ -11,8 +11,7 @@ import (
 
 	"github.com/tablestore-delivery/terraform-provider-tablestore/executor/catalog"
 	"github.com/tablestore-delivery/terraform-provider-tablestore/executor/client"
-	"github.com/tablestore-delivery/terraform-provider-tablestore/executor/localcloud/kv"
-	localots "github.com/tablestore-delivery/terraform-provider-tablestore/executor/localcloud/tablestore"
+	"github.com/tablestore-delivery/terraform-provider-tablestore/executor/localcloud"
 	"github.com/tablestore-delivery/terraform-provider-tablestore/executor/task"
 	"github.com/tablestore-delivery/terraform-provider-tablestore/internal/testsupport"
 )
@@ -21,18 +20,12 @@ import (
 // rule and the automatic schema come from the instance itself.
 func TestAPIWithLocalTablestore(t *testing.T) {
 	ctx := context.Background()
-	otsStore, err := kv.Open(t.TempDir())
+	lc, err := localcloud.Start(ctx, localcloud.Config{DataDir: t.TempDir(), Credentials: map[string]string{"k": "s"}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer otsStore.Close()
-	ots, err := localots.New(localots.Config{Credentials: map[string]string{"k": "s"}, Store: otsStore, Logger: testsupport.QuietLogger("")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	otsHTTP := httptest.NewServer(ots)
-	defer otsHTTP.Close()
-	sdk := tablestore.NewClient(otsHTTP.URL, localots.DefaultInstance, "k", "s")
+	t.Cleanup(func() { _ = lc.Close() })
+	sdk := tablestore.NewClient(lc.TablestoreURL, lc.Instance, "k", "s")
 	meta := &tablestore.TableMeta{TableName: "metrics"}
 	meta.AddPrimaryKeyColumn("host", tablestore.PrimaryKeyType_STRING)
 	meta.AddPrimaryKeyColumn("ts", tablestore.PrimaryKeyType_INTEGER)
@@ -51,7 +44,7 @@ func TestAPIWithLocalTablestore(t *testing.T) {
 	if _, err := sdk.PutRow(&tablestore.PutRowRequest{PutRowChange: row}); err != nil {
 		t.Fatal(err)
 	}
-	cat, err := catalog.NewTablestore(catalog.Config{Endpoint: otsHTTP.URL, Instance: localots.DefaultInstance,
+	cat, err := catalog.NewTablestore(catalog.Config{Endpoint: lc.TablestoreURL, Instance: lc.Instance,
 		AccessKeyID: "k", AccessKeySecret: "s"})
 	if err != nil {
 		t.Fatal(err)
@@ -86,15 +79,16 @@ func TestAPIWithLocalTablestore(t *testing.T) {
 	}
 	added := time.Now()
 	var grown *task.Task
-	for time.Since(added) < 5*time.Second {
-		if grown, err = e.client.GetTask(ctx, "metrics", "metrics-lake"); err == nil && len(grown.Status.ResolvedColumns) == 5 {
-			break
+	testsupport.WaitFor(t, 5*time.Second, "the added column in resolved_columns", func() string {
+		got, err := e.client.GetTask(ctx, "metrics", "metrics-lake")
+		if err != nil {
+			return err.Error()
 		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	if grown == nil || len(grown.Status.ResolvedColumns) != 5 {
-		t.Fatalf("resolved_columns after AddDefinedColumn: %+v", grown)
-	}
+		if grown = got; len(grown.Status.ResolvedColumns) != 5 {
+			return fmt.Sprintf("resolved_columns %+v", grown.Status.ResolvedColumns)
+		}
+		return ""
+	})
 	t.Logf("the added column joined the schema after %v", time.Since(added))
 	if last := grown.Status.ResolvedColumns[4]; last.Name != "mem" || last.Type != task.TypeInt64 || last.AddedAt == nil ||
 		last.AddedAt.Before(*grown.Status.ResolvedColumns[0].AddedAt) || time.Since(added) > 2*time.Second {

@@ -9,8 +9,7 @@ import (
 	"time"
 
 	"github.com/tablestore-delivery/terraform-provider-tablestore/executor/client"
-	"github.com/tablestore-delivery/terraform-provider-tablestore/executor/localcloud/kv"
-	localtablestore "github.com/tablestore-delivery/terraform-provider-tablestore/executor/localcloud/tablestore"
+	"github.com/tablestore-delivery/terraform-provider-tablestore/executor/localcloud"
 	"github.com/tablestore-delivery/terraform-provider-tablestore/executor/state"
 	"github.com/tablestore-delivery/terraform-provider-tablestore/executor/task"
 
@@ -45,23 +44,19 @@ func (r *reconcilingRunner) lastPhase(table, name string) (task.Phase, bool) {
 	return "", false
 }
 
-// sharedRegistry is a Tablestore registry in a local Tablestore endpoint.
+// sharedRegistry is a Tablestore registry in the local cloud's Tablestore
+// endpoint; every call opens another registry over it (another executor).
 func sharedRegistry(t *testing.T) func() state.Registry {
 	t.Helper()
-	store, err := kv.Open(t.TempDir())
+	lc, err := localcloud.Start(context.Background(), localcloud.Config{DataDir: t.TempDir(),
+		Credentials: map[string]string{"AKID": "secret"}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { _ = store.Close() })
-	srv, err := localtablestore.New(localtablestore.Config{Credentials: map[string]string{"AKID": "secret"}, Store: store, Logger: testsupport.QuietLogger("")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	hs := httptest.NewServer(srv)
-	t.Cleanup(hs.Close)
+	t.Cleanup(func() { _ = lc.Close() })
 	return func() state.Registry {
 		reg, err := state.NewTablestore(context.Background(), state.TablestoreConfig{
-			Endpoint: hs.URL, Instance: localtablestore.DefaultInstance, AccessKeyID: "AKID", AccessKeySecret: "secret",
+			Endpoint: lc.TablestoreURL, Instance: lc.Instance, AccessKeyID: "AKID", AccessKeySecret: "secret",
 			SecretKey: state.KeyFromPassphrase("shared"),
 		})
 		if err != nil {

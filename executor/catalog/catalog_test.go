@@ -3,17 +3,13 @@ package catalog
 import (
 	"context"
 	"errors"
-	"io"
-	"log/slog"
-	"net/http/httptest"
 	"slices"
 	"testing"
 	"time"
 
 	"github.com/aliyun/aliyun-tablestore-go-sdk/tablestore"
 
-	"github.com/tablestore-delivery/terraform-provider-tablestore/executor/localcloud/kv"
-	localots "github.com/tablestore-delivery/terraform-provider-tablestore/executor/localcloud/tablestore"
+	"github.com/tablestore-delivery/terraform-provider-tablestore/executor/localcloud"
 	"github.com/tablestore-delivery/terraform-provider-tablestore/executor/task"
 )
 
@@ -22,24 +18,17 @@ const (
 	secret = "local-dev-secret"
 )
 
-// localInstance serves the local Tablestore over real HTTP and returns its
-// endpoint and an SDK client to prepare tables.
+// localInstance starts the local cloud (its Tablestore endpoint over real
+// HTTP) and returns that endpoint and an SDK client to prepare tables.
 func localInstance(t *testing.T) (string, *tablestore.TableStoreClient) {
 	t.Helper()
-	store, err := kv.Open(t.TempDir())
+	lc, err := localcloud.Start(context.Background(), localcloud.Config{DataDir: t.TempDir(),
+		Instance: "local", Region: "cn-hangzhou", Credentials: map[string]string{keyID: secret}, Shards: 2})
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { store.Close() })
-	srv, err := localots.New(localots.Config{Instance: "local", Region: "cn-hangzhou",
-		Credentials: map[string]string{keyID: secret}, Shards: 2, Store: store,
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	if err != nil {
-		t.Fatal(err)
-	}
-	hs := httptest.NewServer(srv)
-	t.Cleanup(hs.Close)
-	return hs.URL, tablestore.NewClient(hs.URL, "local", keyID, secret)
+	t.Cleanup(func() { _ = lc.Close() })
+	return lc.TablestoreURL, tablestore.NewClient(lc.TablestoreURL, lc.Instance, keyID, secret)
 }
 
 func createOrders(t *testing.T, c *tablestore.TableStoreClient) {

@@ -5,12 +5,11 @@ import (
 	"context"
 	"crypto/rand"
 	"errors"
-	"log/slog"
-	"net/http/httptest"
 	"testing"
 
 	"github.com/aliyun/aliyun-oss-go-sdk/oss"
 
+	"github.com/tablestore-delivery/terraform-provider-tablestore/executor/localcloud"
 	localoss "github.com/tablestore-delivery/terraform-provider-tablestore/executor/localcloud/oss"
 )
 
@@ -19,17 +18,17 @@ const (
 	secret = "objectstore-secret"
 )
 
-// startOSS runs the local OSS endpoint over HTTP.
+// startOSS starts the local cloud and returns its OSS server (to create
+// buckets and set faults) and the OSS endpoint, served over HTTP.
 func startOSS(t *testing.T) (*localoss.Server, string) {
 	t.Helper()
-	srv, err := localoss.New(localoss.Config{Region: "cn-hangzhou", Credentials: map[string]string{keyID: secret},
-		DataDir: t.TempDir(), Logger: slog.New(slog.DiscardHandler)})
+	lc, err := localcloud.Start(context.Background(), localcloud.Config{DataDir: t.TempDir(),
+		Region: "cn-hangzhou", Credentials: map[string]string{keyID: secret}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := httptest.NewServer(srv)
-	t.Cleanup(func() { h.Close(); _ = srv.Close() })
-	return srv, h.URL
+	t.Cleanup(func() { _ = lc.Close() })
+	return lc.OSS, lc.OSSURL
 }
 
 func newClient(t *testing.T, endpoint, id, sec string, threshold int64) *Client {

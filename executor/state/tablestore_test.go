@@ -5,9 +5,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"strings"
 	"sync"
 	"testing"
@@ -15,7 +16,7 @@ import (
 
 	ots "github.com/aliyun/aliyun-tablestore-go-sdk/tablestore"
 
-	"github.com/tablestore-delivery/terraform-provider-tablestore/executor/localcloud/kv"
+	"github.com/tablestore-delivery/terraform-provider-tablestore/executor/localcloud"
 	localtablestore "github.com/tablestore-delivery/terraform-provider-tablestore/executor/localcloud/tablestore"
 	"github.com/tablestore-delivery/terraform-provider-tablestore/executor/task"
 )
@@ -25,25 +26,24 @@ const (
 	testKeySecret = "state-secret"
 )
 
-// localTablestore serves a local Tablestore endpoint over real HTTP; the
-// registry talks to it through the official SDK.
+// localTablestore starts the local cloud and returns its Tablestore
+// endpoint, served over real HTTP; the registry talks to it through the
+// official SDK.
 func localTablestore(t testing.TB) string {
 	t.Helper()
-	store, err := kv.Open(t.TempDir())
+	return startCloud(t).TablestoreURL
+}
+
+// startCloud starts the local cloud (localcloud.Start) for one test.
+func startCloud(t testing.TB) *localcloud.Cloud {
+	t.Helper()
+	lc, err := localcloud.Start(context.Background(), localcloud.Config{DataDir: t.TempDir(),
+		Credentials: map[string]string{testKeyID: testKeySecret}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { _ = store.Close() })
-	srv, err := localtablestore.New(localtablestore.Config{
-		Credentials: map[string]string{testKeyID: testKeySecret}, Store: store,
-		Logger: slog.New(slog.DiscardHandler),
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	hs := httptest.NewServer(srv)
-	t.Cleanup(hs.Close)
-	return hs.URL
+	t.Cleanup(func() { _ = lc.Close() })
+	return lc
 }
 
 func openTablestore(t testing.TB, endpoint string, key []byte) *Tablestore {
@@ -491,9 +491,12 @@ func BenchmarkTablestoreApply(b *testing.B) {
 	b.ReportMetric(float64(subject)/float64(baseline), "ratio-vs-unconditional-update")
 }
 
-// dropResponses serves the local Tablestore but, for the next drops
-// requests to an operation, executes the request and then breaks the
-// connection instead of answering: the write lands, and the SDK resends it.
+// dropResponses passes requests on to the local Tablestore (inner, a proxy
+// to the local cloud's endpoint) but, for the next drops requests to an
+// operation, has the request executed and then breaks the connection instead
+// of answering: the write lands, and the SDK resends it. Unlike the fault
+// injector's lost_response_rate it drops exactly the next n answers of one
+// operation, which the test counts on.
 type dropResponses struct {
 	inner http.Handler
 	mu    sync.Mutex
@@ -538,17 +541,11 @@ func (d *dropResponses) executed(op string) int {
 // conflict.
 func TestTablestoreResentWritesApplyOnce(t *testing.T) {
 	ctx := context.Background()
-	store, err := kv.Open(t.TempDir())
+	upstream, err := url.Parse(startCloud(t).TablestoreURL)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer store.Close()
-	srv, err := localtablestore.New(localtablestore.Config{Credentials: map[string]string{testKeyID: testKeySecret}, Store: store,
-		Logger: slog.New(slog.DiscardHandler)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	proxy := &dropResponses{inner: srv, drops: map[string]int{}, seen: map[string]int{}}
+	proxy := &dropResponses{inner: httputil.NewSingleHostReverseProxy(upstream), drops: map[string]int{}, seen: map[string]int{}}
 	hs := httptest.NewServer(proxy)
 	defer hs.Close()
 	reg := openTablestore(t, hs.URL, KeyFromPassphrase("k"))

@@ -15,9 +15,8 @@ import (
 	"github.com/aliyun/aliyun-oss-go-sdk/oss"
 	"github.com/aliyun/aliyun-tablestore-go-sdk/tablestore"
 
+	"github.com/tablestore-delivery/terraform-provider-tablestore/executor/localcloud"
 	"github.com/tablestore-delivery/terraform-provider-tablestore/executor/localcloud/kv"
-	localoss "github.com/tablestore-delivery/terraform-provider-tablestore/executor/localcloud/oss"
-	localtablestore "github.com/tablestore-delivery/terraform-provider-tablestore/executor/localcloud/tablestore"
 	"github.com/tablestore-delivery/terraform-provider-tablestore/executor/state"
 	"github.com/tablestore-delivery/terraform-provider-tablestore/executor/task"
 
@@ -41,34 +40,26 @@ type stack struct {
 func newStack(t *testing.T, tableRows int) *stack {
 	t.Helper()
 	dir := t.TempDir()
+	// The registry shares the cloud's kv store, as in serve --embedded.
 	store, err := kv.Open(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = store.Close() })
-	creds := map[string]string{keyID: keySecret}
-	ts, err := localtablestore.New(localtablestore.Config{Credentials: creds, Store: store})
+	lc, err := localcloud.Start(context.Background(), localcloud.Config{DataDir: dir, Store: store,
+		Credentials: map[string]string{keyID: keySecret}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { _ = ts.Close() })
-	tsSrv := httptest.NewServer(ts)
-	t.Cleanup(tsSrv.Close)
-	ossSrv, err := localoss.New(localoss.Config{Credentials: creds, DataDir: dir, Store: store})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = ossSrv.Close() })
-	ossHTTP := httptest.NewServer(ossSrv)
-	t.Cleanup(ossHTTP.Close)
+	t.Cleanup(func() { _ = lc.Close() })
 
 	registry, err := state.NewBolt(store, make([]byte, state.KeySize))
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := &stack{registry: registry, tablestoreURL: tsSrv.URL, ossURL: ossHTTP.URL}
+	s := &stack{registry: registry, tablestoreURL: lc.TablestoreURL, ossURL: lc.OSSURL}
 
-	sdk := tablestore.NewClient(tsSrv.URL, "local", keyID, keySecret)
+	sdk := tablestore.NewClient(lc.TablestoreURL, lc.Instance, keyID, keySecret)
 	meta := &tablestore.TableMeta{TableName: "orders"}
 	meta.AddPrimaryKeyColumn("id", tablestore.PrimaryKeyType_INTEGER)
 	if _, err := sdk.CreateTable(&tablestore.CreateTableRequest{TableMeta: meta,
@@ -89,7 +80,7 @@ func newStack(t *testing.T, tableRows int) *stack {
 			t.Fatal(err)
 		}
 	}
-	ossClient, err := oss.New(ossHTTP.URL, keyID, keySecret)
+	ossClient, err := oss.New(lc.OSSURL, keyID, keySecret)
 	if err != nil {
 		t.Fatal(err)
 	}

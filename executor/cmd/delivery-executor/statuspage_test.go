@@ -3,33 +3,25 @@ package main
 import (
 	"context"
 	"fmt"
-	"net/http/httptest"
 	"testing"
 
 	"github.com/aliyun/aliyun-tablestore-go-sdk/tablestore"
 
-	"github.com/tablestore-delivery/terraform-provider-tablestore/executor/localcloud/kv"
-	localtablestore "github.com/tablestore-delivery/terraform-provider-tablestore/executor/localcloud/tablestore"
+	"github.com/tablestore-delivery/terraform-provider-tablestore/executor/localcloud"
 	"github.com/tablestore-delivery/terraform-provider-tablestore/executor/ui"
 )
 
 // The in-process row counts of the embedded executor must agree with a
 // GetRange count through the official SDK, also after deletes.
 func TestStorageRowCounterAgreesWithSDKCount(t *testing.T) {
-	store, err := kv.Open(t.TempDir())
+	lc, err := localcloud.Start(context.Background(), localcloud.Config{DataDir: t.TempDir(),
+		Credentials: map[string]string{devAccessKeyID: devAccessKeySecret}, Shards: 3})
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { _ = store.Close() })
-	srv, err := localtablestore.New(localtablestore.Config{Credentials: map[string]string{devAccessKeyID: devAccessKeySecret}, Store: store, Shards: 3})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = srv.Close() })
-	httpSrv := httptest.NewServer(srv)
-	t.Cleanup(httpSrv.Close)
+	t.Cleanup(func() { _ = lc.Close() })
 
-	sdk := tablestore.NewClient(httpSrv.URL, "local", devAccessKeyID, devAccessKeySecret)
+	sdk := tablestore.NewClient(lc.TablestoreURL, lc.Instance, devAccessKeyID, devAccessKeySecret)
 	meta := &tablestore.TableMeta{TableName: "events"}
 	meta.AddPrimaryKeyColumn("user", tablestore.PrimaryKeyType_STRING)
 	meta.AddPrimaryKeyColumn("seq", tablestore.PrimaryKeyType_INTEGER)
@@ -64,7 +56,7 @@ func TestStorageRowCounterAgreesWithSDKCount(t *testing.T) {
 	}
 
 	ctx := context.Background()
-	sdkCounter, err := ui.NewTablestoreCounter(httpSrv.URL, "local", devAccessKeyID, devAccessKeySecret)
+	sdkCounter, err := ui.NewTablestoreCounter(lc.TablestoreURL, lc.Instance, devAccessKeyID, devAccessKeySecret)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -74,10 +66,10 @@ func TestStorageRowCounterAgreesWithSDKCount(t *testing.T) {
 	}
 	// Split a partition first: the count must not depend on how rows are
 	// laid out in partitions.
-	if _, err := srv.Storage().Split("local", "events", ""); err != nil {
+	if _, err := lc.Tablestore.Storage().Split(lc.Instance, "events", ""); err != nil {
 		t.Fatal(err)
 	}
-	counter := storageRowCounter{store: srv.Storage(), instance: "local"}
+	counter := storageRowCounter{store: lc.Tablestore.Storage(), instance: lc.Instance}
 	keys, err := counter.CountRows(ctx, "events")
 	if err != nil {
 		t.Fatal(err)
