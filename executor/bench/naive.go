@@ -265,7 +265,7 @@ func (r *runner) runNaiveExport(ctx context.Context, table string) (naiveRun, er
 	case line = <-p.lines:
 	case err := <-p.exited:
 		p.done = true
-		return naiveRun{}, fmt.Errorf("bench: naive export exited (%v); log:\n%s", err, tail(p.logPath))
+		return naiveRun{}, fmt.Errorf("bench: naive export exited (%w); log:\n%s", err, tail(p.logPath))
 	case <-ctx.Done():
 		return naiveRun{}, ctx.Err()
 	case <-time.After(30 * time.Minute):
