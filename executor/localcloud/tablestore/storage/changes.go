@@ -350,11 +350,15 @@ func (s *Store) ScanSnapshot(id, partition string, after []byte, limit int) (row
 // without decoding and encoding it again. Other rows are decoded, trimmed and
 // encoded. The records share a few large arrays.
 func (s *Store) ScanSnapshotRecords(id, partition string, after []byte, limit int) (records [][]byte, next []byte, more bool, err error) {
+	limit = pageLimit(limit)
 	var arena []byte
 	next, more, err = s.scanSnapshot(id, partition, after, limit, func(rec []byte, meta *TableMeta, nowMs int64) (bool, error) {
 		stored := rec[min(8, len(rec)):]
 		if cap(arena)-len(arena) < len(stored) {
-			arena = make([]byte, 0, max(recordArenaChunk, len(stored)))
+			// Room for the rest of the page if its rows are the size of this
+			// one, so that a page takes about one array, not half-used chunks.
+			rest := len(stored) * (limit - len(records))
+			arena = make([]byte, 0, max(min(rest, maxRecordArena), len(stored)+len(stored)/4))
 		}
 		start := len(arena)
 		if keepsEveryVersion(stored, meta, nowMs) {
@@ -376,9 +380,9 @@ func (s *Store) ScanSnapshotRecords(id, partition string, after []byte, limit in
 	return records, next, more, err
 }
 
-// recordArenaChunk is the size of the arrays ScanSnapshotRecords copies
-// records into: a page of records in a few allocations.
-const recordArenaChunk = 256 << 10
+// maxRecordArena bounds the arrays ScanSnapshotRecords copies records into
+// (a page of records in one or a few of them).
+const maxRecordArena = 4 << 20
 
 // keepsEveryVersion reports whether a stored row (a one-row PlainBuffer as
 // encodeRow writes it, without the seq) is one that expireRow leaves as it
@@ -405,14 +409,21 @@ func keepsEveryVersion(stored []byte, meta *TableMeta, nowMs int64) bool {
 	})
 }
 
+// pageLimit is a snapshot scan's page size: limit, or 1000 when it is not
+// positive.
+func pageLimit(limit int) int {
+	if limit <= 0 {
+		return 1000
+	}
+	return limit
+}
+
 // scanSnapshot walks a snapshot's rows as ScanSnapshot describes, handing
 // each stored row record (seq prefix included, valid only during the call)
 // to visit, which reports whether it delivered the row (expired rows are
 // not). It stops after limit delivered rows.
 func (s *Store) scanSnapshot(id, partition string, after []byte, limit int, visit func(rec []byte, meta *TableMeta, nowMs int64) (bool, error)) (next []byte, more bool, err error) {
-	if limit <= 0 {
-		limit = 1000
-	}
+	limit = pageLimit(limit)
 	delivered := 0
 	err = s.kv.View(func(tx *bolt.Tx) error {
 		snap := tx.Bucket([]byte(bucketSnapshots)).Bucket([]byte(id))
