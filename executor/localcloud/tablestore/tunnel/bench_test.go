@@ -8,8 +8,6 @@ import (
 
 	sdktunnel "github.com/aliyun/aliyun-tablestore-go-sdk/tunnel"
 	"go.uber.org/zap"
-	"google.golang.org/protobuf/proto"
-	"google.golang.org/protobuf/protoadapt"
 
 	"github.com/tablestore-delivery/terraform-provider-tablestore/executor/localcloud/tablestore/plainbuffer"
 )
@@ -131,7 +129,7 @@ func BenchmarkServiceReadBase(b *testing.B) {
 			if e != nil {
 				b.Fatal(e)
 			}
-			if _, err := proto.Marshal(protoadapt.MessageV2Of(resp)); err != nil {
+			if _, err := marshalAnswer(resp); err != nil {
 				b.Fatal(err)
 			}
 			n += len(resp.Records)

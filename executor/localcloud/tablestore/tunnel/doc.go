@@ -82,7 +82,10 @@
 // answer without being decoded and encoded again (storage
 // ScanSnapshotRecords; the bytes equal what encoding the decoded row gives,
 // TestScanSnapshotRecordsAreTheEncodedRows). Other rows are trimmed first.
-// Nothing on the wire changes.
+// ReadRecords answers are encoded field by field with protowire rather than
+// through the generic marshaller's adapter for the SDK's legacy message
+// types, into the same bytes (TestMarshalAnswerMatchesProtoMarshal). Nothing
+// on the wire changes.
 //
 // PUT records carry every column with its timestamp (ms); UPDATE records
 // carry puts, delete-one-version (with timestamp) and delete-all-versions
