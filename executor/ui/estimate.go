@@ -18,9 +18,9 @@ type RowCounter interface {
 
 // TablestoreCounter counts a table's rows through the official SDK with
 // GetRange, reading only the first primary key column. Tablestore has no
-// cheap row count, so the count is a scan: the page runs it once per task
-// when the full sync starts and shows it as an estimate (rows written during
-// the scan may or may not be included).
+// cheap row count, so the count is a scan: the page runs it once per task,
+// when someone first reads the status during the full sync, and shows it as an
+// estimate (rows written during the scan may or may not be included).
 type TablestoreCounter struct {
 	client *tablestore.TableStoreClient
 	// MaxRows stops counting past this many rows (the estimate is then

@@ -37,9 +37,9 @@ type TaskView struct {
 	RowsDirty      int64      `json:"rows_dirty"`
 	ObjectsWritten int64      `json:"objects_written"`
 	BytesWritten   int64      `json:"bytes_written"`
-	// EstimatedRows is the source table's row count, counted when the full
-	// sync started; nil when unknown (not counted yet, incremental task, or
-	// too large to count).
+	// EstimatedRows is the source table's row count, counted once when the
+	// page or this JSON was first read during the task's full sync; nil when
+	// unknown (not counted yet, incremental task, or too large to count).
 	EstimatedRows *int64 `json:"estimated_rows"`
 	// Counting is true while the estimate is being computed.
 	Counting bool     `json:"counting"`
@@ -63,7 +63,9 @@ func (v TaskView) ProgressPercent() float64 {
 	return math.Min(100, 100*float64(v.RowsDelivered)/float64(*v.EstimatedRows))
 }
 
-// snapshot reads the tasks afresh and joins what the sampler knows.
+// snapshot reads the tasks afresh and joins what the sampler knows. A reader
+// is what a row count waits for: the snapshot starts the counts of tasks in a
+// full sync that have none yet.
 func (p *Page) snapshot(ctx context.Context) (Status, error) {
 	tasks, err := p.cfg.Registry.ListTasks(ctx, "")
 	if err != nil {
@@ -82,12 +84,16 @@ func (p *Page) snapshot(ctx context.Context) (Status, error) {
 			ObjectsWritten: t.Status.ObjectsWritten, BytesWritten: t.Status.BytesWritten,
 			History: []Sample{}, Objects: []Object{},
 		}
-		if st := p.tasks[t.ID()]; st != nil {
-			v.EstimatedRows, v.Counting = st.estimate, st.counting
-			v.History = append(v.History, st.history...)
-			v.Objects = append(v.Objects, st.objects...)
-			v.ObjectsError, v.ObjectsPartial = st.objectsErr, st.objectsTruncate
+		st := p.tasks[t.ID()]
+		if st == nil { // not sampled yet; the sampler keeps it from now on
+			st = &taskState{objectsFor: -1}
+			p.tasks[t.ID()] = st
 		}
+		p.startEstimate(t, st)
+		v.EstimatedRows, v.Counting = st.estimate, st.counting
+		v.History = append(v.History, st.history...)
+		v.Objects = append(v.Objects, st.objects...)
+		v.ObjectsError, v.ObjectsPartial = st.objectsErr, st.objectsTruncate
 		out.Tasks = append(out.Tasks, v)
 	}
 	return out, nil

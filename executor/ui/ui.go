@@ -12,6 +12,12 @@
 // A sampler reads the registry every SampleInterval and keeps a bounded
 // in-memory history per task (lost on restart, by design: it is for watching,
 // not for auditing; /metrics is for monitoring systems).
+//
+// The full-sync estimate (a row count of the source table) is taken only when
+// someone reads the page or status.json while the task is in INIT or FULL,
+// once per task, and then served from memory. Tablestore has no cheap row
+// count, so a count is a second scan of the table the full sync is reading:
+// nobody watching, nobody pays for it.
 package ui
 
 import (
@@ -62,6 +68,7 @@ type Page struct {
 	cfg    Config
 	log    *slog.Logger
 	mux    *http.ServeMux
+	ctx    context.Context // the page's lifetime; row counts run under it, not a request's
 	stop   context.CancelFunc
 	done   chan struct{}
 	sample chan struct{}
@@ -128,6 +135,7 @@ func New(cfg Config) (*Page, error) {
 	p := &Page{
 		cfg:    cfg,
 		log:    cfg.Logger,
+		ctx:    ctx,
 		stop:   stop,
 		done:   make(chan struct{}),
 		sample: make(chan struct{}, 1),
@@ -189,9 +197,9 @@ func (p *Page) run(ctx context.Context) {
 	}
 }
 
-// sampleOnce records one history point per task, starts row counts for
-// tasks in a full sync and refreshes the latest objects of tasks that wrote
-// new ones.
+// sampleOnce records one history point per task and refreshes the latest
+// objects of tasks that wrote new ones. It starts no row counts: those wait
+// for a reader (startEstimate).
 func (p *Page) sampleOnce(ctx context.Context) {
 	tasks, err := p.cfg.Registry.ListTasks(ctx, "")
 	if err != nil {
@@ -220,10 +228,6 @@ func (p *Page) sampleOnce(ctx context.Context) {
 		}
 		if over := len(st.history) - p.cfg.HistorySize; over > 0 {
 			st.history = slices.Delete(st.history, 0, over)
-		}
-		if p.cfg.Counter != nil && !st.estimateStarted && (t.Status.Phase == task.PhaseInit || t.Status.Phase == task.PhaseFull) && t.SyncMode != task.SyncIncremental {
-			st.estimateStarted, st.counting = true, true
-			go p.count(ctx, id, t.Table)
 		}
 		if t.Status.ObjectsWritten != st.objectsFor {
 			toList = append(toList, t)
@@ -255,6 +259,22 @@ func (p *Page) sampleOnce(ctx context.Context) {
 		}
 		p.mu.Unlock()
 	}
+}
+
+// startEstimate starts the row count of a task's source table if the task
+// is in a full sync and its table has not been counted yet. The page calls it
+// when someone reads the task's status, with p.mu held; the count itself runs
+// in the background, so the reader sees "counting" and the next refresh the
+// bar.
+func (p *Page) startEstimate(t task.Task, st *taskState) {
+	if p.cfg.Counter == nil || st.estimateStarted || t.SyncMode == task.SyncIncremental {
+		return
+	}
+	if t.Status.Phase != task.PhaseInit && t.Status.Phase != task.PhaseFull {
+		return
+	}
+	st.estimateStarted, st.counting = true, true
+	go p.count(p.ctx, t.ID(), t.Table)
 }
 
 func (p *Page) count(ctx context.Context, id, table string) {

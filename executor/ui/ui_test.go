@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"regexp"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -318,5 +319,83 @@ func TestManyObjectsShowNewestPartition(t *testing.T) {
 	}
 	if _, html := get(t, srv.URL+"/ui"); !strings.Contains(html, `data-objects="partial"`) {
 		t.Fatalf("page lacks the partial-listing note:\n%s", html)
+	}
+}
+
+// countingCounter is the real SDK counter, with the number of counts taken.
+type countingCounter struct {
+	RowCounter
+	calls atomic.Int32
+}
+
+func (c *countingCounter) CountRows(ctx context.Context, table string) (int64, error) {
+	c.calls.Add(1)
+	return c.RowCounter.CountRows(ctx, table)
+}
+
+// The row count is a second scan of the table the full sync reads, so it
+// waits for someone to read the status: the sampler alone never counts, the
+// first read starts one count, and later reads are served from memory. A task
+// past its full sync when first read is not counted at all.
+func TestTableCountedOnlyWhenStatusIsRead(t *testing.T) {
+	s := newStack(t, 321)
+	s.createTask(t, "lake-full", task.Status{Phase: task.PhaseFull, RowsDelivered: 107})
+	s.createTask(t, "lake-incr", task.Status{Phase: task.PhaseIncr, RowsDelivered: 321})
+	sdkCounter, err := NewTablestoreCounter(s.tablestoreURL, "local", keyID, keySecret)
+	if err != nil {
+		t.Fatal(err)
+	}
+	counter := &countingCounter{RowCounter: sdkCounter}
+	p, err := New(Config{Registry: s.registry, Counter: counter, SampleInterval: 20 * time.Millisecond, HistorySize: 50})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = p.Close() })
+	srv := httptest.NewServer(p)
+	t.Cleanup(srv.Close)
+
+	sampled := func() int {
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		if st := p.tasks["orders/lake-full"]; st != nil {
+			return len(st.history)
+		}
+		return 0
+	}
+	testsupport.WaitUntil(t, 20*time.Second, "five samples", func() bool { return sampled() >= 5 })
+	if n := counter.calls.Load(); n != 0 {
+		t.Fatalf("%d counts with nobody reading the status, want 0", n)
+	}
+
+	// The first read starts the count and says so.
+	first := status(t, srv)
+	byName := map[string]TaskView{}
+	for _, v := range first.Tasks {
+		byName[v.Name] = v
+	}
+	if v := byName["lake-full"]; v.EstimatedRows == nil && !v.Counting {
+		t.Fatalf("first read of a FULL task: neither an estimate nor counting: %+v", v)
+	}
+	testsupport.WaitUntil(t, 20*time.Second, "the table count", func() bool {
+		for _, v := range status(t, srv).Tasks {
+			if v.Name == "lake-full" {
+				return v.EstimatedRows != nil
+			}
+		}
+		return false
+	})
+	for range 5 {
+		_, _ = get(t, srv.URL+"/ui")
+		for _, v := range status(t, srv).Tasks {
+			switch {
+			case v.Name == "lake-full" && (v.EstimatedRows == nil || *v.EstimatedRows != 321 || v.ProgressPercent() != 100*107.0/321):
+				t.Fatalf("FULL task: estimate %v, progress %v; want 321 rows", v.EstimatedRows, v.ProgressPercent())
+			case v.Name == "lake-incr" && (v.EstimatedRows != nil || v.Counting):
+				t.Fatalf("INCR task: estimate %v, counting %v; want neither", v.EstimatedRows, v.Counting)
+			}
+		}
+	}
+	if n := counter.calls.Load(); n != 1 {
+		t.Fatalf("%d counts after many reads, want 1 (counted once, then cached)", n)
 	}
 }

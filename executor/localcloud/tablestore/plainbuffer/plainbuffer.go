@@ -719,3 +719,126 @@ func DecodeRow(buf []byte) (Row, error) {
 	}
 	return rows[0], nil
 }
+
+// ---- walking trusted rows ----
+
+// WalkPutRow walks a buffer holding exactly one row (header included)
+// without decoding it, and reports whether the row has the shape of a put
+// record: primary-key cells with a value only, attribute cells each with a
+// value and a timestamp and no cell type, no delete marker, no extension. It
+// calls fn for each attribute cell in order with the cell's name (aliasing
+// buf) and timestamp; fn returning false ends the walk with false.
+//
+// Checksums are not verified and values are skipped by their length prefix:
+// the walk is for trusted bytes written by AppendRow (the local storage's
+// own rows), served as they are to a reader that verifies them. Malformed
+// input gives false, never a panic.
+func WalkPutRow(buf []byte, fn func(name []byte, timestamp int64) bool) bool {
+	w := walker{buf: buf}
+	if h, ok := w.uint32(); !ok || h != Header || !w.take(tagRowPK) {
+		return false
+	}
+	keys := 0
+	for w.take(tagCell) {
+		if _, hasTs, _, ok := w.cell(); !ok || hasTs {
+			return false
+		}
+		keys++
+	}
+	if keys == 0 {
+		return false
+	}
+	if w.take(tagRowData) {
+		cells := 0
+		for w.take(tagCell) {
+			name, hasTs, ts, ok := w.cell()
+			if !ok || !hasTs || !fn(name, ts) {
+				return false
+			}
+			cells++
+		}
+		if cells == 0 { // AppendRow writes no attribute section without cells
+			return false
+		}
+	}
+	if !w.take(tagRowChecksum) || !w.skip(1) {
+		return false
+	}
+	return w.pos == len(w.buf)
+}
+
+// walker reads a trusted buffer without allocating; every method reports
+// running out of bytes instead of panicking.
+type walker struct {
+	buf []byte
+	pos int
+}
+
+// take consumes the next byte if it is tag.
+func (w *walker) take(tag byte) bool {
+	if w.pos < len(w.buf) && w.buf[w.pos] == tag {
+		w.pos++
+		return true
+	}
+	return false
+}
+
+func (w *walker) skip(n int) bool {
+	if n < 0 || n > len(w.buf)-w.pos {
+		return false
+	}
+	w.pos += n
+	return true
+}
+
+func (w *walker) uint32() (uint32, bool) {
+	if len(w.buf)-w.pos < 4 {
+		return 0, false
+	}
+	v := binary.LittleEndian.Uint32(w.buf[w.pos:])
+	w.pos += 4
+	return v, true
+}
+
+func (w *walker) uint64() (uint64, bool) {
+	if len(w.buf)-w.pos < 8 {
+		return 0, false
+	}
+	v := binary.LittleEndian.Uint64(w.buf[w.pos:])
+	w.pos += 8
+	return v, true
+}
+
+// cell walks a cell after its tagCell: a name, a value (required), no cell
+// type, an optional timestamp and the checksum.
+func (w *walker) cell() (name []byte, hasTs bool, ts int64, ok bool) {
+	if !w.take(tagCellName) {
+		return nil, false, 0, false
+	}
+	n, ok := w.uint32()
+	if !ok || n > maxNameOrValueLen {
+		return nil, false, 0, false
+	}
+	start := w.pos
+	if !w.skip(int(n)) {
+		return nil, false, 0, false
+	}
+	name = w.buf[start:w.pos]
+	if !w.take(tagCellValue) {
+		return nil, false, 0, false
+	}
+	if n, ok = w.uint32(); !ok || n == 0 || n > maxNameOrValueLen || !w.skip(int(n)) {
+		return nil, false, 0, false
+	}
+	if w.take(tagCellTimestamp) {
+		u, ok := w.uint64()
+		if !ok {
+			return nil, false, 0, false
+		}
+		hasTs, ts = true, int64(u)
+	}
+	if !w.take(tagCellChecksum) || !w.skip(1) {
+		return nil, false, 0, false
+	}
+	return name, hasTs, ts, true
+}

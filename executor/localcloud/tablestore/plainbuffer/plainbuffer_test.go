@@ -269,3 +269,91 @@ func FuzzDecodeRows(f *testing.F) {
 		}
 	})
 }
+
+type walkedCell struct {
+	name string
+	ts   int64
+}
+
+// putShaped is WalkPutRow's contract stated on the decoded row.
+func putShaped(r *Row) bool {
+	if len(r.PrimaryKey) == 0 || r.Deleted || r.Extension != nil {
+		return false
+	}
+	for _, c := range r.PrimaryKey {
+		if c.Value == nil || c.Op != OpPut || c.HasTimestamp {
+			return false
+		}
+	}
+	for _, c := range r.Cells {
+		if c.Value == nil || c.Op != OpPut || !c.HasTimestamp {
+			return false
+		}
+	}
+	return true
+}
+
+// WalkPutRow must agree with the decoder on every row shape AppendRow can
+// write, report the attribute cells as the decoder sees them, and turn down
+// every truncation of a valid row without panicking.
+func TestWalkPutRowAgreesWithDecoder(t *testing.T) {
+	ts := func(c Cell, v int64) Cell { c.HasTimestamp, c.Timestamp = true, v; return c }
+	pk := wantPK()
+	put := []Cell{
+		ts(Cell{Name: "a", Value: Int(1)}, 1700000000000),
+		ts(Cell{Name: "a", Value: Int(2)}, 1690000000000),
+		ts(Cell{Name: "b", Value: String("")}, 5),
+		ts(Cell{Name: "c", Value: Double(math.Inf(-1))}, -1),
+		ts(Cell{Name: "d", Value: Bool(true)}, 7),
+		ts(Cell{Name: "e", Value: Blob(bytes.Repeat([]byte{0xff}, 300))}, 8),
+	}
+	rows := map[string]Row{
+		"key only":                {PrimaryKey: pk},
+		"put cells":               {PrimaryKey: pk, Cells: put},
+		"cell without timestamp":  {PrimaryKey: pk, Cells: []Cell{{Name: "a", Value: Int(1)}}},
+		"cell without value":      {PrimaryKey: pk, Cells: []Cell{ts(Cell{Name: "a", Op: OpDeleteOneVersion}, 3)}},
+		"cell with a type":        {PrimaryKey: pk, Cells: []Cell{ts(Cell{Name: "a", Value: Int(1), Op: OpIncrement}, 3)}},
+		"key with timestamp":      {PrimaryKey: []Cell{ts(Cell{Name: "id", Value: Int(1)}, 3)}, Cells: put},
+		"delete marker":           {PrimaryKey: pk, Deleted: true},
+		"extension":               {PrimaryKey: pk, Cells: put, Extension: &SequenceInfo{Epoch: 1, Timestamp: 2, RowIndex: 3}},
+		"no primary key":          {Cells: put},
+		"infinite key, put cells": {PrimaryKey: []Cell{{Name: "id", Value: InfMax()}}, Cells: put[:1]},
+	}
+	for name, row := range rows {
+		t.Run(name, func(t *testing.T) {
+			buf := EncodeRow(&row)
+			decoded := decodeOne(t, buf)
+			var walked []walkedCell
+			got := WalkPutRow(buf, func(name []byte, ts int64) bool {
+				walked = append(walked, walkedCell{string(name), ts})
+				return true
+			})
+			if want := putShaped(&decoded); got != want {
+				t.Fatalf("WalkPutRow = %v, decoder says %v for %+v", got, want, decoded)
+			}
+			if got {
+				var want []walkedCell
+				for _, c := range decoded.Cells {
+					want = append(want, walkedCell{c.Name, c.Timestamp})
+				}
+				if !reflect.DeepEqual(walked, want) {
+					t.Fatalf("walked cells %+v, want %+v", walked, want)
+				}
+			}
+			for n := range len(buf) {
+				if WalkPutRow(buf[:n], func([]byte, int64) bool { return true }) {
+					t.Fatalf("a %d-byte prefix of a %d-byte row walked as a row", n, len(buf))
+				}
+			}
+			if WalkPutRow(append(bytes.Clone(buf), 0), func([]byte, int64) bool { return true }) {
+				t.Fatal("a row with a trailing byte walked as a row")
+			}
+		})
+	}
+	// fn ends the walk.
+	buf := EncodeRow(&Row{PrimaryKey: pk, Cells: put})
+	calls := 0
+	if WalkPutRow(buf, func([]byte, int64) bool { calls++; return calls < 2 }) || calls != 2 {
+		t.Fatalf("a walk stopped by fn: want false after 2 calls, got %d calls", calls)
+	}
+}

@@ -328,9 +328,103 @@ func (s *Store) Snapshot(id string) (*SnapshotInfo, error) {
 // start). next is the cursor for the following page (the last returned row's
 // key); more reports whether rows may remain.
 func (s *Store) ScanSnapshot(id, partition string, after []byte, limit int) (rows []plainbuffer.Row, next []byte, more bool, err error) {
-	if limit <= 0 {
-		limit = 1000
+	next, more, err = s.scanSnapshot(id, partition, after, limit, func(rec []byte, meta *TableMeta, nowMs int64) (bool, error) {
+		r, err := decodeRow(rec)
+		if err != nil {
+			return false, err
+		}
+		if r = expireRow(r, meta, nowMs); r == nil {
+			return false, nil
+		}
+		rows = append(rows, r.toPlain())
+		return true, nil
+	})
+	return rows, next, more, err
+}
+
+// ScanSnapshotRecords is ScanSnapshot with each row as a one-row PlainBuffer
+// (header included): the bytes ScanSnapshot's row would encode to with
+// plainbuffer.EncodeRow, which is what a tunnel base record carries. A stored
+// row is such a buffer already, behind its 8-byte seq, whenever the table's
+// TTL and max versions drop none of its versions; it is then copied as it is,
+// without decoding and encoding it again. Other rows are decoded, trimmed and
+// encoded. The records share a few large arrays.
+func (s *Store) ScanSnapshotRecords(id, partition string, after []byte, limit int) (records [][]byte, next []byte, more bool, err error) {
+	limit = pageLimit(limit)
+	var arena []byte
+	next, more, err = s.scanSnapshot(id, partition, after, limit, func(rec []byte, meta *TableMeta, nowMs int64) (bool, error) {
+		stored := rec[min(8, len(rec)):]
+		if cap(arena)-len(arena) < len(stored) {
+			// Room for the rest of the page if its rows are the size of this
+			// one, so that a page takes about one array, not half-used chunks.
+			rest := len(stored) * (limit - len(records))
+			arena = make([]byte, 0, max(min(rest, maxRecordArena), len(stored)+len(stored)/4))
+		}
+		start := len(arena)
+		if keepsEveryVersion(stored, meta, nowMs) {
+			arena = append(arena, stored...)
+		} else {
+			r, err := decodeRow(rec)
+			if err != nil {
+				return false, err
+			}
+			if r = expireRow(r, meta, nowMs); r == nil {
+				return false, nil
+			}
+			pr := r.toPlain()
+			arena = plainbuffer.AppendRow(plainbuffer.AppendHeader(arena), &pr)
+		}
+		records = append(records, arena[start:len(arena):len(arena)])
+		return true, nil
+	})
+	return records, next, more, err
+}
+
+// maxRecordArena bounds the arrays ScanSnapshotRecords copies records into
+// (a page of records in one or a few of them).
+const maxRecordArena = 4 << 20
+
+// keepsEveryVersion reports whether a stored row (a one-row PlainBuffer as
+// encodeRow writes it, without the seq) is one that expireRow leaves as it
+// is: every version within the TTL, no column past max versions. It walks the
+// bytes without decoding them; anything it does not recognise gives false,
+// and the caller decodes.
+func keepsEveryVersion(stored []byte, meta *TableMeta, nowMs int64) bool {
+	minTs := int64(-1 << 63)
+	if meta.TimeToLive > 0 {
+		minTs = nowMs - int64(meta.TimeToLive)*1000
 	}
+	var column []byte
+	versions := 0
+	return plainbuffer.WalkPutRow(stored, func(name []byte, ts int64) bool {
+		if ts < minTs {
+			return false
+		}
+		if versions > 0 && bytes.Equal(name, column) {
+			versions++
+		} else {
+			column, versions = name, 1
+		}
+		return versions <= int(meta.MaxVersions)
+	})
+}
+
+// pageLimit is a snapshot scan's page size: limit, or 1000 when it is not
+// positive.
+func pageLimit(limit int) int {
+	if limit <= 0 {
+		return 1000
+	}
+	return limit
+}
+
+// scanSnapshot walks a snapshot's rows as ScanSnapshot describes, handing
+// each stored row record (seq prefix included, valid only during the call)
+// to visit, which reports whether it delivered the row (expired rows are
+// not). It stops after limit delivered rows.
+func (s *Store) scanSnapshot(id, partition string, after []byte, limit int, visit func(rec []byte, meta *TableMeta, nowMs int64) (bool, error)) (next []byte, more bool, err error) {
+	limit = pageLimit(limit)
+	delivered := 0
 	err = s.kv.View(func(tx *bolt.Tx) error {
 		snap := tx.Bucket([]byte(bucketSnapshots)).Bucket([]byte(id))
 		if snap == nil {
@@ -400,25 +494,25 @@ func (s *Store) ScanSnapshot(id, partition string, after []byte, limit int) (row
 			if !part.contains(key) {
 				return nil // past the partition's range (keys only grow)
 			}
-			if len(rows) >= limit {
+			if delivered >= limit {
 				more = true
 				return nil
 			}
-			next = bytes.Clone(key)
+			next = append(next[:0], key...)
 			if rec == nil {
 				continue
 			}
-			r, err := decodeRow(rec)
+			ok, err := visit(rec, meta, nowMs)
 			if err != nil {
 				return err
 			}
-			if r = expireRow(r, meta, nowMs); r != nil {
-				rows = append(rows, r.toPlain())
+			if ok {
+				delivered++
 			}
 		}
 		return nil
 	})
-	return rows, next, more, err
+	return next, more, err
 }
 
 // ReleaseSnapshot drops a snapshot and its saved pre-images.

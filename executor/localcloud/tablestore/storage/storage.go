@@ -36,7 +36,8 @@
 //     and the sequence number up to which the snapshot includes changes;
 //     ScanSnapshot(id, partition, after, limit) pages through the rows of that
 //     range as they were at that point, even while writes (and splits)
-//     continue; ReleaseSnapshot(id) drops it. Snapshots are kept in the
+//     continue (ScanSnapshotRecords: the same rows as one-row PlainBuffers,
+//     mostly the stored bytes themselves); ReleaseSnapshot(id) drops it. Snapshots are kept in the
 //     kv store and survive restarts. They are copy-on-write: while a snapshot
 //     is active, the first write to a row after the snapshot saves the row's
 //     pre-image (or an "absent" marker) under the snapshot, in the same

@@ -8,8 +8,8 @@ import (
 
 	sdktunnel "github.com/aliyun/aliyun-tablestore-go-sdk/tunnel"
 	"go.uber.org/zap"
-	"google.golang.org/protobuf/proto"
-	"google.golang.org/protobuf/protoadapt"
+
+	"github.com/tablestore-delivery/terraform-provider-tablestore/executor/localcloud/tablestore/plainbuffer"
 )
 
 const benchRows = 20000
@@ -77,13 +77,17 @@ func benchScanRate(b *testing.B, e *env) float64 {
 		for _, part := range parts {
 			var cursor []byte
 			for {
-				rows, more, err := src.ScanSnapshot(id, part.ID, cursor, DefaultMaxRecordsPerRead)
+				records, more, err := src.ScanSnapshot(id, part.ID, cursor, DefaultMaxRecordsPerRead)
 				if err != nil {
 					b.Fatal(err)
 				}
-				total += len(rows)
-				if len(rows) > 0 {
-					cursor = src.SnapshotCursor(rows[len(rows)-1].PrimaryKey)
+				total += len(records)
+				if len(records) > 0 {
+					last, err := plainbuffer.DecodeRow(records[len(records)-1])
+					if err != nil {
+						b.Fatal(err)
+					}
+					cursor = src.SnapshotCursor(last.PrimaryKey)
 				}
 				if !more {
 					break
@@ -125,7 +129,7 @@ func BenchmarkServiceReadBase(b *testing.B) {
 			if e != nil {
 				b.Fatal(e)
 			}
-			if _, err := proto.Marshal(protoadapt.MessageV2Of(resp)); err != nil {
+			if _, err := marshalAnswer(resp); err != nil {
 				b.Fatal(err)
 			}
 			n += len(resp.Records)

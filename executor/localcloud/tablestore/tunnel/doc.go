@@ -75,6 +75,18 @@
 //     index) travels in the token, so a re-read from any checkpoint numbers
 //     records identically and the sequence strictly increases in a channel.
 //
+// Base records are served from the stored bytes: the local storage keeps
+// each row as a one-row PlainBuffer of its primary key and every column
+// version with its timestamp, which is exactly a base record, so a row whose
+// versions the table's TTL and max versions all keep is copied into the
+// answer without being decoded and encoded again (storage
+// ScanSnapshotRecords; the bytes equal what encoding the decoded row gives,
+// TestScanSnapshotRecordsAreTheEncodedRows). Other rows are trimmed first.
+// ReadRecords answers are encoded field by field with protowire rather than
+// through the generic marshaller's adapter for the SDK's legacy message
+// types, into the same bytes (TestMarshalAnswerMatchesProtoMarshal). Nothing
+// on the wire changes.
+//
 // PUT records carry every column with its timestamp (ms); UPDATE records
 // carry puts, delete-one-version (with timestamp) and delete-all-versions
 // cells; DELETE records carry the primary key and the delete marker.

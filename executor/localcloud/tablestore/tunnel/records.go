@@ -84,7 +84,7 @@ func (s *Service) readBase(target readTarget, token string) (*protocol.ReadRecor
 	if tok.lastKey != nil {
 		cursor = s.cfg.Source.SnapshotCursor(tok.lastKey)
 	}
-	rows, more, err := s.cfg.Source.ScanSnapshot(target.snapshotID, target.partition, cursor, target.maxRecords)
+	records, more, err := s.cfg.Source.ScanSnapshot(target.snapshotID, target.partition, cursor, target.maxRecords)
 	if errors.Is(err, ErrTableNotFound) {
 		// Retrying cannot help: answer with a non-retryable error.
 		return nil, errParam("channel %q: %v", target.channelID, err)
@@ -92,24 +92,31 @@ func (s *Service) readBase(target readTarget, token string) (*protocol.ReadRecor
 	if err != nil {
 		return nil, errUnavailable(fmt.Errorf("scan snapshot of %s partition %s: %w", target.table, target.partition, err))
 	}
-	resp := &protocol.ReadRecordsResponse{Records: make([]*protocol.Record, 0, len(rows))}
-	var arena recordArena
+	// Base records carry no row extension (the real service sends sequence
+	// information with stream records only): the source's records are sent
+	// as they are.
+	resp := &protocol.ReadRecordsResponse{Records: make([]*protocol.Record, 0, len(records))}
+	put := protocol.ActionType_PUT_ROW
+	batch := make([]protocol.Record, len(records)) // one allocation, not one per record
 	size := 0
 	stoppedBySize := false
-	for i := range rows {
-		r := &rows[i]
-		// Base records carry no row extension: the real service sends
-		// sequence information with stream records only.
-		row := plainbuffer.Row{PrimaryKey: r.PrimaryKey, Cells: r.Cells}
-		buf := arena.encode(&row)
-		resp.Records = append(resp.Records, &protocol.Record{ActionType: protocol.ActionType_PUT_ROW.Enum(), Record: buf})
+	for i, rec := range records {
+		batch[i].ActionType, batch[i].Record = &put, rec
+		resp.Records = append(resp.Records, &batch[i])
 		tok.delivered++
-		tok.lastKey = r.PrimaryKey
-		size += len(buf)
-		if size >= target.maxBytes && i < len(rows)-1 {
+		size += len(rec)
+		if size >= target.maxBytes && i < len(records)-1 {
 			stoppedBySize = true
 			break
 		}
+	}
+	if n := len(resp.Records); n > 0 {
+		// The token resumes after the last record's key: decode that one row.
+		last, err := plainbuffer.DecodeRow(resp.Records[n-1].Record)
+		if err != nil {
+			return nil, errUnavailable(fmt.Errorf("snapshot record of %s partition %s: %w", target.table, target.partition, err))
+		}
+		tok.lastKey = last.PrimaryKey
 	}
 	if !stoppedBySize && !more {
 		s.noteFinal(target, tok.delivered, 0)

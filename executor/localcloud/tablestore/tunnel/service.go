@@ -291,7 +291,7 @@ func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeError(w, tunnelID, aerr)
 		return
 	}
-	out, err := proto.Marshal(protoadapt.MessageV2Of(resp))
+	out, err := marshalAnswer(resp)
 	if err != nil {
 		writeError(w, tunnelID, &apiError{http.StatusInternalServerError, "OTSInternalServerError", err.Error()})
 		return

@@ -74,8 +74,11 @@ type Source interface {
 	CreateSnapshot(instance, table string) (id string, parts []SnapshotPartition, err error)
 	// ScanSnapshot returns up to limit rows of a partition of the snapshot in
 	// primary-key order, after the position afterCursor (nil: from the
-	// start), and whether more rows may remain.
-	ScanSnapshot(id, partition string, afterCursor []byte, limit int) ([]plainbuffer.Row, bool, error)
+	// start), and whether more rows may remain. Each row comes as the base
+	// record that carries it: a one-row PlainBuffer (header included) of the
+	// primary key and every column version with its timestamp, no extension.
+	// The service sends the records as they are.
+	ScanSnapshot(id, partition string, afterCursor []byte, limit int) ([][]byte, bool, error)
 	// SnapshotCursor returns the ScanSnapshot position just after the row with
 	// this primary key.
 	SnapshotCursor(primaryKey []plainbuffer.Cell) []byte

@@ -77,10 +77,12 @@ func (s *StorageSource) CreateSnapshot(instance, table string) (string, []Snapsh
 	return info.ID, parts, nil
 }
 
-// ScanSnapshot implements Source.
-func (s *StorageSource) ScanSnapshot(id, partition string, afterCursor []byte, limit int) ([]plainbuffer.Row, bool, error) {
-	rows, _, more, err := s.Store.ScanSnapshot(id, partition, afterCursor, limit)
-	return rows, more, mapStorageError(err)
+// ScanSnapshot implements Source. The storage keeps each row as a one-row
+// PlainBuffer in the shape of a base record, so most records are its stored
+// bytes, copied once (storage.ScanSnapshotRecords).
+func (s *StorageSource) ScanSnapshot(id, partition string, afterCursor []byte, limit int) ([][]byte, bool, error) {
+	records, _, more, err := s.Store.ScanSnapshotRecords(id, partition, afterCursor, limit)
+	return records, more, mapStorageError(err)
 }
 
 // SnapshotCursor implements Source: the storage orders a partition's rows by

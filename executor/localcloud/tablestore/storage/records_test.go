@@ -1,0 +1,133 @@
+package storage
+
+import (
+	"bytes"
+	"sync"
+	"testing"
+	"time"
+
+	pb "github.com/tablestore-delivery/terraform-provider-tablestore/executor/localcloud/tablestore/plainbuffer"
+)
+
+// ScanSnapshotRecords must give, page by page, exactly the one-row buffers
+// that ScanSnapshot's rows encode to, whether a row is served from its stored
+// bytes or trimmed first: rows with versions past the TTL or past a lowered
+// max versions, rows gone with the TTL, key-only rows, rows changed or
+// deleted after the snapshot (read from their pre-images).
+func TestScanSnapshotRecordsAreTheEncodedRows(t *testing.T) {
+	now := time.Unix(1700000000, 0)
+	var mu sync.Mutex
+	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	s, done := openStore(t, t.TempDir(), Config{Shards: 2, Now: clock})
+	defer done()
+	if _, err := s.CreateTable("inst", TableMeta{Name: "t", PrimaryKey: []PKColumn{{Name: "a", Type: PKInteger}, {Name: "b", Type: PKString}},
+		MaxVersions: 3, TimeToLive: 3600}); err != nil {
+		t.Fatal(err)
+	}
+	nowMs := now.UnixMilli()
+	at := func(name string, v int64, ts int64) pb.Cell {
+		return pb.Cell{Name: name, Value: pb.Int(v), HasTimestamp: true, Timestamp: ts}
+	}
+	update := func(a int64, cells ...pb.Cell) {
+		t.Helper()
+		res, err := s.Write("inst", []Mutation{{Table: "t", Type: ChangeUpdate, PrimaryKey: pk2(a, "k"), Cells: cells}})
+		if err != nil || res[0].Err != nil {
+			t.Fatal(err, res[0].Err)
+		}
+	}
+	for i := range int64(60) {
+		switch i % 6 {
+		case 0: // one fresh version per column
+			put(t, s, "t", i, "k", at("v", i, nowMs), pb.Cell{Name: "w", Value: pb.String("x")})
+		case 1: // three versions of one column, all fresh
+			put(t, s, "t", i, "k", at("v", 1, nowMs-3000))
+			update(i, at("v", 2, nowMs-2000))
+			update(i, at("v", 3, nowMs-1000))
+		case 2: // an old version past the TTL beside fresh ones
+			put(t, s, "t", i, "k", at("v", 1, nowMs-7200_000), at("w", 1, nowMs))
+			update(i, at("v", 2, nowMs-1000))
+		case 3: // everything past the TTL: the row is gone
+			put(t, s, "t", i, "k", at("v", 1, nowMs-7200_000))
+		case 4: // key only
+			put(t, s, "t", i, "k")
+		case 5: // a string and a binary column
+			put(t, s, "t", i, "k", pb.Cell{Name: "s", Value: pb.String("ünïcode")}, pb.Cell{Name: "z", Value: pb.Blob(bytes.Repeat([]byte{0}, 100))})
+		}
+	}
+	snap, err := s.CreateSnapshot("inst", "t")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// After the snapshot: changes and deletes (pre-images), fewer versions
+	// kept from now on, and time passes beyond the TTL of some versions.
+	update(1, at("v", 9, nowMs))
+	if res, _ := s.Write("inst", []Mutation{{Table: "t", Type: ChangeDelete, PrimaryKey: pk2(6, "k")}}); res[0].Err != nil {
+		t.Fatal(res[0].Err)
+	}
+	put(t, s, "t", 1000, "k", at("v", 1, nowMs))
+	if _, err := s.UpdateTable("inst", "t", func(m *TableMeta) error { m.MaxVersions = 2; return nil }); err != nil {
+		t.Fatal(err)
+	}
+
+	asIs, trimmed := 0, 0
+	for _, part := range snap.Partitions {
+		var after, afterRecords []byte
+		for page := 0; ; page++ {
+			rows, next, more, err := s.ScanSnapshot(snap.ID, part.ID, after, 4)
+			if err != nil {
+				t.Fatal(err)
+			}
+			records, nextRecords, moreRecords, err := s.ScanSnapshotRecords(snap.ID, part.ID, afterRecords, 4)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(records) != len(rows) || !bytes.Equal(next, nextRecords) || more != moreRecords {
+				t.Fatalf("partition %s page %d: %d records, next %x, more %v; ScanSnapshot: %d rows, next %x, more %v",
+					part.ID, page, len(records), nextRecords, moreRecords, len(rows), next, more)
+			}
+			for i := range rows {
+				if want := pb.EncodeRow(&rows[i]); !bytes.Equal(records[i], want) {
+					t.Fatalf("partition %s page %d record %d:\n got % x\nwant % x (%+v)", part.ID, page, i, records[i], want, rows[i])
+				}
+				if len(rows[i].Cells) > 0 && rows[i].Cells[0].Name == "v" && len(rows[i].Cells) == 2 && rows[i].Cells[1].Name == "v" {
+					trimmed++ // three versions kept to two
+				}
+			}
+			asIs += len(rows)
+			if !more {
+				break
+			}
+			after, afterRecords = next, nextRecords
+		}
+	}
+	// 60 rows, 10 gone with the TTL; the deleted and the changed row are
+	// read from their pre-images, the row written later is not there.
+	if asIs != 50 || trimmed != 10 {
+		t.Fatalf("%d rows, %d of them trimmed to 2 versions; want 50 and 10", asIs, trimmed)
+	}
+}
+
+// keepsEveryVersion must agree with expireRow on whether a stored row stays
+// as it is.
+func TestKeepsEveryVersionAgreesWithExpireRow(t *testing.T) {
+	nowMs := int64(1700000000000)
+	v := func(ts int64) version { return version{ts: ts, v: *pb.Int(1)} }
+	pk := pk2(1, "k")
+	for _, meta := range []*TableMeta{{MaxVersions: 1, TimeToLive: -1}, {MaxVersions: 2, TimeToLive: 60}, {MaxVersions: 3, TimeToLive: 3600}} {
+		for name, r := range map[string]*row{
+			"key only":            {pk: pk},
+			"one version":         {pk: pk, cols: []column{{name: "a", versions: []version{v(nowMs)}}}},
+			"two versions":        {pk: pk, cols: []column{{name: "a", versions: []version{v(nowMs), v(nowMs - 1000)}}}},
+			"three versions":      {pk: pk, cols: []column{{name: "a", versions: []version{v(nowMs), v(nowMs - 1), v(nowMs - 2)}}, {name: "b", versions: []version{v(nowMs)}}}},
+			"old version":         {pk: pk, cols: []column{{name: "a", versions: []version{v(nowMs)}}, {name: "b", versions: []version{v(nowMs - 120_000)}}}},
+			"very old version":    {pk: pk, cols: []column{{name: "a", versions: []version{v(nowMs - 7200_000)}}}},
+			"columns a, aa and b": {pk: pk, cols: []column{{name: "a", versions: []version{v(nowMs)}}, {name: "aa", versions: []version{v(nowMs)}}, {name: "b", versions: []version{v(nowMs)}}}},
+		} {
+			stored := encodeRow(r)[8:]
+			want := expireRow(r, meta, nowMs) == r
+			if got := keepsEveryVersion(stored, meta, nowMs); got != want {
+				t.Errorf("max versions %d, TTL %d, %s: keepsEveryVersion %v, expireRow keeps it: %v", meta.MaxVersions, meta.TimeToLive, name, got, want)
+			}
+		}
+	}
+}
