@@ -1,7 +1,6 @@
 package oss
 
 import (
-	"bytes"
 	"encoding/hex"
 	"io"
 	"net/http"
@@ -41,28 +40,13 @@ func (s *Server) appendObject(rc *requestContext) *apiError {
 	if _, apiErr := s.lookupBucket(t.Bucket); apiErr != nil {
 		return apiErr
 	}
-	headers, apiErr := objectHeadersFrom(rc.r)
-	if apiErr != nil {
-		return apiErr
-	}
-	tags, apiErr := tagsFromHeader(rc.r)
-	if apiErr != nil {
-		return apiErr
-	}
-	wantMD5, apiErr := contentMD5(rc.r)
-	if apiErr != nil {
-		return apiErr
-	}
 	// The body is read before the append lock is taken: no lock waits on
 	// the network.
-	pending, apiErr := s.readBody(rc.r)
+	headers, tags, pending, apiErr := s.readUpload(rc.r)
 	if apiErr != nil {
 		return apiErr
 	}
 	defer s.blobs.discard(pending)
-	if wantMD5 != nil && !bytes.Equal(wantMD5, pending.digest.MD5[:]) {
-		return errorFor(codeInvalidDigest, "The Content-MD5 you specified did not match what we received.")
-	}
 
 	s.appendMu.Lock()
 	defer s.appendMu.Unlock()

@@ -150,6 +150,33 @@ func (s *Server) commitObject(bucket, key string, rec *objectRecord, refuseOverw
 	return nil
 }
 
+// readUpload reads what PutObject and AppendObject take from a request: the
+// object headers, the tags, and the body as a pending blob whose Content-MD5
+// (when given) is checked. On an error nothing is left pending.
+func (s *Server) readUpload(r *http.Request) (objectHeaders, []objectTag, *pendingBlob, *apiError) {
+	headers, apiErr := objectHeadersFrom(r)
+	if apiErr != nil {
+		return objectHeaders{}, nil, nil, apiErr
+	}
+	tags, apiErr := tagsFromHeader(r)
+	if apiErr != nil {
+		return objectHeaders{}, nil, nil, apiErr
+	}
+	wantMD5, apiErr := contentMD5(r)
+	if apiErr != nil {
+		return objectHeaders{}, nil, nil, apiErr
+	}
+	pending, apiErr := s.readBody(r)
+	if apiErr != nil {
+		return objectHeaders{}, nil, nil, apiErr
+	}
+	if wantMD5 != nil && !bytes.Equal(wantMD5, pending.digest.MD5[:]) {
+		s.blobs.discard(pending)
+		return objectHeaders{}, nil, nil, errorFor(codeInvalidDigest, "The Content-MD5 you specified did not match what we received.")
+	}
+	return headers, tags, pending, nil
+}
+
 func (s *Server) putObject(rc *requestContext) *apiError {
 	t := rc.target
 	if _, apiErr := s.lookupBucket(t.Bucket); apiErr != nil {
@@ -164,25 +191,9 @@ func (s *Server) putObject(rc *requestContext) *apiError {
 	if apiErr := s.putConditions(rc.r, t.Bucket, t.Key); apiErr != nil {
 		return apiErr
 	}
-	headers, apiErr := objectHeadersFrom(rc.r)
+	headers, tags, pending, apiErr := s.readUpload(rc.r)
 	if apiErr != nil {
 		return apiErr
-	}
-	tags, apiErr := tagsFromHeader(rc.r)
-	if apiErr != nil {
-		return apiErr
-	}
-	wantMD5, apiErr := contentMD5(rc.r)
-	if apiErr != nil {
-		return apiErr
-	}
-	pending, apiErr := s.readBody(rc.r)
-	if apiErr != nil {
-		return apiErr
-	}
-	if wantMD5 != nil && !bytes.Equal(wantMD5, pending.digest.MD5[:]) {
-		s.blobs.discard(pending)
-		return errorFor(codeInvalidDigest, "The Content-MD5 you specified did not match what we received.")
 	}
 	blob, err := s.blobs.commit(pending)
 	if err != nil {
