@@ -58,84 +58,6 @@ func openTablestore(t testing.TB, endpoint string, key []byte) *Tablestore {
 	return reg
 }
 
-func TestTablestoreTasks(t *testing.T) {
-	ctx := context.Background()
-	endpoint := localTablestore(t)
-	key := KeyFromPassphrase("shared")
-	// Two registries over one table stand for two executors.
-	a, b := openTablestore(t, endpoint, key), openTablestore(t, endpoint, key)
-	for _, id := range [][2]string{{"b", "t1"}, {"a", "t2"}, {"a", "t1"}, {"ab", "t0"}} {
-		if err := a.CreateTask(ctx, sampleTask(id[0], id[1])); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := b.CreateTask(ctx, sampleTask("a", "t1")); !errors.Is(err, ErrExists) {
-		t.Fatalf("duplicate CreateTask through the other executor = %v, want ErrExists", err)
-	}
-	// Concurrent status updates from both executors must all land: each is
-	// a conditional write that retries on conflict.
-	var wg sync.WaitGroup
-	for i := range 20 {
-		reg := a
-		if i%2 == 1 {
-			reg = b
-		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			if err := reg.UpdateStatus(ctx, "a", "t1", func(s *task.Status) { s.RowsDelivered += 5 }); err != nil {
-				t.Error(err)
-			}
-		}()
-	}
-	wg.Wait()
-	got, err := b.GetTask(ctx, "a", "t1")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got.Status.RowsDelivered != 100 {
-		t.Fatalf("RowsDelivered = %d after 20 concurrent +5 from two executors, want 100", got.Status.RowsDelivered)
-	}
-	list, err := b.ListTasks(ctx, "a")
-	if err != nil || len(list) != 2 || list[0].Name != "t1" || list[1].Name != "t2" {
-		t.Fatalf("ListTasks(a) = %v, %v; want t1, t2 (not table ab's)", list, err)
-	}
-	all, err := b.ListTasks(ctx, "")
-	if err != nil || len(all) != 4 {
-		t.Fatalf("ListTasks(\"\") = %d tasks, %v; want 4", len(all), err)
-	}
-	if err := a.UpdateStatus(ctx, "a", "nope", func(*task.Status) {}); !errors.Is(err, ErrNotFound) {
-		t.Fatalf("UpdateStatus missing = %v, want ErrNotFound", err)
-	}
-	if _, err := a.GetTask(ctx, "a", "nope"); !errors.Is(err, ErrNotFound) {
-		t.Fatalf("GetTask missing = %v, want ErrNotFound", err)
-	}
-	updated, err := a.UpdateTask(ctx, "a", "t1", func(tk *task.Task) error {
-		tk.Name = "renamed" // must be ignored
-		tk.FlushIntervalSeconds = 7
-		return nil
-	})
-	if err != nil || updated.Name != "t1" || updated.FlushIntervalSeconds != 7 {
-		t.Fatalf("UpdateTask = %+v, %v", updated, err)
-	}
-	if seen, _ := b.GetTask(ctx, "a", "t1"); seen.FlushIntervalSeconds != 7 {
-		t.Fatalf("the other executor reads FlushIntervalSeconds %d, want 7", seen.FlushIntervalSeconds)
-	}
-	refused := errors.New("no")
-	if _, err := a.UpdateTask(ctx, "a", "t1", func(*task.Task) error { return refused }); !errors.Is(err, refused) {
-		t.Fatalf("UpdateTask error = %v, want the function's", err)
-	}
-	if err := b.DeleteTask(ctx, "a", "t1"); err != nil {
-		t.Fatal(err)
-	}
-	if err := a.DeleteTask(ctx, "a", "t1"); !errors.Is(err, ErrNotFound) {
-		t.Fatalf("second DeleteTask = %v, want ErrNotFound", err)
-	}
-	if _, err := a.UpdateTask(ctx, "a", "t1", func(*task.Task) error { return nil }); !errors.Is(err, ErrNotFound) {
-		t.Fatalf("UpdateTask of a deleted task = %v, want ErrNotFound", err)
-	}
-}
-
 // A stale version must be refused by the store itself: this writes behind
 // the registry's back and checks that the conditional write notices.
 func TestTablestoreUpdateRefusesStaleVersion(t *testing.T) {
@@ -160,185 +82,26 @@ func TestTablestoreUpdateRefusesStaleVersion(t *testing.T) {
 	}
 }
 
-func TestTablestorePipelineState(t *testing.T) {
-	ctx := context.Background()
-	endpoint := localTablestore(t)
-	a, b := openTablestore(t, endpoint, KeyFromPassphrase("x")), openTablestore(t, endpoint, KeyFromPassphrase("x"))
-	for _, n := range []string{"one", "two"} {
-		if err := a.CreateTask(ctx, sampleTask("tbl", n)); err != nil {
-			t.Fatal(err)
-		}
-	}
-	one, two := a.PipelineState("tbl", "one"), a.PipelineState("tbl", "two")
-	if _, ok, err := one.Get(ctx, "cp"); ok || err != nil {
-		t.Fatalf("Get on empty state = %v, %v", ok, err)
-	}
-	long := "wm/stream_" + strings.Repeat("x-y_z", 80) + "/data/dt=2026-11-24/hh=01" // far beyond a column name's 255 characters
-	puts := map[string][]byte{"cp/0": []byte("a"), "cp/1": []byte("b"), "j/9": []byte("c"), long: []byte("far"), "bin\x00\xff": {0, 1, 2}}
-	if err := one.Apply(ctx, puts, nil); err != nil {
-		t.Fatal(err)
-	}
-	if err := two.Apply(ctx, map[string][]byte{"cp/0": []byte("z")}, nil); err != nil {
-		t.Fatal(err)
-	}
-	// Another executor sees the same state.
-	other := b.PipelineState("tbl", "one")
-	for k, want := range puts {
-		v, ok, err := other.Get(ctx, k)
-		if err != nil || !ok || !bytes.Equal(v, want) {
-			t.Fatalf("Get(%q) from the other executor = %q, %v, %v; want %q", k, v, ok, err, want)
-		}
-	}
-	var keys []string
-	if err := other.Scan(ctx, "cp/", func(k string, v []byte) error { keys = append(keys, k+"="+string(v)); return nil }); err != nil {
-		t.Fatal(err)
-	}
-	if strings.Join(keys, ",") != "cp/0=a,cp/1=b" {
-		t.Fatalf("Scan(cp/) = %v, want cp/0=a,cp/1=b in order", keys)
-	}
-	// One step deletes and puts together.
-	if err := other.Apply(ctx, map[string][]byte{"cp/2": []byte("c")}, []string{"cp/0", "j/9", "absent"}); err != nil {
-		t.Fatal(err)
-	}
-	keys = nil
-	_ = one.Scan(ctx, "", func(k string, _ []byte) error { keys = append(keys, k); return nil })
-	if got, want := strings.Join(keys, ","), "bin\x00\xff,cp/1,cp/2,"+long; got != want {
-		t.Fatalf("keys after the step = %q, want %q", got, want)
-	}
-	stop := errors.New("stop")
-	if err := one.Scan(ctx, "", func(string, []byte) error { return stop }); !errors.Is(err, stop) {
-		t.Fatalf("Scan error = %v, want the callback's", err)
-	}
-	if err := one.Apply(ctx, map[string][]byte{"": []byte("x")}, nil); err == nil {
-		t.Fatal("Apply with an empty key succeeded")
-	}
-	// Status updates and journal steps do not disturb each other.
-	if err := a.UpdateStatus(ctx, "tbl", "one", func(s *task.Status) { s.RowsDelivered = 3 }); err != nil {
-		t.Fatal(err)
-	}
-	if v, ok, _ := one.Get(ctx, "cp/1"); !ok || string(v) != "b" {
-		t.Fatalf("a status update lost pipeline key cp/1: %q %v", v, ok)
-	}
-	// The state goes with its task; the other task's stays.
-	if err := b.DeleteTask(ctx, "tbl", "one"); err != nil {
-		t.Fatal(err)
-	}
-	if _, ok, err := one.Get(ctx, "cp/1"); ok || err != nil {
-		t.Fatalf("state survived its task: %v, %v", ok, err)
-	}
-	if err := one.Apply(ctx, map[string][]byte{"cp/0": []byte("x")}, nil); !errors.Is(err, ErrNotFound) {
-		t.Fatalf("Apply after the task was deleted = %v, want ErrNotFound", err)
-	}
-	if v, ok, _ := two.Get(ctx, "cp/0"); !ok || string(v) != "z" {
-		t.Fatalf("other task's state = %q, %v; want z", v, ok)
-	}
-	// A re-created task starts with an empty state.
-	if err := a.CreateTask(ctx, sampleTask("tbl", "one")); err != nil {
-		t.Fatal(err)
-	}
-	n := 0
-	_ = one.Scan(ctx, "", func(string, []byte) error { n++; return nil })
-	if n != 0 {
-		t.Fatalf("re-created task inherited %d pipeline keys", n)
-	}
-}
+// The registry's shared behaviour is tested by runRegistrySuite
+// (suite_test.go), against the local Tablestore as well; here is what only
+// the Tablestore registry has: its row layout, version conditions, claims
+// and its answer to resent writes.
 
-// Journal steps from many writers at once (as several executors' channel
-// writers do) must all land, each atomically: every step moves two keys
-// together, and a reader never sees one moved without the other.
-func TestTablestorePipelineStateConcurrentSteps(t *testing.T) {
+// At rest a role's secret is sealed: read the raw row through the SDK.
+func TestTablestoreRoleSecretsAreSealedAtRest(t *testing.T) {
 	ctx := context.Background()
 	endpoint := localTablestore(t)
-	regs := []*Tablestore{openTablestore(t, endpoint, KeyFromPassphrase("x")), openTablestore(t, endpoint, KeyFromPassphrase("x"))}
-	if err := regs[0].CreateTask(ctx, sampleTask("tbl", "j")); err != nil {
-		t.Fatal(err)
-	}
-	const writers, steps = 6, 15
-	var wg sync.WaitGroup
-	for w := range writers {
-		ps := regs[w%2].PipelineState("tbl", "j")
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for s := 1; s <= steps; s++ {
-				v := []byte(fmt.Sprint(s))
-				err := ps.Apply(ctx, map[string][]byte{fmt.Sprintf("seq/%d", w): v, fmt.Sprintf("wm/%d", w): v},
-					[]string{fmt.Sprintf("intent/%d", w)})
-				if err != nil {
-					t.Error(err)
-					return
-				}
-			}
-		}()
-	}
-	done := make(chan struct{})
-	var torn []string
-	go func() { // a reader checking every snapshot while the writers run
-		defer close(done)
-		ps := regs[1].PipelineState("tbl", "j")
-		for ctx.Err() == nil {
-			seen := map[string]string{}
-			_ = ps.Scan(ctx, "", func(k string, v []byte) error { seen[k] = string(v); return nil })
-			for w := range writers {
-				if a, b := seen[fmt.Sprintf("seq/%d", w)], seen[fmt.Sprintf("wm/%d", w)]; a != b {
-					torn = append(torn, fmt.Sprintf("writer %d: seq %q wm %q", w, a, b))
-				}
-			}
-			if len(seen) == 2*writers && seen[fmt.Sprintf("seq/%d", writers-1)] == fmt.Sprint(steps) {
-				allDone := true
-				for w := range writers {
-					allDone = allDone && seen[fmt.Sprintf("seq/%d", w)] == fmt.Sprint(steps)
-				}
-				if allDone {
-					return
-				}
-			}
-		}
-	}()
-	wg.Wait()
-	select {
-	case <-done:
-	case <-time.After(30 * time.Second):
-		t.Fatal("reader never saw every writer's last step")
-	}
-	if len(torn) > 0 {
-		t.Fatalf("a reader saw half-applied steps: %v", torn[:min(5, len(torn))])
-	}
-	ps := regs[0].PipelineState("tbl", "j")
-	for w := range writers {
-		if v, ok, _ := ps.Get(ctx, fmt.Sprintf("seq/%d", w)); !ok || string(v) != fmt.Sprint(steps) {
-			t.Fatalf("writer %d's last step = %q, want %d", w, v, steps)
-		}
-	}
-}
-
-func TestTablestoreRolesAreSealedAndShared(t *testing.T) {
-	ctx := context.Background()
-	endpoint := localTablestore(t)
-	key := KeyFromPassphrase("right")
-	a, b := openTablestore(t, endpoint, key), openTablestore(t, endpoint, key)
-	arn := task.RoleARN(task.DefaultAccountID, "writer")
-	rec := RoleRecord{Role: task.Role{Name: "writer", ARN: arn, CreatedAt: time.Now().UTC().Truncate(time.Second)},
+	a := openTablestore(t, endpoint, KeyFromPassphrase("right"))
+	rec := RoleRecord{Role: task.Role{Name: "writer", ARN: task.RoleARN(task.DefaultAccountID, "writer")},
 		Credentials: Credentials{AccessKeyID: "AKID1", AccessKeySecret: "top-secret-value"}}
 	if err := a.PutRole(ctx, rec); err != nil {
 		t.Fatal(err)
 	}
-	got, err := b.GetRole(ctx, "writer")
-	if err != nil || got.Credentials != rec.Credentials || got.ARN != arn {
-		t.Fatalf("GetRole from the other executor = %+v, %v", got, err)
-	}
-	if byARN, err := b.RoleByARN(ctx, arn); err != nil || byARN.Name != "writer" {
-		t.Fatalf("RoleByARN = %+v, %v", byARN, err)
-	}
 	// Replacing goes through the version condition.
 	rec.Credentials.AccessKeySecret = "rotated"
-	if err := b.PutRole(ctx, rec); err != nil {
+	if err := a.PutRole(ctx, rec); err != nil {
 		t.Fatal(err)
 	}
-	if got, _ := a.GetRole(ctx, "writer"); got.Credentials.AccessKeySecret != "rotated" {
-		t.Fatalf("secret after replace = %q", got.Credentials.AccessKeySecret)
-	}
-	// At rest the secret is not readable: read the raw row through the SDK.
 	raw := ots.NewClient(endpoint, localtablestore.DefaultInstance, testKeyID, testKeySecret)
 	resp, err := raw.GetRow(&ots.GetRowRequest{SingleRowQueryCriteria: &ots.SingleRowQueryCriteria{
 		TableName: DefaultTable, PrimaryKey: primaryKey(kindRole, "writer"), MaxVersion: 1,
@@ -350,24 +113,18 @@ func TestTablestoreRolesAreSealedAndShared(t *testing.T) {
 		if s := fmt.Sprint(c.Value); strings.Contains(s, "rotated") || strings.Contains(s, "top-secret") {
 			t.Fatalf("column %s holds the secret in clear", c.ColumnName)
 		}
+		if c.ColumnName == colVersion && c.Value != int64(2) {
+			t.Fatalf("role version = %v after a create and a replace, want 2", c.Value)
+		}
 	}
-	// An executor with another key cannot open it.
+	// An executor with another key is told what to check.
 	wrong := openTablestore(t, endpoint, KeyFromPassphrase("wrong"))
-	if _, err := wrong.GetRole(ctx, "writer"); err == nil || !strings.Contains(err.Error(), "decrypt") {
-		t.Fatalf("GetRole with the wrong key = %v, want a decrypt error", err)
+	if _, err := wrong.GetRole(ctx, "writer"); err == nil || !strings.Contains(err.Error(), "do all executors share the secret key?") {
+		t.Fatalf("GetRole with the wrong key = %v, want a decrypt error asking about the key", err)
 	}
-	roles, err := wrong.ListRoles(ctx)
-	if err != nil || len(roles) != 1 || roles[0].Name != "writer" {
-		t.Fatalf("ListRoles = %v, %v", roles, err)
-	}
-	if err := a.DeleteRole(ctx, "writer"); err != nil {
-		t.Fatal(err)
-	}
-	if err := b.DeleteRole(ctx, "writer"); !errors.Is(err, ErrNotFound) {
-		t.Fatalf("second DeleteRole = %v, want ErrNotFound", err)
-	}
-	if _, err := b.RoleByARN(ctx, arn); !errors.Is(err, ErrNotFound) {
-		t.Fatalf("RoleByARN after delete = %v, want ErrNotFound", err)
+	if _, err := NewTablestore(ctx, TablestoreConfig{Endpoint: endpoint, Instance: localtablestore.DefaultInstance,
+		AccessKeyID: testKeyID, AccessKeySecret: testKeySecret, SecretKey: []byte("short")}); err == nil {
+		t.Fatal("NewTablestore accepted a short key")
 	}
 }
 
