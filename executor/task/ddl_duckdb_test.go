@@ -11,8 +11,6 @@ import (
 	"slices"
 	"testing"
 	"time"
-
-	"github.com/parquet-go/parquet-go"
 )
 
 // duckRow is a delivered row as the pipelines write it: one Parquet column
@@ -66,22 +64,7 @@ func runDuckDB(t *testing.T, dir string, statements ...string) []map[string]any 
 // pipelines do: <root>/<evaluated prefix>/<task>_<cid>_<prefix_>__<seq>.
 func writeObject(t *testing.T, root string, tmpl *Template, at time.Time, cid int, seq int64, rows []duckRow) {
 	t.Helper()
-	key := tmpl.ObjectKey(at, "orders-lake", cid, seq)
-	path := filepath.Join(root, filepath.FromSlash(key))
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	var buf bytes.Buffer
-	w := parquet.NewGenericWriter[duckRow](&buf, parquet.Compression(&parquet.Snappy))
-	if _, err := w.Write(rows); err != nil {
-		t.Fatal(err)
-	}
-	if err := w.Close(); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	writeGeneric(t, root, tmpl.ObjectKey(at, "orders-lake", cid, seq), rows)
 }
 
 // The rendered DuckDB statement, run by DuckDB over objects laid out as the
