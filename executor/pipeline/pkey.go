@@ -38,7 +38,9 @@ func keyOf(rec *tunnel.Record) (Key, bool) {
 		case string:
 			k = append(k, KeyPart{T: "s", B: []byte(v)})
 		case []byte:
-			k = append(k, KeyPart{T: "b", B: v})
+			// A copy: the record's bytes may be a slice of its whole read
+			// batch (tunnelrecord), which a kept key must not pin.
+			k = append(k, KeyPart{T: "b", B: bytes.Clone(v)})
 		default:
 			return nil, false
 		}

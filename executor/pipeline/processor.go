@@ -3,24 +3,32 @@ package pipeline
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/aliyun/aliyun-tablestore-go-sdk/tunnel"
+	"go.uber.org/zap"
+
+	"github.com/tablestore-delivery/terraform-provider-tablestore/executor/tunnelrecord"
 )
 
-// channelProcessor is the SDK's view of one channel. One goroutine (loop)
-// owns the channel's writer: batches from the SDK, age ticks, the memory
-// budget's flush requests and the drain on shutdown all reach it through
-// channels, so the writer's buffers need no lock and nothing waits on a
-// lock while an upload retries. Unlike the SDK's SimpleProcessFactory,
-// which checkpoints every batch it has handed to the callback, it
-// checkpoints only what the writer has durably delivered.
+// channelProcessor is one channel's delivery. One goroutine (loop) owns
+// the channel's writer: batches from the SDK, age ticks, the memory budget's
+// flush requests and the drain on shutdown all reach it through channels, so
+// the writer's buffers need no lock and nothing waits on a lock while an
+// upload retries. It checkpoints only what the writer has durably
+// delivered, never merely what it was handed.
+//
+// The SDK sees it through the processor AsyncProcessFactory makes (see
+// sdkProcessor): the SDK hands binary records only to its own processors,
+// and the channel decodes them with tunnelrecord instead of the SDK's
+// reflection-bound reader.
 type channelProcessor struct {
 	runner    *taskRunner
 	channelID string
 	w         *writer
+	decoder   *tunnelrecord.Decoder
 
 	ctx     context.Context
 	cancel  context.CancelFunc
@@ -28,8 +36,7 @@ type channelProcessor struct {
 	drains  chan drainRequest
 	done    chan struct{}
 
-	once     sync.Once
-	finished atomic.Bool
+	once sync.Once
 }
 
 type batchRequest struct {
@@ -44,11 +51,9 @@ type drainRequest struct {
 	result chan error
 }
 
-var _ tunnel.ChannelProcessor = (*channelProcessor)(nil)
-
 func newChannelProcessor(r *taskRunner, channelID string, w *writer, tickEvery time.Duration) *channelProcessor {
 	ctx, cancel := context.WithCancel(r.ctx)
-	p := &channelProcessor{runner: r, channelID: channelID, w: w, ctx: ctx, cancel: cancel,
+	p := &channelProcessor{runner: r, channelID: channelID, w: w, decoder: tunnelrecord.NewDecoder(), ctx: ctx, cancel: cancel,
 		batches: make(chan batchRequest), drains: make(chan drainRequest), done: make(chan struct{})}
 	w.cfg.Budget.register(w)
 	go p.loop(tickEvery)
@@ -83,23 +88,44 @@ func (p *channelProcessor) loop(tickEvery time.Duration) {
 	}
 }
 
-// Process hands a batch to the channel's goroutine and waits for it: while
+// sdkProcessor returns the processor the SDK's tunnel worker drives for
+// this channel: the SDK's own, asynchronous (it checkpoints nothing by
+// itself), asking for binary records and calling back for empty reads too,
+// so that the writer sees every token. When the channel finishes or closes,
+// the SDK's Shutdown reaches Shutdown here.
+func (p *channelProcessor) sdkProcessor(tunnelID, clientID string, cp tunnel.Checkpointer) (tunnel.ChannelProcessor, error) {
+	factory := &tunnel.AsyncProcessFactory{
+		ProcessFunc:      p.processBinary,
+		ShutdownFunc:     func(*tunnel.ChannelContext) { p.Shutdown() },
+		Logger:           zap.NewNop(),
+		NeedBinaryRecord: true,
+		AlwaysCallBack:   true,
+	}
+	return factory.NewProcessor(tunnelID, clientID, p.channelID, cp)
+}
+
+// processBinary decodes one read of the channel and delivers it. The SDK
+// calls it from the channel's one reading goroutine, so the decoder is
+// never shared.
+func (p *channelProcessor) processBinary(ctx *tunnel.ChannelContext, _ []*tunnel.Record) error {
+	records, err := p.decoder.Decode(ctx.BinaryRecords)
+	if err != nil {
+		return fmt.Errorf("channel %s: decode records: %w", p.channelID, err)
+	}
+	return p.process(records, ctx.NextToken, ctx.IsStreamChannel)
+}
+
+// process hands a batch to the channel's goroutine and waits for it: while
 // uploads fail (and retry) the SDK reads nothing further, so memory stays
 // bounded and nothing is checkpointed past undelivered records.
-func (p *channelProcessor) Process(records []*tunnel.Record, _ []byte, _ int, nextToken, _ string, streamChannel bool, _ tunnel.ParallelReleaseManager) error {
+func (p *channelProcessor) process(records []*tunnel.Record, nextToken string, streamChannel bool) error {
 	req := batchRequest{records: records, nextToken: nextToken, stream: streamChannel, result: make(chan error, 1)}
 	select {
 	case p.batches <- req:
 	case <-p.done:
 		return errStopped
 	}
-	if err := <-req.result; err != nil {
-		return err
-	}
-	if nextToken == tunnel.FinishTag {
-		p.SetFinished(true)
-	}
-	return nil
+	return <-req.result
 }
 
 // drain writes what the channel buffers and checkpoints it, for a graceful
@@ -126,15 +152,6 @@ func (p *channelProcessor) Shutdown() {
 		p.runner.forgetProcessor(p)
 	})
 }
-
-func (p *channelProcessor) Error() bool { return false }
-
-func (p *channelProcessor) Finished() bool { return p.finished.Load() }
-
-func (p *channelProcessor) SetFinished(v bool) { p.finished.Store(v) }
-
-// CommitToken is for asynchronous processors; the writer checkpoints itself.
-func (p *channelProcessor) CommitToken(token string) error { return p.w.cfg.Checkpoint(token) }
 
 // checkpointFunc adapts the SDK's Checkpointer, retrying once on a sequence
 // mismatch (the checkpointer re-reads the sequence number on that error).

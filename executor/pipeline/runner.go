@@ -237,7 +237,7 @@ var quietZapConfig = func() zap.Config {
 // NewProcessor implements tunnel.ChannelProcessorFactory: a writer for the
 // channel, which takes the channel's writer slot (the ConcurrentID in object
 // names) when it starts. Channel ids are opaque: nothing is read from them.
-func (r *taskRunner) NewProcessor(_, _, channelID string, cp tunnel.Checkpointer) (tunnel.ChannelProcessor, error) {
+func (r *taskRunner) NewProcessor(tunnelID, clientID, channelID string, cp tunnel.Checkpointer) (tunnel.ChannelProcessor, error) {
 	r.mu.Lock()
 	old := r.processors[channelID]
 	r.mu.Unlock()
@@ -259,10 +259,15 @@ func (r *taskRunner) NewProcessor(_, _, channelID string, cp tunnel.Checkpointer
 		Slots: r.slots,
 	})
 	p := newChannelProcessor(r, channelID, w, tick)
+	sdkp, err := p.sdkProcessor(tunnelID, clientID, cp)
+	if err != nil {
+		p.Shutdown()
+		return nil, fmt.Errorf("channel %s: %w", channelID, err)
+	}
 	r.mu.Lock()
 	r.processors[channelID] = p
 	r.mu.Unlock()
-	return p, nil
+	return sdkp, nil
 }
 
 func (r *taskRunner) forgetProcessor(p *channelProcessor) {
