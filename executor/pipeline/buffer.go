@@ -67,28 +67,39 @@ func (w *writer) sortedBuffers() []*buffer {
 	return out
 }
 
-// evaluate returns the evaluated prefix, cached per minute (the finest
-// time variable) since consecutive records nearly always share it.
-func (w *writer) evaluate(kind string, tmpl *task.Template, at time.Time) string {
+// evaluate returns the evaluated prefix and the key of its buffer (kind and
+// prefix). Both are cached per minute (the finest time variable): rows of
+// one read share a handful of minutes, even when an event time column
+// spreads them over hours, so most rows find their prefix here without
+// evaluating the template again.
+func (w *writer) evaluate(kind string, tmpl *task.Template, at time.Time) (partition, bkey string) {
 	if tmpl == nil {
-		return ""
+		return "", kind + "/"
 	}
 	minute := tmpl.MinuteOf(at) // in the task's time zone
-	c := &w.prefixCache[0]
+	cache := &w.prefixCache[0]
 	if kind == kindDirty {
-		c = &w.prefixCache[1]
+		cache = &w.prefixCache[1]
 	}
-	if c.valid && c.minute == minute {
-		return c.value
+	if e, ok := (*cache)[minute]; ok {
+		return e.partition, e.bkey
 	}
-	c.value, c.minute, c.valid = tmpl.Evaluate(at), minute, true
-	return c.value
+	if *cache == nil || len(*cache) >= maxCachedPrefixes {
+		*cache = make(map[int64]cachedPrefix, 16)
+	}
+	e := cachedPrefix{partition: tmpl.Evaluate(at)}
+	e.bkey = kind + "/" + e.partition
+	(*cache)[minute] = e
+	return e.partition, e.bkey
 }
 
-type prefixCacheEntry struct {
-	valid  bool
-	minute int64
-	value  string
+// maxCachedPrefixes bounds a writer's prefix cache: a day of minutes would
+// be 1,440 entries; past the bound the cache starts again.
+const maxCachedPrefixes = 256
+
+type cachedPrefix struct {
+	partition string
+	bkey      string
 }
 
 type dirtyRecord struct {

@@ -41,7 +41,7 @@ func TestCheckpointTrackerStopsBeforeTheOldestOpenBuffer(t *testing.T) {
 }
 
 // TestFlushPolicy: size by the learnt ratio (unknown until learnt, for data
-// past the target), age from the write time for stream buffers with a
+// past a quarter of the target), age from the write time for stream buffers with a
 // floor on how long they stay open, from the read time for base buffers.
 func TestFlushPolicy(t *testing.T) {
 	p := flushPolicy{target: 1000, interval: 8 * time.Second}
@@ -49,8 +49,11 @@ func TestFlushPolicy(t *testing.T) {
 	if full, known := p.full(data, 0); full || known {
 		t.Errorf("data past the target with no ratio: full %v known %v, want unknown", full, known)
 	}
-	if full, known := p.full(&buffer{kind: kindData, size: 900}, 0); full || !known {
-		t.Errorf("data under the target in memory: full %v known %v", full, known)
+	if full, known := p.full(&buffer{kind: kindData, size: 300}, 0); full || known {
+		t.Errorf("data of a sample's size (a quarter of the target) with no ratio: full %v known %v, want unknown", full, known)
+	}
+	if full, known := p.full(&buffer{kind: kindData, size: 240}, 0); full || !known {
+		t.Errorf("data under a quarter of the target in memory: full %v known %v", full, known)
 	}
 	if full, _ := p.full(data, 0.5); full {
 		t.Error("1500 bytes at ratio 0.5 counted as full for a 1000-byte target")

@@ -6,8 +6,10 @@ import (
 	"math"
 	"reflect"
 
+	"github.com/klauspost/compress/s2"
 	"github.com/parquet-go/parquet-go"
 	"github.com/parquet-go/parquet-go/compress"
+	"github.com/parquet-go/parquet-go/compress/snappy"
 	"github.com/parquet-go/parquet-go/encoding"
 
 	"github.com/tablestore-delivery/terraform-provider-tablestore/executor/task"
@@ -53,13 +55,27 @@ func codecOf(c task.Compression) (compress.Codec, error) {
 	case "", task.CompressionNone:
 		return &parquet.Uncompressed, nil
 	case task.CompressionSnappy:
-		return &parquet.Snappy, nil
+		return &fastSnappy{}, nil
 	case task.CompressionGzip:
 		return &parquet.Gzip, nil
 	case task.CompressionZstd:
 		return &parquet.Zstd, nil
 	}
 	return nil, fmt.Errorf("pipeline: unsupported compression %q", c)
+}
+
+// fastSnappy is the SNAPPY codec with s2's fast Snappy encoder. parquet-go's
+// own Snappy encodes with klauspost's EncodeSnappyBetter, which a full
+// sync's profile showed at 8.5% of the executor's CPU; the fast encoder
+// takes a fraction of that for slightly larger pages. Either way the pages
+// are standard Snappy blocks, which every Parquet reader decodes (and the
+// tests read back with parquet-go and DuckDB).
+type fastSnappy struct {
+	snappy.Codec
+}
+
+func (*fastSnappy) Encode(dst, src []byte) ([]byte, error) {
+	return s2.EncodeSnappy(dst, src), nil
 }
 
 // orderedGroup is the schema's root: unlike parquet.Group, whose fields come

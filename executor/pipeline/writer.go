@@ -77,7 +77,7 @@ type writer struct {
 	// the channel is in OSS (or dirty and counted), while nothing is buffered.
 	durableThrough time.Time
 	stream         bool
-	prefixCache    [2]prefixCacheEntry
+	prefixCache    [2]map[int64]cachedPrefix
 	// values is the slice every record is mapped into before its row is
 	// copied into a buffer's block.
 	values       []any
@@ -249,8 +249,7 @@ func (w *writer) take(ctx context.Context, rec *tunnel.Record, pos Position, sta
 	if mapped.Dirty != nil {
 		kind, tmpl, at = kindDirty, w.cfg.DirtyPrefix, wt
 	}
-	partition := w.evaluate(kind, tmpl, at)
-	bkey := kind + "/" + partition
+	partition, bkey := w.evaluate(kind, tmpl, at)
 	if w.replay.replayed(bkey, pos, stable) {
 		n.replayed++
 		return nil
