@@ -3,7 +3,9 @@
 // Stream for incremental, BaseAndStream for differential) and consumes it
 // with the official SDK's tunnel worker. A record's path, top to bottom:
 //
-//	tunnel record, handed by the SDK to the channel's processor
+//	tunnel records, read by the SDK in its binary mode and decoded by
+//	  tunnelrecord (the same records as the SDK's own decoder, at a
+//	  quarter of its CPU), handed to the channel's processor
 //	  (processor.go: one goroutine per channel owns its writer)
 //	→ row of typed values, dirty with a reason, or ignored (record.go Mapper)
 //	→ partition: the prefix evaluated at the write time or the event time
