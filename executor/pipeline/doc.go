@@ -65,7 +65,8 @@
 //   - Flushing. A buffer is written when its size reaches
 //     target_object_size_mb (for data rows: the size of their RowBlock, a
 //     pointer-free column-by-column copy, scaled by the encoded/in-memory
-//     ratio the channel learnt from its objects, so the Parquet objects come
+//     ratio the channel learnt from its objects, or from one encoding of its
+//     first buffer at a quarter of the target, so the Parquet objects come
 //     out near the target), when its oldest row has waited
 //     flush_interval_seconds (counted from the row's write time for stream
 //     records, from when it was read for base records; checked by a ticker,
@@ -76,6 +77,17 @@
 //     holding the executor's oldest buffer is asked to write it, and if that
 //     does not bring the total under the budget within half a second, the
 //     channel that pushed past it writes its own oldest buffers.
+//   - Binary records. The SDK hands binary records (a read's records
+//     undecoded) only to the processors its own factories make (tunnel/
+//     channel.go:315 asserts *defaultProcessor), so each channel's
+//     processor is AsyncProcessFactory's, with NeedBinaryRecord and
+//     AlwaysCallBack; its callback decodes the read with tunnelrecord and
+//     hands the records to the channel's goroutine. Being asynchronous, the
+//     SDK's processor checkpoints nothing by itself: checkpoints stay the
+//     writer's, for durable records only. tunnelrecord's records equal the
+//     SDK decoder's (its tests compare them record for record, against the
+//     local Tunnel too), so nothing downstream changed; its profile is in
+//     docs/performance.md.
 //   - Exactly once. The tunnel checkpoint never moves past a record still in
 //     a buffer. Before an upload the journal records an intent (slot, kind,
 //     SequenceID, key, partition, position of the buffer's newest record);
