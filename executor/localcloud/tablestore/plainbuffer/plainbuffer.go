@@ -842,3 +842,141 @@ func (w *walker) cell() (name []byte, hasTs bool, ts int64, ok bool) {
 	}
 	return name, hasTs, ts, true
 }
+
+// ---- stream records from stored change rows ----
+
+// StreamRowShape describes a one-row buffer that AppendStreamRecord accepted.
+type StreamRowShape struct {
+	Deleted bool // the row ends with a delete marker
+	Cells   int  // attribute cells
+}
+
+// ExtensionSize is the number of bytes a row's sequence extension takes.
+const ExtensionSize = 1 + 4 + extensionLength
+
+// AppendStreamRecord appends to dst the one-row buffer row (header included)
+// with the sequence extension seq inserted before the row checksum. For a row
+// that AppendRow wrote without an extension, these are exactly the bytes
+// AppendRow writes for the same row with Extension set: the extension comes
+// last before the checksum and the row checksum does not cover it.
+//
+// It accepts only the rows a stream record carries unchanged: primary-key
+// cells with a value and nothing else; attribute cells that are puts (value
+// and timestamp), delete-one-version (cell type and timestamp, no value) or
+// delete-all-versions (cell type only); an optional delete marker; no
+// extension. For anything else (or malformed bytes) it returns dst unchanged
+// and false, and the caller decodes the row instead. Checksums are not
+// verified: the row is the local storage's own, written by AppendRow, and the
+// reader verifies them.
+func AppendStreamRecord(dst, row []byte, seq *SequenceInfo) ([]byte, StreamRowShape, bool) {
+	shape, ok := walkStreamRow(row)
+	if !ok {
+		return dst, shape, false
+	}
+	body := row[:len(row)-2] // without tagRowChecksum and the checksum byte
+	dst = append(dst, body...)
+	dst = append(dst, tagExtension)
+	dst = appendUint32(dst, extensionLength)
+	dst = append(dst, tagSeqInfo)
+	dst = appendUint32(dst, seqInfoLength)
+	dst = append(dst, tagSeqInfoEpoch)
+	dst = appendUint32(dst, uint32(seq.Epoch))
+	dst = append(dst, tagSeqInfoTS)
+	dst = appendUint64(dst, uint64(seq.Timestamp))
+	dst = append(dst, tagSeqInfoRowIdx)
+	dst = appendUint32(dst, uint32(seq.RowIndex))
+	return append(dst, row[len(row)-2:]...), shape, true
+}
+
+// walkStreamRow checks the shape AppendStreamRecord accepts.
+func walkStreamRow(buf []byte) (StreamRowShape, bool) {
+	var shape StreamRowShape
+	w := walker{buf: buf}
+	if h, ok := w.uint32(); !ok || h != Header || !w.take(tagRowPK) {
+		return shape, false
+	}
+	keys := 0
+	for w.take(tagCell) {
+		if c, ok := w.anyCell(); !ok || !c.hasValue || c.hasOp || c.hasTs {
+			return shape, false
+		}
+		keys++
+	}
+	if keys == 0 {
+		return shape, false
+	}
+	if w.take(tagRowData) {
+		for w.take(tagCell) {
+			c, ok := w.anyCell()
+			if !ok || !c.streamShaped() {
+				return shape, false
+			}
+			shape.Cells++
+		}
+		if shape.Cells == 0 { // AppendRow writes no attribute section without cells
+			return shape, false
+		}
+	}
+	shape.Deleted = w.take(tagDeleteMarker)
+	if !w.take(tagRowChecksum) || !w.skip(1) {
+		return shape, false
+	}
+	return shape, w.pos == len(w.buf)
+}
+
+// streamCell is what walker.anyCell saw of a cell.
+type streamCell struct {
+	hasValue, hasOp, hasTs bool
+	op                     CellOp
+}
+
+// streamShaped reports whether a stream record carries the attribute cell as
+// it is: a put with a timestamp, a delete-one-version with a timestamp, a
+// delete-all-versions without one.
+func (c streamCell) streamShaped() bool {
+	switch {
+	case c.hasValue:
+		return !c.hasOp && c.hasTs
+	case c.hasOp && c.op == OpDeleteOneVersion:
+		return c.hasTs
+	case c.hasOp && c.op == OpDeleteAllVersions:
+		return !c.hasTs
+	}
+	return false
+}
+
+// anyCell walks a cell after its tagCell in AppendCell's order: a name, an
+// optional value, an optional cell type, an optional timestamp, the checksum.
+func (w *walker) anyCell() (streamCell, bool) {
+	var c streamCell
+	if !w.take(tagCellName) {
+		return c, false
+	}
+	n, ok := w.uint32()
+	if !ok || n > maxNameOrValueLen || !w.skip(int(n)) {
+		return c, false
+	}
+	if w.take(tagCellValue) {
+		if n, ok = w.uint32(); !ok || n == 0 || n > maxNameOrValueLen || !w.skip(int(n)) {
+			return c, false
+		}
+		c.hasValue = true
+	}
+	if w.take(tagCellType) {
+		if w.pos >= len(w.buf) {
+			return c, false
+		}
+		c.hasOp, c.op = true, CellOp(w.buf[w.pos])
+		w.pos++
+	}
+	if w.take(tagCellTimestamp) {
+		if !w.skip(8) {
+			return c, false
+		}
+		c.hasTs = true
+	}
+	if !w.take(tagCellChecksum) || !w.skip(1) {
+		return c, false
+	}
+	return c, true
+}

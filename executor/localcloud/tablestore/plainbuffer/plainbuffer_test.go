@@ -357,3 +357,113 @@ func TestWalkPutRowAgreesWithDecoder(t *testing.T) {
 		t.Fatalf("a walk stopped by fn: want false after 2 calls, got %d calls", calls)
 	}
 }
+
+// streamRecordShaped is AppendStreamRecord's contract stated on the decoded
+// row: a primary key of valued cells alone; puts with a timestamp,
+// delete-one-version cells with one, delete-all-versions cells without one;
+// no extension.
+func streamRecordShaped(r *Row) bool {
+	if len(r.PrimaryKey) == 0 || r.Extension != nil {
+		return false
+	}
+	for _, c := range r.PrimaryKey {
+		if c.Value == nil || c.Op != OpPut || c.HasTimestamp {
+			return false
+		}
+	}
+	for _, c := range r.Cells {
+		switch {
+		case c.Value != nil && c.Op == OpPut && c.HasTimestamp:
+		case c.Value == nil && c.Op == OpDeleteOneVersion && c.HasTimestamp:
+		case c.Value == nil && c.Op == OpDeleteAllVersions && !c.HasTimestamp:
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// AppendStreamRecord must give, for every row it accepts, the bytes AppendRow
+// writes for the same row with the extension set, accept exactly the rows of
+// its contract, report the row's shape, leave dst alone when it refuses, and
+// turn down every truncation of a valid row without panicking.
+func TestAppendStreamRecordIsAppendRowWithTheExtension(t *testing.T) {
+	ts := func(c Cell, v int64) Cell { c.HasTimestamp, c.Timestamp = true, v; return c }
+	pk := wantPK()
+	put := []Cell{
+		ts(Cell{Name: "a", Value: Int(-1)}, 1700000000000),
+		ts(Cell{Name: "b", Value: String("")}, 5),
+		ts(Cell{Name: "c", Value: Double(math.Inf(-1))}, -1),
+		ts(Cell{Name: "d", Value: Bool(false)}, 7),
+		ts(Cell{Name: "e", Value: Blob(bytes.Repeat([]byte{0xfe}, 300))}, 8),
+	}
+	deleteOne := ts(Cell{Name: "f", Op: OpDeleteOneVersion}, 1690000000000)
+	deleteAll := Cell{Name: "g", Op: OpDeleteAllVersions}
+	rows := map[string]Row{
+		"key only":                      {PrimaryKey: pk},
+		"put":                           {PrimaryKey: pk, Cells: put},
+		"update":                        {PrimaryKey: put[:1], Cells: []Cell{put[0], deleteOne, deleteAll, put[4]}},
+		"delete":                        {PrimaryKey: pk, Deleted: true},
+		"delete marker and cells":       {PrimaryKey: pk, Cells: put[:2], Deleted: true},
+		"put without timestamp":         {PrimaryKey: pk, Cells: []Cell{{Name: "a", Value: Int(1)}}},
+		"increment":                     {PrimaryKey: pk, Cells: []Cell{ts(Cell{Name: "a", Value: Int(1), Op: OpIncrement}, 3)}},
+		"delete one without timestamp":  {PrimaryKey: pk, Cells: []Cell{{Name: "a", Op: OpDeleteOneVersion}}},
+		"delete one with a value":       {PrimaryKey: pk, Cells: []Cell{ts(Cell{Name: "a", Value: Int(1), Op: OpDeleteOneVersion}, 3)}},
+		"delete all with a timestamp":   {PrimaryKey: pk, Cells: []Cell{ts(deleteAll, 3)}},
+		"delete all with a value":       {PrimaryKey: pk, Cells: []Cell{{Name: "a", Value: Int(1), Op: OpDeleteAllVersions}}},
+		"key with timestamp":            {PrimaryKey: []Cell{ts(Cell{Name: "id", Value: Int(1)}, 3)}, Cells: put},
+		"key with a type":               {PrimaryKey: []Cell{{Name: "id", Value: Int(1), Op: OpDeleteAllVersions}}},
+		"key without value":             {PrimaryKey: []Cell{{Name: "id"}}},
+		"extension already":             {PrimaryKey: pk, Cells: put, Extension: &SequenceInfo{Epoch: 1, Timestamp: 2, RowIndex: 3}},
+		"no primary key":                {Cells: put},
+		"infinite key, put and deletes": {PrimaryKey: []Cell{{Name: "id", Value: InfMax()}}, Cells: []Cell{deleteAll, deleteOne}},
+	}
+	seqs := []*SequenceInfo{{Epoch: 0, Timestamp: 0, RowIndex: 0}, {Epoch: 3, Timestamp: 1700000000123456, RowIndex: math.MaxInt32}, {Epoch: -1, Timestamp: -5, RowIndex: -7}}
+	accepted := 0
+	for name, row := range rows {
+		t.Run(name, func(t *testing.T) {
+			buf := EncodeRow(&row)
+			decoded := decodeOne(t, buf)
+			for _, seq := range seqs {
+				prefix := []byte("dst")
+				got, shape, ok := AppendStreamRecord(prefix, buf, seq)
+				if want := streamRecordShaped(&decoded); ok != want {
+					t.Fatalf("AppendStreamRecord accepted = %v, the contract says %v for %+v", ok, want, decoded)
+				}
+				if !ok {
+					if string(got) != "dst" {
+						t.Fatalf("refused, yet dst became %q", got)
+					}
+					continue
+				}
+				accepted++
+				if len(got)-3-len(buf) != ExtensionSize {
+					t.Fatalf("the record is %d bytes longer than the row, ExtensionSize is %d", len(got)-3-len(buf), ExtensionSize)
+				}
+				withSeq := decoded
+				withSeq.Extension = seq
+				if want := append([]byte("dst"), EncodeRow(&withSeq)...); !bytes.Equal(got, want) {
+					t.Fatalf("record\n%x\nwant AppendRow's\n%x", got, want)
+				}
+				if shape.Deleted != decoded.Deleted || shape.Cells != len(decoded.Cells) {
+					t.Fatalf("shape %+v, the row has delete marker %v and %d cells", shape, decoded.Deleted, len(decoded.Cells))
+				}
+				again := decodeOne(t, got[3:])
+				if again.Extension == nil || *again.Extension != *seq {
+					t.Fatalf("the record's extension decodes as %+v, want %+v", again.Extension, seq)
+				}
+			}
+			for n := range len(buf) {
+				if _, _, ok := AppendStreamRecord(nil, buf[:n], seqs[1]); ok {
+					t.Fatalf("a %d-byte prefix of a %d-byte row was accepted", n, len(buf))
+				}
+			}
+			if _, _, ok := AppendStreamRecord(nil, append(bytes.Clone(buf), 0), seqs[1]); ok {
+				t.Fatal("a row with a trailing byte was accepted")
+			}
+		})
+	}
+	if accepted == 0 {
+		t.Fatal("no row was accepted: the test checks nothing")
+	}
+}
