@@ -2,6 +2,7 @@ package plainbuffer
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"math"
 	"reflect"
@@ -465,5 +466,80 @@ func TestAppendStreamRecordIsAppendRowWithTheExtension(t *testing.T) {
 	}
 	if accepted == 0 {
 		t.Fatal("no row was accepted: the test checks nothing")
+	}
+}
+
+// The row checksum AppendRow writes and the decoder checks is folded from the
+// cells' checksums in one pass; it must stay RowChecksum of the row, for
+// every row of a buffer (the fold starts again at each row), with and
+// without a delete marker, and a wrong one must still be caught.
+func TestRowChecksumFoldedFromTheCells(t *testing.T) {
+	ts := func(c Cell, v int64) Cell { c.HasTimestamp, c.Timestamp = true, v; return c }
+	rows := []Row{
+		{PrimaryKey: wantPK(), Cells: []Cell{ts(Cell{Name: "a", Value: Int(1)}, 5), {Name: "b", Op: OpDeleteAllVersions}}},
+		{PrimaryKey: wantPK(), Deleted: true},
+		{PrimaryKey: []Cell{{Name: "id", Value: String("k")}}, Cells: []Cell{ts(Cell{Name: "z", Value: Blob(bytes.Repeat([]byte{9}, 77))}, 1)},
+			Extension: &SequenceInfo{Epoch: 1, Timestamp: 2, RowIndex: 3}},
+	}
+	var ends []int
+	buf := AppendHeader(nil)
+	for i := range rows {
+		buf = AppendRow(buf, &rows[i])
+		if got, want := buf[len(buf)-1], RowChecksum(&rows[i]); got != want {
+			t.Fatalf("row %d: AppendRow wrote checksum 0x%02x, RowChecksum is 0x%02x", i, got, want)
+		}
+		ends = append(ends, len(buf))
+	}
+	got, err := DecodeRows(buf)
+	if err != nil || len(got) != len(rows) {
+		t.Fatalf("decoded %d rows (%v), want %d", len(got), err, len(rows))
+	}
+	for i, end := range ends {
+		corrupt := bytes.Clone(buf)
+		corrupt[end-1] ^= 0x10
+		if _, err := DecodeRows(corrupt); !errors.Is(err, ErrChecksum) {
+			t.Fatalf("row %d's checksum flipped: got %v, want ErrChecksum", i, err)
+		}
+	}
+	// The SDK's own delete row (a delete marker) decodes.
+	del := &tablestore.DeleteRowChange{TableName: "t", PrimaryKey: sdkPK()}
+	if r, err := DecodeRows(del.Serialize()); err != nil || len(r) != 1 || !r[0].Deleted {
+		t.Fatalf("the SDK's delete row: %+v, %v", r, err)
+	}
+}
+
+// crcBytes folds eight bytes at a time; it must equal the byte-at-a-time
+// CRC8 for every length, starting state and content.
+func TestCRCBytesIsTheBytewiseCRC(t *testing.T) {
+	bytewise := func(crc byte, bs []byte) byte {
+		for _, b := range bs {
+			crc = crcTable[crc^b]
+		}
+		return crc
+	}
+	data := make([]byte, 300)
+	for i := range data {
+		data[i] = byte(i*151 + i*i*7 + 13)
+	}
+	for n := 0; n <= len(data); n++ {
+		for _, start := range []byte{0, 1, 0x5a, 0xff} {
+			if got, want := crcBytes(start, data[:n]), bytewise(start, data[:n]); got != want {
+				t.Fatalf("crcBytes(0x%02x, %d bytes) = 0x%02x, bytewise 0x%02x", start, n, got, want)
+			}
+		}
+	}
+	for i := range 1000 {
+		v := uint64(i)*0x9E3779B97F4A7C15 ^ uint64(i)<<61
+		start := byte(i * 31)
+		if got, want := crcUint64(start, v), bytewise(start, binary.LittleEndian.AppendUint64(nil, v)); got != want {
+			t.Fatalf("crcUint64(0x%02x, %#x) = 0x%02x, bytewise 0x%02x", start, v, got, want)
+		}
+		if got, want := crcUint32(start, uint32(v)), bytewise(start, binary.LittleEndian.AppendUint32(nil, uint32(v))); got != want {
+			t.Fatalf("crcUint32(0x%02x, %#x) = 0x%02x, bytewise 0x%02x", start, uint32(v), got, want)
+		}
+	}
+	// The table itself is CRC-8 with polynomial 0x07: "123456789" checks to 0xF4.
+	if got := crcBytes(0, []byte("123456789")); got != 0xF4 {
+		t.Fatalf("CRC-8 check value 0x%02x, want 0xF4", got)
 	}
 }
