@@ -100,8 +100,13 @@ func (r *row) toPlain() plainbuffer.Row {
 
 func encodeRow(r *row) []byte {
 	pr := r.toPlain()
-	buf := binary.BigEndian.AppendUint64(make([]byte, 0, 12+plainbuffer.RowSize(&pr)), r.lastSeq)
-	return plainbuffer.AppendRow(plainbuffer.AppendHeader(buf), &pr)
+	return encodePlainRow(r.lastSeq, &pr)
+}
+
+// encodePlainRow is encodeRow of a row already converted by toPlain.
+func encodePlainRow(lastSeq uint64, pr *plainbuffer.Row) []byte {
+	buf := binary.BigEndian.AppendUint64(make([]byte, 0, 12+plainbuffer.RowSize(pr)), lastSeq)
+	return plainbuffer.AppendRow(plainbuffer.AppendHeader(buf), pr)
 }
 
 func decodeRow(b []byte) (*row, error) {
@@ -515,10 +520,10 @@ func (s *Store) applyMutation(tx *bolt.Tx, tc *tableCtx, m *Mutation, nowMs, now
 		}
 	} else {
 		next.lastSeq = seq
-		if err := rows.Put(key, encodeRow(next)); err != nil {
+		pr := next.toPlain()
+		if err := rows.Put(key, encodePlainRow(seq, &pr)); err != nil {
 			return res, err
 		}
-		pr := next.toPlain()
 		res.Row = &pr
 	}
 	res.PrimaryKey, res.Shard, res.Partition, res.Seq = pk, shard, part.ID, seq
