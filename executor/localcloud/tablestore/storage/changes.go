@@ -57,6 +57,13 @@ func getUint64(b *bolt.Bucket, key string) uint64 {
 	return 0
 }
 
+// logFillPercent is how full the change log's pages are left when they
+// split. The log only ever appends (keys are increasing sequence numbers), so
+// a page split at bbolt's default of a half leaves that half empty for good:
+// every commit would write about twice the pages the changes need, and the
+// file would grow twice as fast.
+const logFillPercent = 0.95
+
 // trimEvery is how often (in sequence numbers) a shard's log is trimmed.
 const trimEvery = 128
 
@@ -68,6 +75,7 @@ func (s *Store) appendChange(sb *bolt.Bucket, c Change) (uint64, error) {
 		return 0, err
 	}
 	log := sb.Bucket([]byte(bucketLog))
+	log.FillPercent = logFillPercent
 	if err := log.Put(uint64Key(seq), encodeChange(&c)); err != nil {
 		return 0, err
 	}

@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	bolt "go.etcd.io/bbolt"
+
 	pb "github.com/tablestore-delivery/terraform-provider-tablestore/executor/localcloud/tablestore/plainbuffer"
 )
 
@@ -196,5 +198,52 @@ func TestReadChangeRecordsAreTheStoredChanges(t *testing.T) {
 	}
 	if total != 300 {
 		t.Fatalf("%d records, want 300", total)
+	}
+}
+
+// The change log only appends, so its pages are filled before they split
+// instead of being left half empty (bbolt's default): appended changes take
+// about the space their bytes need.
+func TestChangeLogPagesAreFilled(t *testing.T) {
+	s, done := openStore(t, t.TempDir(), Config{Shards: 1})
+	defer done()
+	if _, err := s.CreateTable("inst", TableMeta{Name: "t", PrimaryKey: []PKColumn{{Name: "id", Type: PKInteger}}}); err != nil {
+		t.Fatal(err)
+	}
+	for batch := range 40 {
+		var muts []Mutation
+		for i := range 100 {
+			muts = append(muts, Mutation{Table: "t", Type: ChangePut, PrimaryKey: []pb.Cell{{Name: "id", Value: pb.Int(int64(batch*100 + i))}},
+				Cells: []pb.Cell{{Name: "v", Value: pb.String(strings.Repeat("x", 100))}}})
+		}
+		if _, err := s.Write("inst", muts); err != nil {
+			t.Fatal(err)
+		}
+	}
+	parts, err := s.Partitions("inst", "t")
+	if err != nil || len(parts) != 1 {
+		t.Fatalf("partitions %v, %v", parts, err)
+	}
+	var stats bolt.BucketStats
+	var pageSize int
+	if err := s.kv.View(func(tx *bolt.Tx) error {
+		tb, meta, err := s.tableBucket(tx, "inst", "t")
+		if err != nil {
+			return err
+		}
+		lb, err := partitionLog(tb, meta.partition(parts[0].ID))
+		if err != nil {
+			return err
+		}
+		stats, pageSize = lb.Bucket([]byte(bucketLog)).Stats(), tx.DB().Info().PageSize
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if stats.KeyN != 4000 || stats.LeafPageN < 10 {
+		t.Fatalf("log holds %d changes on %d leaf pages, want 4000 on many", stats.KeyN, stats.LeafPageN)
+	}
+	if fill := float64(stats.LeafInuse) / float64(stats.LeafPageN*pageSize); fill < 0.85 {
+		t.Fatalf("the log's leaf pages are %.0f%% full, want at least 85%%", fill*100)
 	}
 }
