@@ -333,6 +333,17 @@ func TestQuickBenchJSON(t *testing.T) {
 		t.Errorf("ramp = %v, want the fixed-rate trial and at most one more (--quick)", inc["ramp"])
 	} else if first := ramp[0].(map[string]any); num(first, "rate_rows_per_sec") != 300 {
 		t.Errorf("the ramp's first trial is at %v rows/s, want the fixed rate 300", first["rate_rows_per_sec"])
+	} else {
+		// Every process works during a trial: the cloud takes the writes,
+		// the executor delivers them, the bench writes and verifies.
+		for _, key := range []string{"cloud_cpu_seconds_per_million_rows", "executor_cpu_seconds_per_million_rows", "bench_cpu_seconds_per_million_rows"} {
+			if v := num(first, key); !(v > 0 && v < 1e4) {
+				t.Errorf("the ramp's first trial has %s = %v, want a positive figure", key, v)
+			}
+		}
+		if p50, p99, blocked := num(first, "write_call_p50_seconds"), num(first, "write_call_p99_seconds"), num(first, "writer_blocked_seconds"); !(p50 > 0 && p50 <= p99 && p99 < 60 && blocked >= 0) {
+			t.Errorf("the ramp's first trial: write calls P50 %v, P99 %v, writer blocked %v s: want 0 < P50 <= P99 and blocked >= 0", p50, p99, blocked)
+		}
 	}
 	targets := map[string]bool{}
 	for _, tg := range doc["targets"].([]any) {

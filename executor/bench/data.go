@@ -71,7 +71,10 @@ func makeRow(i int, base time.Time, hours int) benchRow {
 func rowID(i int) string { return fmt.Sprintf("r%09d", i) }
 
 // parseRowID is rowID's inverse (-1 when s is not a row id).
-func parseRowID(s string) int {
+func parseRowID(s string) int { return parseRowIDBytes([]byte(s)) }
+
+// parseRowIDBytes is parseRowID of an id's bytes.
+func parseRowIDBytes(s []byte) int {
 	if len(s) != 10 || s[0] != 'r' {
 		return -1
 	}

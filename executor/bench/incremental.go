@@ -3,9 +3,11 @@ package bench
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"math"
+	"os"
 	"sort"
 	"sync"
 	"time"
@@ -74,6 +76,7 @@ type latencyTask struct {
 	spec  task.Spec
 	flush time.Duration
 	seen  map[string]bool // objects already read
+	buf   []byte          // the last object read, reused for the next
 	next  int             // the first row index of the next trial
 }
 
@@ -88,6 +91,55 @@ type trialResult struct {
 	// objectAges: per object, from its oldest row's write to its listing —
 	// the flush interval plus the read and upload delays of the executor.
 	objectAges []float64
+	cpu        trialCPU
+	writes     writeStats
+}
+
+// writeStats is how the writer of a trial fared.
+type writeStats struct {
+	achieved float64 // rows/s
+	// blocked: how long the writer waited for one of its maxInFlight calls
+	// to return before it could send a batch; callP50/P99: BatchWriteRow
+	// round trips (seconds). A writer that falls short while blocked was
+	// held up by the calls' latency, not by its own CPU.
+	blocked          time.Duration
+	callP50, callP99 float64
+}
+
+// maxInFlight is how many BatchWriteRow calls the steady writer keeps
+// running at once.
+const maxInFlight = 16
+
+// trialCPU is the CPU seconds each process used during a trial.
+type trialCPU struct{ cloud, executor, bench float64 }
+
+// trialMeters measures the CPU time of the three processes of a trial.
+type trialMeters struct{ cloud, executor, bench cpuMeter }
+
+func (lt *latencyTask) startMeters() (trialMeters, error) {
+	var m trialMeters
+	var err error
+	if m.cloud, err = lt.r.cloud.cpuMeter(); err != nil {
+		return m, err
+	}
+	if m.executor, err = lt.r.exec.cpuMeter(); err != nil {
+		return m, err
+	}
+	m.bench, err = startCPUMeter(os.Getpid())
+	return m, err
+}
+
+func (m trialMeters) read() (trialCPU, error) {
+	var c trialCPU
+	var err error
+	if c.cloud, err = m.cloud.seconds(); err != nil {
+		return c, err
+	}
+	if c.executor, err = m.executor.seconds(); err != nil {
+		return c, err
+	}
+	c.bench, err = m.bench.seconds()
+	return c, err
 }
 
 // sustained reports whether the executor kept up with the trial: every row
@@ -102,14 +154,18 @@ func (lt *latencyTask) trial(ctx context.Context, rate, total int) (trialResult,
 	r, from := lt.r, lt.next
 	lt.next += total
 	tr := trialResult{rate: rate, rows: total}
+	meters, err := lt.startMeters()
+	if err != nil {
+		return tr, err
+	}
 	written := make([]time.Time, total)
 	visible := make([]time.Time, total)
 	writeErr := make(chan error, 1)
 	writerDone := make(chan struct{})
 	go func() {
 		defer close(writerDone)
-		achieved, err := r.cloud.writeSteadily(ctx, lt.spec.Table, from, total, rate, written)
-		tr.achieved = achieved
+		ws, err := r.cloud.writeSteadily(ctx, lt.spec.Table, from, total, rate, written)
+		tr.achieved, tr.writes = ws.achieved, ws
 		writeErr <- err
 	}()
 
@@ -126,15 +182,16 @@ func (lt *latencyTask) trial(ctx context.Context, rate, total int) (trialResult,
 				continue
 			}
 			lt.seen[o.key] = true
-			ids, err := r.cloud.objectRowIDs(bucketName, o.key)
+			rows, buf, err := r.cloud.objectRows(bucketName, o.key, o.size, lt.buf)
+			lt.buf = buf
 			if err != nil {
 				pollErr = err
 				return
 			}
 			var oldest time.Time
-			for _, id := range ids {
-				i := parseRowID(id) - from
-				if i < 0 || i >= total {
+			for _, row := range rows {
+				i := row - from
+				if row < 0 || i < 0 || i >= total {
 					continue
 				}
 				if visible[i].IsZero() {
@@ -167,6 +224,9 @@ func (lt *latencyTask) trial(ctx context.Context, rate, total int) (trialResult,
 	}
 	if pollErr != nil {
 		return tr, pollErr
+	}
+	if tr.cpu, err = meters.read(); err != nil {
+		return tr, err
 	}
 	delays := make([]float64, 0, total)
 	for i := range total {
@@ -210,13 +270,16 @@ func percentiles(values []float64) (p50, p99, maxValue float64) {
 // writeSteadily writes rows from..from+total-1 at rate rows/s in batches on a fixed
 // schedule (batches run concurrently, so one slow call does not delay the
 // next), noting in written[i] when row from+i's batch was sent. It returns the
-// achieved rate.
-func (c *cloudProcess) writeSteadily(ctx context.Context, table string, from, total, rate int, written []time.Time) (float64, error) {
+// achieved rate, how long it waited for a free call and the calls' latency.
+func (c *cloudProcess) writeSteadily(ctx context.Context, table string, from, total, rate int, written []time.Time) (writeStats, error) {
+	var ws writeStats
 	batch := min(loadBatchRows, max(1, rate/10))
 	interval := time.Duration(float64(time.Second) * float64(batch) / float64(rate))
-	sem := make(chan struct{}, 16)
+	sem := make(chan struct{}, maxInFlight)
 	errs := make(chan error, 1)
 	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var calls []float64
 	start := time.Now()
 	var lastSent time.Time
 	for k, lo := 0, 0; lo < total; k, lo = k+1, lo+batch {
@@ -224,15 +287,24 @@ func (c *cloudProcess) writeSteadily(ctx context.Context, table string, from, to
 			select {
 			case <-ctx.Done():
 				wg.Wait()
-				return 0, ctx.Err()
+				return ws, ctx.Err()
 			case <-time.After(wait):
 			}
 		}
 		select {
 		case err := <-errs:
 			wg.Wait()
-			return 0, err
+			return ws, err
 		case sem <- struct{}{}:
+		default:
+			blockedAt := time.Now()
+			select {
+			case err := <-errs:
+				wg.Wait()
+				return ws, err
+			case sem <- struct{}{}:
+			}
+			ws.blocked += time.Since(blockedAt)
 		}
 		hi := min(lo+batch, total)
 		req := &tablestore.BatchWriteRowRequest{}
@@ -251,7 +323,11 @@ func (c *cloudProcess) writeSteadily(ctx context.Context, table string, from, to
 		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()
-			if err := bulkload.WriteBatch(c.tablestore, table, req); err != nil {
+			err := bulkload.WriteBatch(c.tablestore, table, req)
+			mu.Lock()
+			calls = append(calls, time.Since(sent).Seconds())
+			mu.Unlock()
+			if err != nil {
 				select {
 				case errs <- err:
 				default:
@@ -262,42 +338,93 @@ func (c *cloudProcess) writeSteadily(ctx context.Context, table string, from, to
 	wg.Wait()
 	select {
 	case err := <-errs:
-		return 0, err
+		return ws, err
 	default:
 	}
 	span := lastSent.Sub(start).Seconds() + interval.Seconds()
-	return float64(total) / span, nil
+	ws.achieved = float64(total) / span
+	ws.callP50, ws.callP99, _ = percentiles(calls)
+	return ws, nil
 }
 
-// idColumn reads only the id column of a delivered object.
-type idColumn struct {
-	ID *string `parquet:"id,optional"`
-}
-
-// objectRowIDs downloads an object and returns its rows' ids.
-func (c *cloudProcess) objectRowIDs(bucket, key string) ([]string, error) {
+// objectRows reads a delivered object (size bytes, as listed) and returns
+// its rows' indexes (parseRowID of the id column; -1 for ids that are not
+// row ids). The object is read whole into buf, which is reused between calls
+// (the returned buffer), and only the id column's pages are decoded: the
+// verifier shares the cores with what it measures, so it spends no more on
+// each object than finding which rows it holds.
+func (c *cloudProcess) objectRows(bucket, key string, size int64, buf []byte) (rows []int, _ []byte, err error) {
 	b, err := c.oss.Bucket(bucket)
 	if err != nil {
-		return nil, fmt.Errorf("bench: bucket: %w", err)
+		return nil, buf, fmt.Errorf("bench: bucket: %w", err)
 	}
 	body, err := b.GetObject(key)
 	if err != nil {
-		return nil, fmt.Errorf("bench: get %s: %w", key, err)
+		return nil, buf, fmt.Errorf("bench: get %s: %w", key, err)
 	}
-	data, err := io.ReadAll(body)
-	_ = body.Close()
-	if err != nil {
-		return nil, fmt.Errorf("bench: read %s: %w", key, err)
+	if int64(cap(buf)) < size {
+		buf = make([]byte, size)
 	}
-	rows, err := parquet.Read[idColumn](bytes.NewReader(data), int64(len(data)))
-	if err != nil {
-		return nil, fmt.Errorf("bench: parquet %s: %w", key, err)
-	}
-	ids := make([]string, 0, len(rows))
-	for _, row := range rows {
-		if row.ID != nil {
-			ids = append(ids, *row.ID)
+	data := buf[:size]
+	_, err = io.ReadFull(body, data)
+	if err == nil {
+		// The object must be exactly the listed size.
+		if n, _ := body.Read(make([]byte, 1)); n > 0 {
+			err = fmt.Errorf("longer than the %d bytes listed", size)
 		}
 	}
-	return ids, nil
+	_ = body.Close()
+	if err != nil {
+		return nil, buf, fmt.Errorf("bench: read %s: %w", key, err)
+	}
+	rows, err = idColumnRows(data)
+	if err != nil {
+		return nil, buf, fmt.Errorf("bench: parquet %s: %w", key, err)
+	}
+	return rows, buf, nil
+}
+
+// idColumnRows decodes the id column of a Parquet file and returns the row
+// index of each non-null id (parseRowID: -1 for ids that are not row ids).
+func idColumnRows(data []byte) ([]int, error) {
+	f, err := parquet.OpenFile(bytes.NewReader(data), int64(len(data)))
+	if err != nil {
+		return nil, err
+	}
+	col, ok := f.Schema().Lookup("id")
+	if !ok {
+		return nil, fmt.Errorf("no id column")
+	}
+	rows := make([]int, 0, f.NumRows())
+	var values []parquet.Value
+	for _, rg := range f.RowGroups() {
+		pages := rg.ColumnChunks()[col.ColumnIndex].Pages()
+		for {
+			page, err := pages.ReadPage()
+			if errors.Is(err, io.EOF) {
+				break
+			}
+			if err != nil {
+				_ = pages.Close()
+				return nil, err
+			}
+			if n := int(page.NumValues()); cap(values) < n {
+				values = make([]parquet.Value, n)
+			}
+			n, err := page.Values().ReadValues(values[:page.NumValues()])
+			if err != nil && !errors.Is(err, io.EOF) {
+				_ = pages.Close()
+				return nil, err
+			}
+			for _, v := range values[:n] {
+				if !v.IsNull() {
+					rows = append(rows, parseRowIDBytes(v.ByteArray()))
+				}
+			}
+		}
+		if err := pages.Close(); err != nil {
+			return nil, err
+		}
+	}
+	return rows, nil
 }

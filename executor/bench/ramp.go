@@ -16,11 +16,28 @@ type RampTrial struct {
 	// Sustained: every row visible, P99 ≤ flush + 1 s and the writer within
 	// 5% of the rate.
 	Sustained bool `json:"sustained"`
+	// CPU seconds per million rows of the trial (µs per row), from its start
+	// until its last row was seen: the local cloud, the executor, and the
+	// bench itself (writer and verifier). They share the cores, so these
+	// say where a trial that falls short spent them.
+	CloudCPUSecondsPerMillionRows    float64 `json:"cloud_cpu_seconds_per_million_rows"`
+	ExecutorCPUSecondsPerMillionRows float64 `json:"executor_cpu_seconds_per_million_rows"`
+	BenchCPUSecondsPerMillionRows    float64 `json:"bench_cpu_seconds_per_million_rows"`
+	// The writer: how long it waited with all its calls in flight, and the
+	// BatchWriteRow round trips' P50 and P99 (seconds).
+	WriterBlockedSeconds float64 `json:"writer_blocked_seconds"`
+	WriteCallP50Seconds  float64 `json:"write_call_p50_seconds"`
+	WriteCallP99Seconds  float64 `json:"write_call_p99_seconds"`
 }
 
 func rampTrial(t trialResult, flush time.Duration) RampTrial {
 	return RampTrial{RateRowsPerSec: float64(t.rate), AchievedRowsPerSec: t.achieved, Rows: t.rows,
-		P99Seconds: t.p99, RowsMissing: t.missing, Sustained: t.sustained(flush)}
+		P99Seconds: t.p99, RowsMissing: t.missing, Sustained: t.sustained(flush),
+		CloudCPUSecondsPerMillionRows:    perMillionRows(t.cpu.cloud, t.rows),
+		ExecutorCPUSecondsPerMillionRows: perMillionRows(t.cpu.executor, t.rows),
+		BenchCPUSecondsPerMillionRows:    perMillionRows(t.cpu.bench, t.rows),
+		WriterBlockedSeconds:             t.writes.blocked.Seconds(),
+		WriteCallP50Seconds:              t.writes.callP50, WriteCallP99Seconds: t.writes.callP99}
 }
 
 // ramp looks for incremental.max_sustained_rows_per_sec: the highest write

@@ -32,8 +32,20 @@ func runBench(args []string, stdout, stderr io.Writer) int {
 	var executorEnv repeatedFlag
 	fs.Var(&executorEnv, "executor-env", "KEY=VALUE added to the executors' environment, e.g. GOMEMLIMIT=200MiB (repeatable)")
 	workDir := fs.String("work-dir", "", "directory for the processes' data and logs (default: a temporary directory, removed afterwards)")
+	// The bench's own profiles (its writers and verifier share the cores
+	// with the processes it measures). A flag only: DELIVERY_PPROF_LISTEN in
+	// the environment is the local cloud's, which inherits it.
+	var profiles pprofListen
+	fs.StringVar(&profiles.addr, "pprof-listen", "", "loopback address serving the bench process's own Go profiles under /debug/pprof/; default: off")
 	if ok, code := parseFlags(fs, args, stderr); !ok {
 		return code
+	}
+	if log, err := newLogger(stderr, "info"); err != nil {
+		fmt.Fprintln(stderr, "delivery-executor bench:", err)
+		return 2
+	} else if _, err := profiles.start(log); err != nil {
+		fmt.Fprintln(stderr, "delivery-executor bench:", err)
+		return 2
 	}
 	binary, err := os.Executable()
 	if err != nil {

@@ -2,7 +2,6 @@ package tablestore
 
 import (
 	"fmt"
-	"regexp"
 
 	"github.com/aliyun/aliyun-tablestore-go-sdk/tablestore/otsprotocol"
 	"google.golang.org/protobuf/proto"
@@ -11,17 +10,35 @@ import (
 	"github.com/tablestore-delivery/terraform-provider-tablestore/executor/localcloud/tablestore/storage"
 )
 
-var nameRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]{0,254}$`)
+// validName reports whether name is a valid table or column name: a letter or
+// underscore, then letters, digits or underscores, 255 bytes at most
+// (^[A-Za-z_][A-Za-z0-9_]{0,254}$). Every column of every written row is
+// checked, so it is a loop rather than a regular expression.
+func validName(name string) bool {
+	if len(name) == 0 || len(name) > 255 {
+		return false
+	}
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		switch {
+		case c == '_', 'A' <= c && c <= 'Z', 'a' <= c && c <= 'z':
+		case '0' <= c && c <= '9' && i > 0:
+		default:
+			return false
+		}
+	}
+	return true
+}
 
 func checkTableName(name string) *Error {
-	if !nameRE.MatchString(name) {
+	if !validName(name) {
 		return errParam("Invalid table name: '%s'.", name)
 	}
 	return nil
 }
 
 func checkColumnName(name string) *Error {
-	if !nameRE.MatchString(name) {
+	if !validName(name) {
 		return errParam("Invalid column name: '%s'.", name)
 	}
 	return nil

@@ -194,29 +194,41 @@ var crcTable = func() (t [256]byte) {
 	return t
 }()
 
+// crcTables[k][x] is the CRC8 state after the byte x and k zero bytes, from
+// state 0 (crcTables[0] is crcTable). The CRC is linear, so eight bytes fold
+// into the state as one lookup each (slicing-by-8), not eight dependent ones.
+var crcTables = func() (t [8][256]byte) {
+	t[0] = crcTable
+	for k := 1; k < 8; k++ {
+		for x := range 256 {
+			t[k][x] = crcTable[t[k-1][x]]
+		}
+	}
+	return t
+}()
+
 func crcByte(crc, b byte) byte { return crcTable[crc^b] }
 
 func crcBytes(crc byte, bs []byte) byte {
+	for ; len(bs) >= 8; bs = bs[8:] {
+		crc = crcTables[7][crc^bs[0]] ^ crcTables[6][bs[1]] ^ crcTables[5][bs[2]] ^ crcTables[4][bs[3]] ^
+			crcTables[3][bs[4]] ^ crcTables[2][bs[5]] ^ crcTables[1][bs[6]] ^ crcTables[0][bs[7]]
+	}
 	for _, b := range bs {
 		crc = crcTable[crc^b]
 	}
 	return crc
 }
 
+// crcUint32 is crcBytes of v's four little-endian bytes.
 func crcUint32(crc byte, v uint32) byte {
-	for range 4 {
-		crc = crcTable[crc^byte(v)]
-		v >>= 8
-	}
-	return crc
+	return crcTables[3][crc^byte(v)] ^ crcTables[2][byte(v>>8)] ^ crcTables[1][byte(v>>16)] ^ crcTables[0][byte(v>>24)]
 }
 
+// crcUint64 is crcBytes of v's eight little-endian bytes.
 func crcUint64(crc byte, v uint64) byte {
-	for range 8 {
-		crc = crcTable[crc^byte(v)]
-		v >>= 8
-	}
-	return crc
+	return crcTables[7][crc^byte(v)] ^ crcTables[6][byte(v>>8)] ^ crcTables[5][byte(v>>16)] ^ crcTables[4][byte(v>>24)] ^
+		crcTables[3][byte(v>>32)] ^ crcTables[2][byte(v>>40)] ^ crcTables[1][byte(v>>48)] ^ crcTables[0][byte(v>>56)]
 }
 
 func valueChecksum(crc byte, v *Value) byte {
@@ -327,20 +339,33 @@ func appendCell(dst []byte, c *Cell) []byte {
 	return append(dst, tagCellChecksum, CellChecksum(c))
 }
 
+// appendCellSum is appendCell folding the cell's checksum into the row's.
+func appendCellSum(dst []byte, c *Cell, rowSum *byte) []byte {
+	dst = appendCell(dst, c)
+	*rowSum = crcByte(*rowSum, dst[len(dst)-1])
+	return dst
+}
+
 // AppendRow appends one row (without header) to dst.
 func AppendRow(dst []byte, r *Row) []byte {
+	// The row checksum is RowChecksum(r), folded from the cells' checksums
+	// as they are written rather than computed again.
+	var rowSum byte
 	dst = append(dst, tagRowPK)
 	for i := range r.PrimaryKey {
-		dst = appendCell(dst, &r.PrimaryKey[i])
+		dst = appendCellSum(dst, &r.PrimaryKey[i], &rowSum)
 	}
 	if len(r.Cells) > 0 {
 		dst = append(dst, tagRowData)
 		for i := range r.Cells {
-			dst = appendCell(dst, &r.Cells[i])
+			dst = appendCellSum(dst, &r.Cells[i], &rowSum)
 		}
 	}
 	if r.Deleted {
 		dst = append(dst, tagDeleteMarker)
+		rowSum = crcByte(rowSum, 1)
+	} else {
+		rowSum = crcByte(rowSum, 0)
 	}
 	if r.Extension != nil {
 		dst = append(dst, tagExtension)
@@ -354,7 +379,7 @@ func AppendRow(dst []byte, r *Row) []byte {
 		dst = append(dst, tagSeqInfoRowIdx)
 		dst = appendUint32(dst, uint32(r.Extension.RowIndex))
 	}
-	return append(dst, tagRowChecksum, RowChecksum(r))
+	return append(dst, tagRowChecksum, rowSum)
 }
 
 // cellSize bounds the encoded size of a cell.
@@ -402,6 +427,9 @@ var ErrChecksum = errors.New("checksum mismatch")
 type decoder struct {
 	buf []byte
 	pos int
+	// rowSum folds the verified checksums of the current row's cells, so
+	// that the row checksum needs no second pass over them.
+	rowSum byte
 }
 
 func (d *decoder) errorf(format string, args ...any) error {
@@ -574,6 +602,7 @@ func (d *decoder) cell() (Cell, error) {
 	if want := CellChecksum(&c); sum != want {
 		return c, fmt.Errorf("plainbuffer: cell %q: %w (got 0x%02x, computed 0x%02x)", c.Name, ErrChecksum, sum, want)
 	}
+	d.rowSum = crcByte(d.rowSum, sum)
 	return c, nil
 }
 
@@ -631,6 +660,7 @@ func (d *decoder) extension() (*SequenceInfo, error) {
 
 func (d *decoder) row() (Row, error) {
 	var r Row
+	d.rowSum = 0
 	if err := d.expect(tagRowPK, "primary key section"); err != nil {
 		return r, err
 	}
@@ -661,7 +691,12 @@ func (d *decoder) row() (Row, error) {
 	if err != nil {
 		return r, err
 	}
-	if want := RowChecksum(&r); sum != want {
+	// RowChecksum(&r), from the cells' checksums verified above.
+	want := crcByte(d.rowSum, 0)
+	if r.Deleted {
+		want = crcByte(d.rowSum, 1)
+	}
+	if sum != want {
 		return r, fmt.Errorf("plainbuffer: row: %w (got 0x%02x, computed 0x%02x)", ErrChecksum, sum, want)
 	}
 	return r, nil
@@ -841,4 +876,142 @@ func (w *walker) cell() (name []byte, hasTs bool, ts int64, ok bool) {
 		return nil, false, 0, false
 	}
 	return name, hasTs, ts, true
+}
+
+// ---- stream records from stored change rows ----
+
+// StreamRowShape describes a one-row buffer that AppendStreamRecord accepted.
+type StreamRowShape struct {
+	Deleted bool // the row ends with a delete marker
+	Cells   int  // attribute cells
+}
+
+// ExtensionSize is the number of bytes a row's sequence extension takes.
+const ExtensionSize = 1 + 4 + extensionLength
+
+// AppendStreamRecord appends to dst the one-row buffer row (header included)
+// with the sequence extension seq inserted before the row checksum. For a row
+// that AppendRow wrote without an extension, these are exactly the bytes
+// AppendRow writes for the same row with Extension set: the extension comes
+// last before the checksum and the row checksum does not cover it.
+//
+// It accepts only the rows a stream record carries unchanged: primary-key
+// cells with a value and nothing else; attribute cells that are puts (value
+// and timestamp), delete-one-version (cell type and timestamp, no value) or
+// delete-all-versions (cell type only); an optional delete marker; no
+// extension. For anything else (or malformed bytes) it returns dst unchanged
+// and false, and the caller decodes the row instead. Checksums are not
+// verified: the row is the local storage's own, written by AppendRow, and the
+// reader verifies them.
+func AppendStreamRecord(dst, row []byte, seq *SequenceInfo) ([]byte, StreamRowShape, bool) {
+	shape, ok := walkStreamRow(row)
+	if !ok {
+		return dst, shape, false
+	}
+	body := row[:len(row)-2] // without tagRowChecksum and the checksum byte
+	dst = append(dst, body...)
+	dst = append(dst, tagExtension)
+	dst = appendUint32(dst, extensionLength)
+	dst = append(dst, tagSeqInfo)
+	dst = appendUint32(dst, seqInfoLength)
+	dst = append(dst, tagSeqInfoEpoch)
+	dst = appendUint32(dst, uint32(seq.Epoch))
+	dst = append(dst, tagSeqInfoTS)
+	dst = appendUint64(dst, uint64(seq.Timestamp))
+	dst = append(dst, tagSeqInfoRowIdx)
+	dst = appendUint32(dst, uint32(seq.RowIndex))
+	return append(dst, row[len(row)-2:]...), shape, true
+}
+
+// walkStreamRow checks the shape AppendStreamRecord accepts.
+func walkStreamRow(buf []byte) (StreamRowShape, bool) {
+	var shape StreamRowShape
+	w := walker{buf: buf}
+	if h, ok := w.uint32(); !ok || h != Header || !w.take(tagRowPK) {
+		return shape, false
+	}
+	keys := 0
+	for w.take(tagCell) {
+		if c, ok := w.anyCell(); !ok || !c.hasValue || c.hasOp || c.hasTs {
+			return shape, false
+		}
+		keys++
+	}
+	if keys == 0 {
+		return shape, false
+	}
+	if w.take(tagRowData) {
+		for w.take(tagCell) {
+			c, ok := w.anyCell()
+			if !ok || !c.streamShaped() {
+				return shape, false
+			}
+			shape.Cells++
+		}
+		if shape.Cells == 0 { // AppendRow writes no attribute section without cells
+			return shape, false
+		}
+	}
+	shape.Deleted = w.take(tagDeleteMarker)
+	if !w.take(tagRowChecksum) || !w.skip(1) {
+		return shape, false
+	}
+	return shape, w.pos == len(w.buf)
+}
+
+// streamCell is what walker.anyCell saw of a cell.
+type streamCell struct {
+	hasValue, hasOp, hasTs bool
+	op                     CellOp
+}
+
+// streamShaped reports whether a stream record carries the attribute cell as
+// it is: a put with a timestamp, a delete-one-version with a timestamp, a
+// delete-all-versions without one.
+func (c streamCell) streamShaped() bool {
+	switch {
+	case c.hasValue:
+		return !c.hasOp && c.hasTs
+	case c.hasOp && c.op == OpDeleteOneVersion:
+		return c.hasTs
+	case c.hasOp && c.op == OpDeleteAllVersions:
+		return !c.hasTs
+	}
+	return false
+}
+
+// anyCell walks a cell after its tagCell in AppendCell's order: a name, an
+// optional value, an optional cell type, an optional timestamp, the checksum.
+func (w *walker) anyCell() (streamCell, bool) {
+	var c streamCell
+	if !w.take(tagCellName) {
+		return c, false
+	}
+	n, ok := w.uint32()
+	if !ok || n > maxNameOrValueLen || !w.skip(int(n)) {
+		return c, false
+	}
+	if w.take(tagCellValue) {
+		if n, ok = w.uint32(); !ok || n == 0 || n > maxNameOrValueLen || !w.skip(int(n)) {
+			return c, false
+		}
+		c.hasValue = true
+	}
+	if w.take(tagCellType) {
+		if w.pos >= len(w.buf) {
+			return c, false
+		}
+		c.hasOp, c.op = true, CellOp(w.buf[w.pos])
+		w.pos++
+	}
+	if w.take(tagCellTimestamp) {
+		if !w.skip(8) {
+			return c, false
+		}
+		c.hasTs = true
+	}
+	if !w.take(tagCellChecksum) || !w.skip(1) {
+		return c, false
+	}
+	return c, true
 }

@@ -2,6 +2,7 @@ package plainbuffer
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"math"
 	"reflect"
@@ -355,5 +356,190 @@ func TestWalkPutRowAgreesWithDecoder(t *testing.T) {
 	calls := 0
 	if WalkPutRow(buf, func([]byte, int64) bool { calls++; return calls < 2 }) || calls != 2 {
 		t.Fatalf("a walk stopped by fn: want false after 2 calls, got %d calls", calls)
+	}
+}
+
+// streamRecordShaped is AppendStreamRecord's contract stated on the decoded
+// row: a primary key of valued cells alone; puts with a timestamp,
+// delete-one-version cells with one, delete-all-versions cells without one;
+// no extension.
+func streamRecordShaped(r *Row) bool {
+	if len(r.PrimaryKey) == 0 || r.Extension != nil {
+		return false
+	}
+	for _, c := range r.PrimaryKey {
+		if c.Value == nil || c.Op != OpPut || c.HasTimestamp {
+			return false
+		}
+	}
+	for _, c := range r.Cells {
+		switch {
+		case c.Value != nil && c.Op == OpPut && c.HasTimestamp:
+		case c.Value == nil && c.Op == OpDeleteOneVersion && c.HasTimestamp:
+		case c.Value == nil && c.Op == OpDeleteAllVersions && !c.HasTimestamp:
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// AppendStreamRecord must give, for every row it accepts, the bytes AppendRow
+// writes for the same row with the extension set, accept exactly the rows of
+// its contract, report the row's shape, leave dst alone when it refuses, and
+// turn down every truncation of a valid row without panicking.
+func TestAppendStreamRecordIsAppendRowWithTheExtension(t *testing.T) {
+	ts := func(c Cell, v int64) Cell { c.HasTimestamp, c.Timestamp = true, v; return c }
+	pk := wantPK()
+	put := []Cell{
+		ts(Cell{Name: "a", Value: Int(-1)}, 1700000000000),
+		ts(Cell{Name: "b", Value: String("")}, 5),
+		ts(Cell{Name: "c", Value: Double(math.Inf(-1))}, -1),
+		ts(Cell{Name: "d", Value: Bool(false)}, 7),
+		ts(Cell{Name: "e", Value: Blob(bytes.Repeat([]byte{0xfe}, 300))}, 8),
+	}
+	deleteOne := ts(Cell{Name: "f", Op: OpDeleteOneVersion}, 1690000000000)
+	deleteAll := Cell{Name: "g", Op: OpDeleteAllVersions}
+	rows := map[string]Row{
+		"key only":                      {PrimaryKey: pk},
+		"put":                           {PrimaryKey: pk, Cells: put},
+		"update":                        {PrimaryKey: put[:1], Cells: []Cell{put[0], deleteOne, deleteAll, put[4]}},
+		"delete":                        {PrimaryKey: pk, Deleted: true},
+		"delete marker and cells":       {PrimaryKey: pk, Cells: put[:2], Deleted: true},
+		"put without timestamp":         {PrimaryKey: pk, Cells: []Cell{{Name: "a", Value: Int(1)}}},
+		"increment":                     {PrimaryKey: pk, Cells: []Cell{ts(Cell{Name: "a", Value: Int(1), Op: OpIncrement}, 3)}},
+		"delete one without timestamp":  {PrimaryKey: pk, Cells: []Cell{{Name: "a", Op: OpDeleteOneVersion}}},
+		"delete one with a value":       {PrimaryKey: pk, Cells: []Cell{ts(Cell{Name: "a", Value: Int(1), Op: OpDeleteOneVersion}, 3)}},
+		"delete all with a timestamp":   {PrimaryKey: pk, Cells: []Cell{ts(deleteAll, 3)}},
+		"delete all with a value":       {PrimaryKey: pk, Cells: []Cell{{Name: "a", Value: Int(1), Op: OpDeleteAllVersions}}},
+		"key with timestamp":            {PrimaryKey: []Cell{ts(Cell{Name: "id", Value: Int(1)}, 3)}, Cells: put},
+		"key with a type":               {PrimaryKey: []Cell{{Name: "id", Value: Int(1), Op: OpDeleteAllVersions}}},
+		"key without value":             {PrimaryKey: []Cell{{Name: "id"}}},
+		"extension already":             {PrimaryKey: pk, Cells: put, Extension: &SequenceInfo{Epoch: 1, Timestamp: 2, RowIndex: 3}},
+		"no primary key":                {Cells: put},
+		"infinite key, put and deletes": {PrimaryKey: []Cell{{Name: "id", Value: InfMax()}}, Cells: []Cell{deleteAll, deleteOne}},
+	}
+	seqs := []*SequenceInfo{{Epoch: 0, Timestamp: 0, RowIndex: 0}, {Epoch: 3, Timestamp: 1700000000123456, RowIndex: math.MaxInt32}, {Epoch: -1, Timestamp: -5, RowIndex: -7}}
+	accepted := 0
+	for name, row := range rows {
+		t.Run(name, func(t *testing.T) {
+			buf := EncodeRow(&row)
+			decoded := decodeOne(t, buf)
+			for _, seq := range seqs {
+				prefix := []byte("dst")
+				got, shape, ok := AppendStreamRecord(prefix, buf, seq)
+				if want := streamRecordShaped(&decoded); ok != want {
+					t.Fatalf("AppendStreamRecord accepted = %v, the contract says %v for %+v", ok, want, decoded)
+				}
+				if !ok {
+					if string(got) != "dst" {
+						t.Fatalf("refused, yet dst became %q", got)
+					}
+					continue
+				}
+				accepted++
+				if len(got)-3-len(buf) != ExtensionSize {
+					t.Fatalf("the record is %d bytes longer than the row, ExtensionSize is %d", len(got)-3-len(buf), ExtensionSize)
+				}
+				withSeq := decoded
+				withSeq.Extension = seq
+				if want := append([]byte("dst"), EncodeRow(&withSeq)...); !bytes.Equal(got, want) {
+					t.Fatalf("record\n%x\nwant AppendRow's\n%x", got, want)
+				}
+				if shape.Deleted != decoded.Deleted || shape.Cells != len(decoded.Cells) {
+					t.Fatalf("shape %+v, the row has delete marker %v and %d cells", shape, decoded.Deleted, len(decoded.Cells))
+				}
+				again := decodeOne(t, got[3:])
+				if again.Extension == nil || *again.Extension != *seq {
+					t.Fatalf("the record's extension decodes as %+v, want %+v", again.Extension, seq)
+				}
+			}
+			for n := range len(buf) {
+				if _, _, ok := AppendStreamRecord(nil, buf[:n], seqs[1]); ok {
+					t.Fatalf("a %d-byte prefix of a %d-byte row was accepted", n, len(buf))
+				}
+			}
+			if _, _, ok := AppendStreamRecord(nil, append(bytes.Clone(buf), 0), seqs[1]); ok {
+				t.Fatal("a row with a trailing byte was accepted")
+			}
+		})
+	}
+	if accepted == 0 {
+		t.Fatal("no row was accepted: the test checks nothing")
+	}
+}
+
+// The row checksum AppendRow writes and the decoder checks is folded from the
+// cells' checksums in one pass; it must stay RowChecksum of the row, for
+// every row of a buffer (the fold starts again at each row), with and
+// without a delete marker, and a wrong one must still be caught.
+func TestRowChecksumFoldedFromTheCells(t *testing.T) {
+	ts := func(c Cell, v int64) Cell { c.HasTimestamp, c.Timestamp = true, v; return c }
+	rows := []Row{
+		{PrimaryKey: wantPK(), Cells: []Cell{ts(Cell{Name: "a", Value: Int(1)}, 5), {Name: "b", Op: OpDeleteAllVersions}}},
+		{PrimaryKey: wantPK(), Deleted: true},
+		{PrimaryKey: []Cell{{Name: "id", Value: String("k")}}, Cells: []Cell{ts(Cell{Name: "z", Value: Blob(bytes.Repeat([]byte{9}, 77))}, 1)},
+			Extension: &SequenceInfo{Epoch: 1, Timestamp: 2, RowIndex: 3}},
+	}
+	var ends []int
+	buf := AppendHeader(nil)
+	for i := range rows {
+		buf = AppendRow(buf, &rows[i])
+		if got, want := buf[len(buf)-1], RowChecksum(&rows[i]); got != want {
+			t.Fatalf("row %d: AppendRow wrote checksum 0x%02x, RowChecksum is 0x%02x", i, got, want)
+		}
+		ends = append(ends, len(buf))
+	}
+	got, err := DecodeRows(buf)
+	if err != nil || len(got) != len(rows) {
+		t.Fatalf("decoded %d rows (%v), want %d", len(got), err, len(rows))
+	}
+	for i, end := range ends {
+		corrupt := bytes.Clone(buf)
+		corrupt[end-1] ^= 0x10
+		if _, err := DecodeRows(corrupt); !errors.Is(err, ErrChecksum) {
+			t.Fatalf("row %d's checksum flipped: got %v, want ErrChecksum", i, err)
+		}
+	}
+	// The SDK's own delete row (a delete marker) decodes.
+	del := &tablestore.DeleteRowChange{TableName: "t", PrimaryKey: sdkPK()}
+	if r, err := DecodeRows(del.Serialize()); err != nil || len(r) != 1 || !r[0].Deleted {
+		t.Fatalf("the SDK's delete row: %+v, %v", r, err)
+	}
+}
+
+// crcBytes folds eight bytes at a time; it must equal the byte-at-a-time
+// CRC8 for every length, starting state and content.
+func TestCRCBytesIsTheBytewiseCRC(t *testing.T) {
+	bytewise := func(crc byte, bs []byte) byte {
+		for _, b := range bs {
+			crc = crcTable[crc^b]
+		}
+		return crc
+	}
+	data := make([]byte, 300)
+	for i := range data {
+		data[i] = byte(i*151 + i*i*7 + 13)
+	}
+	for n := 0; n <= len(data); n++ {
+		for _, start := range []byte{0, 1, 0x5a, 0xff} {
+			if got, want := crcBytes(start, data[:n]), bytewise(start, data[:n]); got != want {
+				t.Fatalf("crcBytes(0x%02x, %d bytes) = 0x%02x, bytewise 0x%02x", start, n, got, want)
+			}
+		}
+	}
+	for i := range 1000 {
+		v := uint64(i)*0x9E3779B97F4A7C15 ^ uint64(i)<<61
+		start := byte(i * 31)
+		if got, want := crcUint64(start, v), bytewise(start, binary.LittleEndian.AppendUint64(nil, v)); got != want {
+			t.Fatalf("crcUint64(0x%02x, %#x) = 0x%02x, bytewise 0x%02x", start, v, got, want)
+		}
+		if got, want := crcUint32(start, uint32(v)), bytewise(start, binary.LittleEndian.AppendUint32(nil, uint32(v))); got != want {
+			t.Fatalf("crcUint32(0x%02x, %#x) = 0x%02x, bytewise 0x%02x", start, uint32(v), got, want)
+		}
+	}
+	// The table itself is CRC-8 with polynomial 0x07: "123456789" checks to 0xF4.
+	if got := crcBytes(0, []byte("123456789")); got != 0xF4 {
+		t.Fatalf("CRC-8 check value 0x%02x, want 0xF4", got)
 	}
 }

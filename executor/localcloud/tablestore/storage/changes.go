@@ -57,6 +57,13 @@ func getUint64(b *bolt.Bucket, key string) uint64 {
 	return 0
 }
 
+// logFillPercent is how full the change log's pages are left when they
+// split. The log only ever appends (keys are increasing sequence numbers), so
+// a page split at bbolt's default of a half leaves that half empty for good:
+// every commit would write about twice the pages the changes need, and the
+// file would grow twice as fast.
+const logFillPercent = 0.95
+
 // trimEvery is how often (in sequence numbers) a shard's log is trimmed.
 const trimEvery = 128
 
@@ -68,6 +75,7 @@ func (s *Store) appendChange(sb *bolt.Bucket, c Change) (uint64, error) {
 		return 0, err
 	}
 	log := sb.Bucket([]byte(bucketLog))
+	log.FillPercent = logFillPercent
 	if err := log.Put(uint64Key(seq), encodeChange(&c)); err != nil {
 		return 0, err
 	}
@@ -134,7 +142,67 @@ func (s *Store) TrimChanges(instance, table string) error {
 // or old enough to be): the reader would miss it.
 func (s *Store) ReadChanges(instance, table, partition string, afterSeq uint64, limit int) ([]Change, bool, error) {
 	var out []Change
+	more, err := s.readChanges(instance, table, partition, afterSeq, limit, func(seq uint64, v []byte) error {
+		ch, err := decodeChange(seq, v)
+		if err != nil {
+			return err
+		}
+		out = append(out, ch)
+		return nil
+	})
+	return out, more, err
+}
+
+// ChangeRecord is a change as the log keeps it, not decoded.
+type ChangeRecord struct {
+	Seq        uint64
+	TimeMicros int64
+	Type       ChangeType
+	// Row is the change's one-row PlainBuffer (header included) as
+	// encodeChange wrote it: Change.Row() with checksums, no extension.
+	Row []byte
+}
+
+// ReadChangeRecords is ReadChanges without decoding: each change's stored
+// bytes, copied out of the transaction into a few shared arrays. The tunnel
+// serves stream records from them (a stream record is this row with its
+// sequence extension added), so the rows are neither decoded nor encoded.
+func (s *Store) ReadChangeRecords(instance, table, partition string, afterSeq uint64, limit int) ([]ChangeRecord, bool, error) {
+	var out []ChangeRecord
+	var arena []byte
+	more, err := s.readChanges(instance, table, partition, afterSeq, limit, func(seq uint64, v []byte) error {
+		if len(v) < 9 {
+			return fmt.Errorf("storage: corrupt change record %d", seq)
+		}
+		row := v[9:]
+		if cap(arena)-len(arena) < len(row) {
+			// Doubling chunks: a page of a few changes (a reader keeping up
+			// with the writes) takes a few KiB, a full one a few arrays.
+			arena = make([]byte, 0, max(min(2*cap(arena), maxChangeArena), minChangeArena, len(row)))
+		}
+		start := len(arena)
+		arena = append(arena, row...)
+		out = append(out, ChangeRecord{Seq: seq, TimeMicros: int64(binary.BigEndian.Uint64(v)), Type: ChangeType(v[8]),
+			Row: arena[start:len(arena):len(arena)]})
+		return nil
+	})
+	return out, more, err
+}
+
+// The arrays ReadChangeRecords copies into grow from minChangeArena to
+// maxChangeArena bytes.
+const (
+	minChangeArena = 4 << 10
+	maxChangeArena = 256 << 10
+)
+
+// readChanges calls visit with each stored change (seq, log record) of a
+// partition after afterSeq, in order, up to limit (<= 0: all), inside one
+// read transaction (v is valid only during the call), and reports whether
+// more exist. It fails with ErrChangesExpired as ReadChanges documents.
+func (s *Store) readChanges(instance, table, partition string, afterSeq uint64, limit int, visit func(seq uint64, v []byte) error) (bool, error) {
 	more := false
+	n := 0
 	cutoff := s.retentionCutoff()
 	err := s.kv.View(func(tx *bolt.Tx) error {
 		tb, meta, err := s.tableBucket(tx, instance, table)
@@ -154,22 +222,21 @@ func (s *Store) ReadChanges(instance, table, partition string, afterSeq uint64, 
 		}
 		c := lb.Bucket([]byte(bucketLog)).Cursor()
 		for k, v := c.Seek(uint64Key(afterSeq + 1)); k != nil; k, v = c.Next() {
-			if len(out) == 0 && len(v) >= 8 && int64(binary.BigEndian.Uint64(v)) < cutoff {
+			if n == 0 && len(v) >= 8 && int64(binary.BigEndian.Uint64(v)) < cutoff {
 				return fmt.Errorf("%w: partition %s: change %d is past retention", ErrChangesExpired, partition, binary.BigEndian.Uint64(k))
 			}
-			if limit > 0 && len(out) >= limit {
+			if limit > 0 && n >= limit {
 				more = true
 				return nil
 			}
-			ch, err := decodeChange(binary.BigEndian.Uint64(k), v)
-			if err != nil {
+			if err := visit(binary.BigEndian.Uint64(k), v); err != nil {
 				return err
 			}
-			out = append(out, ch)
+			n++
 		}
 		return nil
 	})
-	return out, more, err
+	return more, err
 }
 
 // ---- snapshots ----

@@ -2,9 +2,13 @@ package storage
 
 import (
 	"bytes"
+	"reflect"
+	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	bolt "go.etcd.io/bbolt"
 
 	pb "github.com/tablestore-delivery/terraform-provider-tablestore/executor/localcloud/tablestore/plainbuffer"
 )
@@ -129,5 +133,117 @@ func TestKeepsEveryVersionAgreesWithExpireRow(t *testing.T) {
 				t.Errorf("max versions %d, TTL %d, %s: keepsEveryVersion %v, expireRow keeps it: %v", meta.MaxVersions, meta.TimeToLive, name, got, want)
 			}
 		}
+	}
+}
+
+// ReadChangeRecords gives, page by page, each change as ReadChanges decodes
+// it: the same seq, time and type, and a row that decodes to the change.
+func TestReadChangeRecordsAreTheStoredChanges(t *testing.T) {
+	s, done := openStore(t, t.TempDir(), Config{Shards: 2})
+	defer done()
+	if _, err := s.CreateTable("inst", TableMeta{Name: "t", PrimaryKey: []PKColumn{{Name: "id", Type: PKInteger}}}); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 300 {
+		m := Mutation{Table: "t", Type: ChangePut, PrimaryKey: []pb.Cell{{Name: "id", Value: pb.Int(int64(i % 40))}},
+			Cells: []pb.Cell{{Name: "v", Value: pb.String(strings.Repeat("x", i))}}}
+		switch i % 3 {
+		case 1:
+			m.Type, m.Cells = ChangeUpdate, append(m.Cells, pb.Cell{Name: "w", Op: pb.OpDeleteAllVersions})
+		case 2:
+			m.Type, m.Cells = ChangeDelete, nil
+		}
+		if _, err := s.Write("inst", []Mutation{m}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	parts, err := s.Partitions("inst", "t")
+	if err != nil {
+		t.Fatal(err)
+	}
+	total := 0
+	for _, p := range parts {
+		want, _, err := s.ReadChanges("inst", "t", p.ID, 0, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []ChangeRecord
+		for after, more := uint64(0), true; more; {
+			var page []ChangeRecord
+			if page, more, err = s.ReadChangeRecords("inst", "t", p.ID, after, 17); err != nil {
+				t.Fatal(err)
+			}
+			if more && len(page) != 17 {
+				t.Fatalf("a page of %d records with more to come, want 17", len(page))
+			}
+			got = append(got, page...)
+			if len(page) > 0 {
+				after = page[len(page)-1].Seq
+			}
+		}
+		if len(got) != len(want) {
+			t.Fatalf("partition %s: %d records, %d changes", p.ID, len(got), len(want))
+		}
+		for i, r := range got {
+			row, err := pb.DecodeRow(r.Row)
+			if err != nil {
+				t.Fatalf("record %d: %v", r.Seq, err)
+			}
+			w := want[i]
+			if r.Seq != w.Seq || r.TimeMicros != w.TimeMicros || r.Type != w.Type || !reflect.DeepEqual(row, w.Row()) {
+				t.Fatalf("record %+v decodes to %+v, want change %+v", r, row, w)
+			}
+		}
+		total += len(got)
+	}
+	if total != 300 {
+		t.Fatalf("%d records, want 300", total)
+	}
+}
+
+// The change log only appends, so its pages are filled before they split
+// instead of being left half empty (bbolt's default): appended changes take
+// about the space their bytes need.
+func TestChangeLogPagesAreFilled(t *testing.T) {
+	s, done := openStore(t, t.TempDir(), Config{Shards: 1})
+	defer done()
+	if _, err := s.CreateTable("inst", TableMeta{Name: "t", PrimaryKey: []PKColumn{{Name: "id", Type: PKInteger}}}); err != nil {
+		t.Fatal(err)
+	}
+	for batch := range 40 {
+		var muts []Mutation
+		for i := range 100 {
+			muts = append(muts, Mutation{Table: "t", Type: ChangePut, PrimaryKey: []pb.Cell{{Name: "id", Value: pb.Int(int64(batch*100 + i))}},
+				Cells: []pb.Cell{{Name: "v", Value: pb.String(strings.Repeat("x", 100))}}})
+		}
+		if _, err := s.Write("inst", muts); err != nil {
+			t.Fatal(err)
+		}
+	}
+	parts, err := s.Partitions("inst", "t")
+	if err != nil || len(parts) != 1 {
+		t.Fatalf("partitions %v, %v", parts, err)
+	}
+	var stats bolt.BucketStats
+	var pageSize int
+	if err := s.kv.View(func(tx *bolt.Tx) error {
+		tb, meta, err := s.tableBucket(tx, "inst", "t")
+		if err != nil {
+			return err
+		}
+		lb, err := partitionLog(tb, meta.partition(parts[0].ID))
+		if err != nil {
+			return err
+		}
+		stats, pageSize = lb.Bucket([]byte(bucketLog)).Stats(), tx.DB().Info().PageSize
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if stats.KeyN != 4000 || stats.LeafPageN < 10 {
+		t.Fatalf("log holds %d changes on %d leaf pages, want 4000 on many", stats.KeyN, stats.LeafPageN)
+	}
+	if fill := float64(stats.LeafInuse) / float64(stats.LeafPageN*pageSize); fill < 0.85 {
+		t.Fatalf("the log's leaf pages are %.0f%% full, want at least 85%%", fill*100)
 	}
 }

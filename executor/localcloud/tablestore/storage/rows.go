@@ -100,8 +100,13 @@ func (r *row) toPlain() plainbuffer.Row {
 
 func encodeRow(r *row) []byte {
 	pr := r.toPlain()
-	buf := binary.BigEndian.AppendUint64(make([]byte, 0, 12+plainbuffer.RowSize(&pr)), r.lastSeq)
-	return plainbuffer.AppendRow(plainbuffer.AppendHeader(buf), &pr)
+	return encodePlainRow(r.lastSeq, &pr)
+}
+
+// encodePlainRow is encodeRow of a row already converted by toPlain.
+func encodePlainRow(lastSeq uint64, pr *plainbuffer.Row) []byte {
+	buf := binary.BigEndian.AppendUint64(make([]byte, 0, 12+plainbuffer.RowSize(pr)), lastSeq)
+	return plainbuffer.AppendRow(plainbuffer.AppendHeader(buf), pr)
 }
 
 func decodeRow(b []byte) (*row, error) {
@@ -402,9 +407,10 @@ func (s *Store) applyMutation(tx *bolt.Tx, tc *tableCtx, m *Mutation, nowMs, now
 	rows := sb.Bucket([]byte(bucketRows))
 	key := EncodeKey(pk)
 	var current *row
-	if b := rows.Get(key); b != nil {
+	stored := rows.Get(key) // valid until the row is written below
+	if stored != nil {
 		var err error
-		if current, err = decodeRow(b); err != nil {
+		if current, err = decodeRow(stored); err != nil {
 			return res, err
 		}
 		current = expireRow(current, meta, nowMs)
@@ -428,7 +434,8 @@ func (s *Store) applyMutation(tx *bolt.Tx, tc *tableCtx, m *Mutation, nowMs, now
 	var logCells []plainbuffer.Cell
 	switch m.Type {
 	case ChangePut:
-		next = &row{pk: pk}
+		next = &row{pk: pk, cols: make([]column, 0, len(m.Cells))}
+		logCells = make([]plainbuffer.Cell, 0, len(m.Cells))
 		for _, c := range m.Cells {
 			ts := nowMs
 			if c.HasTimestamp {
@@ -494,7 +501,7 @@ func (s *Store) applyMutation(tx *bolt.Tx, tc *tableCtx, m *Mutation, nowMs, now
 	}
 
 	// Copy-on-write for active snapshots, then the change log, then the row.
-	if err := saveSnapshotPreimages(tx, tc.snaps, shard, key, rows.Get(key)); err != nil {
+	if err := saveSnapshotPreimages(tx, tc.snaps, shard, key, stored); err != nil {
 		return res, err
 	}
 	part, err := meta.partitionFor(shard, key)
@@ -515,10 +522,10 @@ func (s *Store) applyMutation(tx *bolt.Tx, tc *tableCtx, m *Mutation, nowMs, now
 		}
 	} else {
 		next.lastSeq = seq
-		if err := rows.Put(key, encodeRow(next)); err != nil {
+		pr := next.toPlain()
+		if err := rows.Put(key, encodePlainRow(seq, &pr)); err != nil {
 			return res, err
 		}
-		pr := next.toPlain()
 		res.Row = &pr
 	}
 	res.PrimaryKey, res.Shard, res.Partition, res.Seq = pk, shard, part.ID, seq

@@ -31,7 +31,10 @@
 //     their first retained and last sequence numbers; Split(instance, table,
 //     id) splits one.
 //   - ReadChanges(instance, table, partition, afterSeq, limit) returns the
-//     changes with Seq > afterSeq in order, and whether more exist.
+//     changes with Seq > afterSeq in order, and whether more exist
+//     (ReadChangeRecords: the same changes as their stored one-row
+//     PlainBuffers, not decoded; the change log only appends, so its pages
+//     are filled before they split).
 //   - CreateSnapshot(instance, table) fixes, per open partition, its key range
 //     and the sequence number up to which the snapshot includes changes;
 //     ScanSnapshot(id, partition, after, limit) pages through the rows of that

@@ -82,6 +82,15 @@
 // answer without being decoded and encoded again (storage
 // ScanSnapshotRecords; the bytes equal what encoding the decoded row gives,
 // TestScanSnapshotRecordsAreTheEncodedRows). Other rows are trimmed first.
+// Stream records are served from the stored bytes too: the change log keeps
+// each change as the one-row PlainBuffer its record carries, less the
+// extension, and the row checksum does not cover the extension, so the
+// record is the stored row with the extension inserted before its checksum
+// (plainbuffer.AppendStreamRecord; storage ReadChangeRecords). A stored row
+// whose cells are not in a record's shape (the storage writes none) is decoded
+// and encoded as before. The records are the bytes encoding the decoded
+// change gives (TestStreamRecordsAreTheEncodedChanges,
+// TestAppendStreamRecordIsAppendRowWithTheExtension).
 // ReadRecords answers are encoded field by field with protowire rather than
 // through the generic marshaller's adapter for the SDK's legacy message
 // types, into the same bytes (TestMarshalAnswerMatchesProtoMarshal). Nothing

@@ -150,7 +150,15 @@ func (s *Service) readStream(target readTarget, token string) (*protocol.ReadRec
 		return nil, errUnavailable(fmt.Errorf("read change log of %s partition %s: %w", target.table, target.partition, err))
 	}
 	resp := &protocol.ReadRecordsResponse{Records: make([]*protocol.Record, 0, len(changes))}
-	var arena recordArena
+	batch := make([]protocol.Record, len(changes)) // one allocation, not one per record
+	// The records share their action types' values, one of each per answer.
+	actions := map[protocol.ActionType]*protocol.ActionType{}
+	// Room for every record: the stored rows and their extensions.
+	need := 0
+	for i := range changes {
+		need += len(changes[i].Row) + plainbuffer.ExtensionSize
+	}
+	arena := recordArena{buf: make([]byte, 0, min(need, arenaChunk))}
 	size := 0
 	finished := false
 	for i := range changes {
@@ -176,8 +184,16 @@ func (s *Service) readStream(target readTarget, token string) (*protocol.ReadRec
 		}
 		tok.lastTs, tok.lastRowIndex = ts, idx
 		tok.delivered++
-		buf, action := encodeChange(&arena, c, &plainbuffer.SequenceInfo{Epoch: target.epoch, Timestamp: ts, RowIndex: int32(idx)})
-		resp.Records = append(resp.Records, &protocol.Record{ActionType: action.Enum(), Record: buf})
+		buf, action, err := encodeChange(&arena, c, &plainbuffer.SequenceInfo{Epoch: target.epoch, Timestamp: ts, RowIndex: int32(idx)})
+		if err != nil {
+			return nil, errUnavailable(fmt.Errorf("change log of %s partition %s: %w", target.table, target.partition, err))
+		}
+		rec := &batch[len(resp.Records)]
+		if actions[action] == nil {
+			actions[action] = action.Enum()
+		}
+		rec.ActionType, rec.Record = actions[action], buf
+		resp.Records = append(resp.Records, rec)
 		size += len(buf)
 		if size >= target.maxBytes && i < len(changes)-1 {
 			more = true
@@ -212,22 +228,33 @@ func (s *Service) readStream(target readTarget, token string) (*protocol.ReadRec
 	return resp, nil
 }
 
-// encodeChange renders a change-log entry as a one-row PlainBuffer record.
-func encodeChange(arena *recordArena, c *Change, seq *plainbuffer.SequenceInfo) ([]byte, protocol.ActionType) {
-	row := plainbuffer.Row{PrimaryKey: c.PrimaryKey, Extension: seq}
-	var action protocol.ActionType
+// encodeChange renders a change-log entry as a one-row PlainBuffer record:
+// the stored row with the sequence extension added when its cells are already
+// in the shape a record carries (as the storage writes them), otherwise the
+// decoded row with its cells put in that shape and encoded again. Both give
+// the same bytes for the same change.
+func encodeChange(arena *recordArena, c *Change, seq *plainbuffer.SequenceInfo) ([]byte, protocol.ActionType, error) {
+	action := protocol.ActionType_PUT_ROW
 	switch c.Kind {
 	case ChangeDelete:
-		row.Deleted = true
 		action = protocol.ActionType_DELETE_ROW
 	case ChangeUpdate:
-		row.Cells = recordCells(c.Cells, c.TimeMicros)
 		action = protocol.ActionType_UPDATE_ROW
-	default:
-		row.Cells = recordCells(c.Cells, c.TimeMicros)
-		action = protocol.ActionType_PUT_ROW
 	}
-	return arena.encode(&row), action
+	if buf, ok := arena.appendStored(c, seq); ok {
+		return buf, action, nil
+	}
+	stored, err := plainbuffer.DecodeRow(c.Row)
+	if err != nil {
+		return nil, action, fmt.Errorf("change %d: %w", c.Seq, err)
+	}
+	row := plainbuffer.Row{PrimaryKey: stored.PrimaryKey, Extension: seq}
+	if c.Kind == ChangeDelete {
+		row.Deleted = true
+	} else {
+		row.Cells = recordCells(stored.Cells, c.TimeMicros)
+	}
+	return arena.encode(&row), action, nil
 }
 
 // recordCells returns the cells as tunnel records carry them: put cells with
@@ -296,6 +323,23 @@ func (a *recordArena) encode(r *plainbuffer.Row) []byte {
 	start := len(a.buf)
 	a.buf = plainbuffer.AppendRow(plainbuffer.AppendHeader(a.buf), r)
 	return a.buf[start:len(a.buf):len(a.buf)]
+}
+
+// appendStored adds the change's stored row with the sequence extension, when
+// the row is what the record carries as it is: a delete's row is its primary
+// key and delete marker, a put's or an update's has no delete marker, and
+// every cell has a record's shape (plainbuffer.AppendStreamRecord).
+func (a *recordArena) appendStored(c *Change, seq *plainbuffer.SequenceInfo) ([]byte, bool) {
+	if cap(a.buf)-len(a.buf) < len(c.Row)+plainbuffer.ExtensionSize {
+		a.buf = make([]byte, 0, max(arenaChunk, len(c.Row)+plainbuffer.ExtensionSize))
+	}
+	start := len(a.buf)
+	buf, shape, ok := plainbuffer.AppendStreamRecord(a.buf, c.Row, seq)
+	if !ok || shape.Deleted != (c.Kind == ChangeDelete) || (shape.Deleted && shape.Cells > 0) {
+		return nil, false
+	}
+	a.buf = buf
+	return a.buf[start:len(a.buf):len(a.buf)], true
 }
 
 // partitionEnded reports whether a channel's partition was split and has no

@@ -23,10 +23,13 @@ type Change struct {
 	// TimeMicros is the write time in Unix microseconds.
 	TimeMicros int64
 	Kind       ChangeKind
-	PrimaryKey []plainbuffer.Cell
-	// Cells are the written attribute cells: values for puts, and for updates
-	// also delete operations (Op = OpDeleteOneVersion / OpDeleteAllVersions).
-	Cells []plainbuffer.Cell
+	// Row is the change as a one-row PlainBuffer (header included, no
+	// extension): the primary key; the written attribute cells (values with
+	// their timestamps for puts, and for updates also delete operations, Op =
+	// OpDeleteOneVersion / OpDeleteAllVersions); the delete marker for a
+	// delete. The service sends it with the stream record's sequence
+	// extension added, decoding it only when its cells need changing.
+	Row []byte
 }
 
 // Partition is a partition of a table with the retained part of its change

@@ -43,9 +43,11 @@ func (s *StorageSource) Partitions(instance, table string) ([]Partition, error) 
 	return out, nil
 }
 
-// ReadChanges implements Source.
+// ReadChanges implements Source. The storage keeps each change as the
+// one-row PlainBuffer a stream record carries (without its extension), so the
+// changes are its stored bytes, not decoded (storage.ReadChangeRecords).
 func (s *StorageSource) ReadChanges(instance, table, partition string, afterSeq uint64, limit int) ([]Change, bool, error) {
-	changes, more, err := s.Store.ReadChanges(instance, table, partition, afterSeq, limit)
+	changes, more, err := s.Store.ReadChangeRecords(instance, table, partition, afterSeq, limit)
 	if err != nil {
 		return nil, false, mapStorageError(err)
 	}
@@ -59,7 +61,7 @@ func (s *StorageSource) ReadChanges(instance, table, partition string, afterSeq 
 		case storage.ChangeDelete:
 			kind = ChangeDelete
 		}
-		out[i] = Change{Seq: c.Seq, TimeMicros: c.TimeMicros, Kind: kind, PrimaryKey: c.PrimaryKey, Cells: c.Cells}
+		out[i] = Change{Seq: c.Seq, TimeMicros: c.TimeMicros, Kind: kind, Row: c.Row}
 	}
 	return out, more, nil
 }
