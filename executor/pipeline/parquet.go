@@ -189,12 +189,18 @@ const writeBatch = 256
 // bytes. The values go to parquet-go column by column, straight from the
 // block's arrays: no row is assembled and nothing is allocated per value.
 func (e *Encoder) EncodeBlock(b *RowBlock) ([]byte, error) {
-	var buf bytes.Buffer
 	// The plain-encoded values are about the block's size (see
 	// valueBytes) and compression rarely adds to it: sizing the output once
 	// spares copying it at every doubling.
-	buf.Grow(b.bytes + 64<<10)
-	w := parquet.NewWriter(&buf, e.schema,
+	return e.EncodeBlockTo(make([]byte, 0, b.bytes+64<<10), b)
+}
+
+// EncodeBlockTo is EncodeBlock writing the file over dst, in dst's storage
+// while it has room (and in a larger copy past that), so that a writer can
+// encode each object into the buffer of one already uploaded.
+func (e *Encoder) EncodeBlockTo(dst []byte, b *RowBlock) ([]byte, error) {
+	buf := bytes.NewBuffer(dst[:0])
+	w := parquet.NewWriter(buf, e.schema,
 		parquet.Compression(e.codec),
 		parquet.CreatedBy("tablestore-delivery", "1", ""),
 	)

@@ -444,11 +444,12 @@ func (w *writer) fullForSize(b *buffer) (bool, error) {
 	if known {
 		return full, nil
 	}
-	data, err := w.cfg.Encoder.EncodeBlock(b.rows)
+	data, err := w.cfg.Encoder.EncodeBlockTo(objectBuffer(b.size), b.rows)
 	if err != nil {
 		return false, fmt.Errorf("pipeline: encode %d rows for %s to measure their size: %w", b.count, b.partition, err)
 	}
 	w.encodedRatio = w.encodedRatio.learn(len(data), b.size, w.cfg.TargetBytes)
+	recycleObjectBuffer(data)
 	full, _ = w.policy.full(b, w.encodedRatio)
 	return full, nil
 }
@@ -459,7 +460,7 @@ func (w *writer) flush(ctx context.Context, b *buffer) error {
 	up := upload{kind: b.kind, partition: b.partition, rows: b.count, last: b.last, attempts: &b.attempts,
 		contentType: "application/vnd.apache.parquet"}
 	if b.kind == kindData {
-		data, err := w.cfg.Encoder.EncodeBlock(b.rows)
+		data, err := w.cfg.Encoder.EncodeBlockTo(objectBuffer(w.objectEstimate(b)), b.rows)
 		if err != nil {
 			// The rows were validated against the schema: failing here is
 			// a bug, not something a retry fixes.
@@ -472,6 +473,9 @@ func (w *writer) flush(ctx context.Context, b *buffer) error {
 	}
 	if err := w.uploader.put(ctx, up); err != nil {
 		return err
+	}
+	if b.kind == kindData && len(b.attempts) <= 1 {
+		recycleObjectBuffer(up.data)
 	}
 	w.replay.delivered(b.key(), b.last)
 	w.forget(b)
