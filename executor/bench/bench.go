@@ -42,6 +42,10 @@ type Sizes struct {
 	// for the highest rate the executor sustains (0: no ramp).
 	RampTrials        int
 	RampTrialDuration time.Duration
+	// WriteCeilingRows is the size of each write-ceiling load: the same
+	// parallel BatchWriteRow load as the first one, into a table of its
+	// own, once just before the ramp and once just after it.
+	WriteCeilingRows int
 	// MemoryLargeRows is the second table of the memory scenario (the first
 	// is the full sync's).
 	MemoryLargeRows int
@@ -59,6 +63,7 @@ func FullSizes() Sizes {
 		IncrementalFlush:    5 * time.Second,
 		RampTrials:          4,
 		RampTrialDuration:   20 * time.Second,
+		WriteCeilingRows:    750_000,
 		MemoryLargeRows:     5_000_000,
 	}
 }
@@ -75,13 +80,14 @@ func QuickSizes() Sizes {
 		IncrementalFlush:    5 * time.Second,
 		RampTrials:          1,
 		RampTrialDuration:   3 * time.Second,
+		WriteCeilingRows:    20_000,
 		MemoryLargeRows:     60_000,
 	}
 }
 
 func (s Sizes) validate() error {
 	var errs []error
-	if s.FullSyncRows < 1 || s.MemoryLargeRows < 1 {
+	if s.FullSyncRows < 1 || s.MemoryLargeRows < 1 || s.WriteCeilingRows < 1 {
 		errs = append(errs, errors.New("bench: row counts must be positive"))
 	}
 	if s.Shards < 1 || s.Shards > 64 {
@@ -187,7 +193,7 @@ func (r *runner) run(ctx context.Context) error {
 	if err := r.cloud.createBucket(bucketName); err != nil {
 		return err
 	}
-	for _, table := range []string{fullTable, latencyTable, largeTable} {
+	for _, table := range []string{fullTable, latencyTable, ceilingTable, largeTable} {
 		if err := r.cloud.createTable(table); err != nil {
 			return err
 		}

@@ -219,7 +219,7 @@ func TestQuickBenchJSON(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, bin, "bench", "--quick", "--json",
-		"--rows", "6000", "--large-rows", "12000", "--rate", "300", "--duration", "4s")
+		"--rows", "6000", "--large-rows", "12000", "--rate", "300", "--duration", "4s", "--ceiling-rows", "4000")
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Run(); err != nil {
@@ -328,6 +328,24 @@ func TestQuickBenchJSON(t *testing.T) {
 	if got := num(inc, "sustained_vs_max_write"); abs(got-sustained/maxWrite) > 1e-9 {
 		t.Errorf("sustained_vs_max_write %v is not max_sustained / max_write", got)
 	}
+	// The ceiling is the higher of the loads just before and just after
+	// the ramp, each of --ceiling-rows rows.
+	loads, ok := inc["write_ceiling_loads"].([]any)
+	if !ok || len(loads) != 2 {
+		t.Fatalf("write_ceiling_loads = %v, want the loads before and after the ramp", inc["write_ceiling_loads"])
+	}
+	highest := 0.0
+	for _, l := range loads {
+		load := l.(map[string]any)
+		if num(load, "rows") != 4000 {
+			t.Errorf("write-ceiling load of %v rows, want 4000 (--ceiling-rows)", load["rows"])
+		}
+		positive(load, "rows_per_sec", "seconds")
+		highest = max(highest, num(load, "rows_per_sec"))
+	}
+	if maxWrite != highest {
+		t.Errorf("max_write_rows_per_sec %v is not the higher write-ceiling load's rate %v", maxWrite, highest)
+	}
 	ramp, ok := inc["ramp"].([]any)
 	if !ok || len(ramp) < 1 || len(ramp) > 2 {
 		t.Errorf("ramp = %v, want the fixed-rate trial and at most one more (--quick)", inc["ramp"])
@@ -414,9 +432,12 @@ func TestBenchRowFromTablestoreReadsWhatTheLoadWrote(t *testing.T) {
 }
 
 func TestRampRatesStartAtTheGoalThenHalveTheInterval(t *testing.T) {
-	const ceiling = 10_001 // 0.8 × = 8000.8: rounded up, never below the goal
-	if got := nextRampRate(0, 5000, ceiling, ceiling); got != 8001 {
-		t.Errorf("first trial at %v, want 8001", got)
+	const ceiling = 10_001 // 0.8 × 1.01 × = 8080.8: rounded up, never below the goal
+	if got := nextRampRate(0, 5000, ceiling, ceiling); got != 8081 {
+		t.Errorf("first trial at %v, want 8081 (the goal and its 1%% headroom)", got)
+	}
+	if got := nextRampRate(0, 8050, ceiling, ceiling); got != 8081 {
+		t.Errorf("sustained just under the goal's trial: first trial at %v, want 8081", got)
 	}
 	if got := nextRampRate(0, 9000, ceiling, ceiling); got != 9501 {
 		t.Errorf("goal already sustained: first trial at %v, want the middle 9501", got)

@@ -14,11 +14,12 @@ import (
 	"github.com/tablestore-delivery/terraform-provider-tablestore/executor/task"
 )
 
-// Tables of a run: the full sync's, the latency scenario's and the memory
-// scenario's large one.
+// Tables of a run: the full sync's, the latency scenario's, the write
+// ceiling's (no task reads it) and the memory scenario's large one.
 const (
 	fullTable    = "bench_full"
 	latencyTable = "bench_latency"
+	ceilingTable = "bench_ceiling"
 	largeTable   = "bench_large"
 )
 

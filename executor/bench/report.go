@@ -109,16 +109,19 @@ type Incremental struct {
 	ObjectAgeMaxSeconds         float64 `json:"object_age_max_seconds"`
 	ObjectsOlderThanFlushPlus1s int     `json:"objects_older_than_flush_plus_1s"`
 
-	// MaxWriteRowsPerSec is the rate the local Tablestore accepted from
-	// the run's parallel BatchWriteRow load (executor/bulkload);
+	// MaxWriteRowsPerSec is the rate the local Tablestore accepted from a
+	// parallel BatchWriteRow load (executor/bulkload, as the run's first
+	// load): the higher of WriteCeilingLoads, one just before the ramp and
+	// one just after it (the first load's rate without a ramp);
 	// MaxSustainedRowsPerSec the highest rate written (achieved, not
 	// asked for) in a trial where the executor kept P99 within flush + 1 s
 	// (Ramp lists the trials, the fixed-rate one first; 0 when none was
 	// sustained).
-	MaxWriteRowsPerSec     float64     `json:"max_write_rows_per_sec"`
-	MaxSustainedRowsPerSec float64     `json:"max_sustained_rows_per_sec"`
-	SustainedVsMaxWrite    float64     `json:"sustained_vs_max_write"`
-	Ramp                   []RampTrial `json:"ramp"`
+	MaxWriteRowsPerSec     float64      `json:"max_write_rows_per_sec"`
+	MaxSustainedRowsPerSec float64      `json:"max_sustained_rows_per_sec"`
+	SustainedVsMaxWrite    float64      `json:"sustained_vs_max_write"`
+	Ramp                   []RampTrial  `json:"ramp"`
+	WriteCeilingLoads      []LoadResult `json:"write_ceiling_loads"`
 }
 
 // MemoryGrowth compares the executor's peak RSS over two table sizes.

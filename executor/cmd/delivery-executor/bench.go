@@ -29,6 +29,7 @@ func runBench(args []string, stdout, stderr io.Writer) int {
 	duration := fs.Duration("duration", 0, "override how long the incremental scenario writes")
 	rampTrials := fs.Int("ramp-trials", -1, "override how many trials look for the highest sustained incremental rate (0: none)")
 	rampDuration := fs.Duration("ramp-duration", 0, "override how long each ramp trial writes")
+	ceilingRows := fs.Int("ceiling-rows", 0, "override the size of the write-ceiling loads before and after the ramp")
 	var executorEnv repeatedFlag
 	fs.Var(&executorEnv, "executor-env", "KEY=VALUE added to the executors' environment, e.g. GOMEMLIMIT=200MiB (repeatable)")
 	workDir := fs.String("work-dir", "", "directory for the processes' data and logs (default: a temporary directory, removed afterwards)")
@@ -59,7 +60,7 @@ func runBench(args []string, stdout, stderr io.Writer) int {
 	for _, o := range []struct {
 		dst *int
 		v   int
-	}{{&sizes.FullSyncRows, *rows}, {&sizes.MemoryLargeRows, *largeRows}, {&sizes.IncrementalRate, *rate}} {
+	}{{&sizes.FullSyncRows, *rows}, {&sizes.MemoryLargeRows, *largeRows}, {&sizes.IncrementalRate, *rate}, {&sizes.WriteCeilingRows, *ceilingRows}} {
 		if o.v > 0 {
 			*o.dst = o.v
 		}
