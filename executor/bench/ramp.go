@@ -44,7 +44,8 @@ func rampTrial(t trialResult, flush time.Duration) RampTrial {
 // rate at which the executor keeps P99 write→visible within flush + 1 s.
 // ceiling is the write-ceiling load taken just before it (writeCeiling;
 // incremental.max_write_rows_per_sec is the higher of that one and the one
-// taken just after the ramp). The first trial is at 0.8 of the ceiling (issue 17's goal), then the interval
+// taken just after the ramp). The first trial is at 0.8 of the ceiling
+// (issue 17's goal, see nextRampRate), then the interval
 // between the highest sustained and the lowest failed rate is halved, for
 // Sizes.RampTrials trials of Sizes.RampTrialDuration each. The fixed-rate
 // scenario counts as a trial. A trial whose rows do not all arrive ends the
