@@ -3,7 +3,6 @@ package bench
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -16,6 +15,7 @@ import (
 	"github.com/parquet-go/parquet-go"
 
 	"github.com/tablestore-delivery/terraform-provider-tablestore/executor/bulkload"
+	"github.com/tablestore-delivery/terraform-provider-tablestore/executor/pipeline"
 	"github.com/tablestore-delivery/terraform-provider-tablestore/executor/task"
 )
 
@@ -426,40 +426,9 @@ func idColumnRows(data []byte) ([]int, error) {
 	if err != nil {
 		return nil, err
 	}
-	col, ok := f.Schema().Lookup("id")
-	if !ok {
-		return nil, fmt.Errorf("no id column")
-	}
 	rows := make([]int, 0, f.NumRows())
-	var values []parquet.Value
-	for _, rg := range f.RowGroups() {
-		pages := rg.ColumnChunks()[col.ColumnIndex].Pages()
-		for {
-			page, err := pages.ReadPage()
-			if errors.Is(err, io.EOF) {
-				break
-			}
-			if err != nil {
-				_ = pages.Close()
-				return nil, err
-			}
-			if n := int(page.NumValues()); cap(values) < n {
-				values = make([]parquet.Value, n)
-			}
-			n, err := page.Values().ReadValues(values[:page.NumValues()])
-			if err != nil && !errors.Is(err, io.EOF) {
-				_ = pages.Close()
-				return nil, err
-			}
-			for _, v := range values[:n] {
-				if !v.IsNull() {
-					rows = append(rows, parseRowIDBytes(v.ByteArray()))
-				}
-			}
-		}
-		if err := pages.Close(); err != nil {
-			return nil, err
-		}
-	}
-	return rows, nil
+	err = pipeline.ColumnValues(f, "id", func(v parquet.Value) {
+		rows = append(rows, parseRowIDBytes(v.ByteArray()))
+	})
+	return rows, err
 }

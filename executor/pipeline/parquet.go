@@ -2,7 +2,9 @@ package pipeline
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
+	"io"
 	"math"
 	"reflect"
 
@@ -270,6 +272,56 @@ func (e *Encoder) columnValues(out []parquet.Value, i int, col *columnChunk, lo 
 				out[j] = parquet.BooleanValue(x != 0).Level(0, 1, i)
 			} else {
 				out[j] = null
+			}
+		}
+	}
+}
+
+// ColumnValues calls visit with every non-null value of the named column of
+// a Parquet file, in file order, page by page and without assembling rows:
+// how the bench's verifier and the demo read one column of delivered
+// objects. A value is valid only during its call (byte arrays point into a
+// page).
+func ColumnValues(f *parquet.File, column string, visit func(parquet.Value)) error {
+	leaf, ok := f.Schema().Lookup(column)
+	if !ok {
+		return fmt.Errorf("pipeline: no column %q in the file", column)
+	}
+	var values []parquet.Value
+	for _, rg := range f.RowGroups() {
+		if err := pageValues(rg.ColumnChunks()[leaf.ColumnIndex].Pages(), &values, visit); err != nil {
+			return fmt.Errorf("pipeline: read column %q: %w", column, err)
+		}
+	}
+	return nil
+}
+
+// pageValues visits the non-null values of every page of one column chunk,
+// reading them into *values (grown as pages need), and closes the pages.
+func pageValues(pages parquet.Pages, values *[]parquet.Value, visit func(parquet.Value)) (err error) {
+	defer func() {
+		if cerr := pages.Close(); err == nil {
+			err = cerr
+		}
+	}()
+	for {
+		page, err := pages.ReadPage()
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if n := int(page.NumValues()); cap(*values) < n {
+			*values = make([]parquet.Value, n)
+		}
+		n, err := page.Values().ReadValues((*values)[:page.NumValues()])
+		if err != nil && !errors.Is(err, io.EOF) {
+			return err
+		}
+		for _, v := range (*values)[:n] {
+			if !v.IsNull() {
+				visit(v)
 			}
 		}
 	}

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"io"
 	"math"
+	"slices"
+	"strings"
 	"testing"
 
 	"github.com/parquet-go/parquet-go"
@@ -197,5 +199,52 @@ func TestEncoderRejectsMismatchedEncoding(t *testing.T) {
 	_, err = NewEncoder([]task.Column{{Source: "a", Name: "a", Type: "DATE"}}, task.CompressionNone)
 	if err == nil {
 		t.Fatal("unknown type accepted")
+	}
+}
+
+// ColumnValues visits a column's non-null values in file order, and names a
+// column the file does not have.
+func TestColumnValuesVisitsTheNonNullValuesInOrder(t *testing.T) {
+	enc, err := NewEncoder(blockColumns, task.CompressionSnappy)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var files [][]byte
+	var want []string
+	for _, tag := range []string{"first", "second"} {
+		rows := blockRows(40, tag)
+		for _, r := range rows {
+			if r[1] != nil {
+				want = append(want, r[1].(string))
+			}
+		}
+		b := enc.NewBlock()
+		for _, r := range rows {
+			if _, err := b.Append(r); err != nil {
+				t.Fatal(err)
+			}
+		}
+		data, err := enc.EncodeBlock(b)
+		b.Release()
+		if err != nil {
+			t.Fatal(err)
+		}
+		files = append(files, data)
+	}
+	var got []string
+	for _, data := range files {
+		f, err := parquet.OpenFile(bytes.NewReader(data), int64(len(data)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := ColumnValues(f, "name", func(v parquet.Value) { got = append(got, v.String()) }); err != nil {
+			t.Fatal(err)
+		}
+		if err := ColumnValues(f, "missing", func(parquet.Value) {}); err == nil || !strings.Contains(err.Error(), `"missing"`) {
+			t.Errorf("an unknown column: err %v, want one naming it", err)
+		}
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("visited %d values %v, want %d %v", len(got), got, len(want), want)
 	}
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/parquet-go/parquet-go"
 
 	"github.com/tablestore-delivery/terraform-provider-tablestore/executor/client"
+	"github.com/tablestore-delivery/terraform-provider-tablestore/executor/pipeline"
 	"github.com/tablestore-delivery/terraform-provider-tablestore/executor/task"
 )
 
@@ -261,34 +262,8 @@ func queryParquet(objects []deliveredObject) (queryResult, error) {
 		if err != nil {
 			return res, fmt.Errorf("%s: %w", o.Key, err)
 		}
-		leaf, ok := f.Schema().Lookup("order_id")
-		if !ok {
-			return res, fmt.Errorf("%s has no order_id column", o.Key)
-		}
-		for _, rg := range f.RowGroups() {
-			pages := rg.ColumnChunks()[leaf.ColumnIndex].Pages()
-			for {
-				page, err := pages.ReadPage()
-				if errors.Is(err, io.EOF) {
-					break
-				}
-				if err != nil {
-					_ = pages.Close()
-					return res, fmt.Errorf("%s: read page: %w", o.Key, err)
-				}
-				values := make([]parquet.Value, page.NumValues())
-				n, err := page.Values().ReadValues(values)
-				if err != nil && !errors.Is(err, io.EOF) {
-					_ = pages.Close()
-					return res, fmt.Errorf("%s: read values: %w", o.Key, err)
-				}
-				for _, v := range values[:n] {
-					if !v.IsNull() {
-						ids[v.String()] = struct{}{}
-					}
-				}
-			}
-			_ = pages.Close()
+		if err := pipeline.ColumnValues(f, "order_id", func(v parquet.Value) { ids[v.String()] = struct{}{} }); err != nil {
+			return res, fmt.Errorf("%s: %w", o.Key, err)
 		}
 		res.rows += f.NumRows()
 		perPartition[partitionOf(o.Key)] += f.NumRows()
