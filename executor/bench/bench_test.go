@@ -146,12 +146,10 @@ func TestConversionBaselinesMeasureTheSameRows(t *testing.T) {
 	}
 }
 
-// TestConversionBaselineWritesTheSameFile checks the premise of
-// ratio_vs_raw_parquet: the baseline (parquet-go from plainRow structs) and
-// the pipeline's conversion stage write the same rows, with the same
-// encodings and codec, column by column.
-func TestConversionBaselineWritesTheSameFile(t *testing.T) {
-	spec := taskSpec("conv", fullTable, "", time.Second, 1)
+// conversionStages returns the mapper and encoder of a task with spec's
+// columns (defaults applied): the pipeline's conversion stage.
+func conversionStages(t *testing.T, spec task.Spec) (*pipeline.Mapper, *pipeline.Encoder) {
+	t.Helper()
 	spec.ApplyDefaults()
 	mapper, err := pipeline.NewMapper(spec.Columns, spec.EventTimeColumn)
 	if err != nil {
@@ -161,6 +159,15 @@ func TestConversionBaselineWritesTheSameFile(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return mapper, encoder
+}
+
+// TestConversionBaselineWritesTheSameFile checks the premise of
+// ratio_vs_raw_parquet: the baseline (parquet-go from plainRow structs) and
+// the pipeline's conversion stage write the same rows, with the same
+// encodings and codec, column by column.
+func TestConversionBaselineWritesTheSameFile(t *testing.T) {
+	mapper, encoder := conversionStages(t, taskSpec("conv", fullTable, "", time.Second, 1))
 	const n = 3000
 	base := eventBase(2)
 	rows := make([]plainRow, n)

@@ -8,8 +8,6 @@ import (
 
 	"github.com/aliyun/aliyun-tablestore-go-sdk/tunnel"
 	"github.com/parquet-go/parquet-go"
-
-	"github.com/tablestore-delivery/terraform-provider-tablestore/executor/pipeline"
 )
 
 // idOnly is the id column read through parquet-go's row reader, the
@@ -37,16 +35,7 @@ func referenceRows(t *testing.T, data []byte) []int {
 // column finds: in the file the pipeline writes, and in one with several row
 // groups, null ids and ids that are not row ids.
 func TestIDColumnRowsAgreesWithRowReader(t *testing.T) {
-	spec := taskSpec("verify", latencyTable, "", time.Second, 1)
-	spec.ApplyDefaults()
-	mapper, err := pipeline.NewMapper(spec.Columns, spec.EventTimeColumn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	encoder, err := pipeline.NewEncoder(spec.Columns, spec.Compression)
-	if err != nil {
-		t.Fatal(err)
-	}
+	mapper, encoder := conversionStages(t, taskSpec("verify", latencyTable, "", time.Second, 1))
 	const n = 2500
 	base := eventBase(2)
 	records := make([]*tunnel.Record, n)
